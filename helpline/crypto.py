@@ -1,0 +1,222 @@
+"""The one definition of Helpline's wire cryptography on the Python side.
+
+The browser twin is ``helpline/static/js/wire.js``; both follow docs/encryption.md and are
+checked against the vectors in ``tests/vectors/``. The server uses only the shape checks,
+the staff-key signature and the token hash: it never holds a key that opens a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import secrets
+from typing import Any
+
+import nacl.exceptions
+import nacl.public
+import nacl.secret
+import nacl.signing
+import nacl.utils
+
+NONCE_BYTES = 24
+MAC_BYTES = 16
+KEY_BYTES = 32
+PAD_BUCKET = 256
+RESUME_SECRET_BYTES = 10  # 80 bits, shown as 16 Crockford base32 characters
+PBKDF2_ITERATIONS = 600_000
+
+_CHILD_BOX = b"helpline/child-box/v1\x00"
+_CHILD_TOKEN = b"helpline/child-token/v1\x00"
+_STAFF_KEY = b"helpline/staff-key/v1\x00"
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CROCKFORD_ALIASES = {"O": "0", "I": "1", "L": "1"}
+
+
+class CryptoError(ValueError):
+    """Raised for anything that does not decode, verify or decrypt."""
+
+
+def b64u_encode(data: bytes) -> str:
+    """URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64u_decode(text: str) -> bytes:
+    """Inverse of :func:`b64u_encode`; refuses anything that is not strict base64url."""
+    if not isinstance(text, str) or any(c in text for c in "+/= \n\r\t"):
+        raise CryptoError("not base64url")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise CryptoError("not base64url") from exc
+
+
+# -- resume code and child keys --------------------------------------------------------------
+
+
+def new_resume_secret() -> bytes:
+    return secrets.token_bytes(RESUME_SECRET_BYTES)
+
+
+def format_resume_code(secret: bytes) -> str:
+    """80 bits as ``XXXX-XXXX-XXXX-XXXX`` in Crockford base32 (no I, L, O, U)."""
+    if len(secret) != RESUME_SECRET_BYTES:
+        raise CryptoError("resume secret must be 10 bytes")
+    number = int.from_bytes(secret, "big")
+    chars = [_CROCKFORD[(number >> (5 * i)) & 31] for i in reversed(range(16))]
+    code = "".join(chars)
+    return "-".join(code[i : i + 4] for i in range(0, 16, 4))
+
+
+def parse_resume_code(code: str) -> bytes:
+    """Reads a resume code typed by a person: case, spaces and dashes do not matter."""
+    cleaned = "".join(c for c in code.upper() if c not in " -\t")
+    cleaned = "".join(_CROCKFORD_ALIASES.get(c, c) for c in cleaned)
+    if len(cleaned) != 16 or any(c not in _CROCKFORD for c in cleaned):
+        raise CryptoError("a resume code has 16 letters and digits")
+    number = 0
+    for c in cleaned:
+        number = (number << 5) | _CROCKFORD.index(c)
+    return number.to_bytes(RESUME_SECRET_BYTES, "big")
+
+
+def child_private_key(secret: bytes) -> nacl.public.PrivateKey:
+    """The child's X25519 key: a domain-separated SHA-512 of the resume secret."""
+    return nacl.public.PrivateKey(hashlib.sha512(_CHILD_BOX + secret).digest()[:KEY_BYTES])
+
+
+def child_token(secret: bytes) -> bytes:
+    """What the child shows the server to prove it holds the secret."""
+    return hashlib.sha512(_CHILD_TOKEN + secret).digest()[:KEY_BYTES]
+
+
+def token_hash(token: bytes) -> str:
+    """What the server stores: the token is 256 bits of hash output, so one SHA-256 suffices."""
+    return hashlib.sha256(token).hexdigest()
+
+
+# -- padding and message boxes ------------------------------------------------------------------
+
+
+def pad(data: bytes, bucket: int = PAD_BUCKET) -> bytes:
+    """ISO/IEC 7816-4 padding to a whole number of buckets, so size says little."""
+    padded = data + b"\x80"
+    return padded + b"\x00" * (-len(padded) % bucket)
+
+
+def unpad(data: bytes) -> bytes:
+    end = data.rstrip(b"\x00")
+    if not end or end[-1] != 0x80:
+        raise CryptoError("bad padding")
+    return end[:-1]
+
+
+def seal(key: bytes, plaintext: bytes) -> str:
+    """``b64u(nonce[24] || secretbox)``: PyNaCl already puts the nonce first."""
+    box = nacl.secret.SecretBox(key)
+    return b64u_encode(bytes(box.encrypt(plaintext, nacl.utils.random(NONCE_BYTES))))
+
+
+def open_sealed(key: bytes, wire: str) -> bytes:
+    raw = b64u_decode(wire)
+    if len(raw) < NONCE_BYTES + MAC_BYTES:
+        raise CryptoError("ciphertext too short")
+    try:
+        return nacl.secret.SecretBox(key).decrypt(raw[NONCE_BYTES:], raw[:NONCE_BYTES])
+    except nacl.exceptions.CryptoError as exc:
+        raise CryptoError("ciphertext does not open with this key") from exc
+
+
+def encrypt_message(key: bytes, *, conv: str, sender: str, cid: str, text: str, at: int) -> str:
+    """Encrypts one chat message; the envelope fields are repeated inside for checking."""
+    payload = {"v": 1, "conv": conv, "from": sender, "cid": cid, "text": text, "at": at}
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return seal(key, pad(data))
+
+
+def decrypt_message(key: bytes, wire: str, *, conv: str, sender: str, cid: str) -> dict[str, Any]:
+    """Opens a message and refuses it unless it names the conversation, sender and id it came with."""
+    try:
+        payload = json.loads(unpad(open_sealed(key, wire)).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CryptoError("message is not JSON") from exc
+    if not isinstance(payload, dict) or payload.get("v") != 1:
+        raise CryptoError("unknown message version")
+    if (payload.get("conv"), payload.get("from"), payload.get("cid")) != (conv, sender, cid):
+        raise CryptoError("message was moved from another conversation or sender")
+    return payload
+
+
+def check_ciphertext_shape(wire: object, max_bytes: int) -> int:
+    """Server-side check of a message body without a key: base64url, padded, within limits.
+
+    Returns the raw length. The server cannot tell garbage of the right shape from a message;
+    the receiving client refuses that (docs/protocol.md, ``undecryptable``).
+    """
+    if not isinstance(wire, str):
+        raise CryptoError("body must be a string")
+    if len(wire) > (max_bytes * 4) // 3 + 4:
+        raise CryptoError("body too large")
+    raw = b64u_decode(wire)
+    boxed = len(raw) - NONCE_BYTES - MAC_BYTES
+    if boxed < PAD_BUCKET or boxed % PAD_BUCKET:
+        raise CryptoError("body is not a padded secretbox")
+    if len(raw) > max_bytes:
+        raise CryptoError("body too large")
+    return len(raw)
+
+
+# -- key wrapping ------------------------------------------------------------------------------
+
+
+def new_conversation_key() -> bytes:
+    return nacl.utils.random(KEY_BYTES)
+
+
+def wrap_key(conv_key: bytes, recipient_public: bytes, wrapper: nacl.public.PrivateKey) -> str:
+    """Boxes a conversation key for one participant: ``b64u(nonce || box)``."""
+    box = nacl.public.Box(wrapper, nacl.public.PublicKey(recipient_public))
+    return b64u_encode(bytes(box.encrypt(conv_key, nacl.utils.random(NONCE_BYTES))))
+
+
+def unwrap_key(wire: str, wrapper_public: bytes, recipient: nacl.public.PrivateKey) -> bytes:
+    raw = b64u_decode(wire)
+    try:
+        box = nacl.public.Box(recipient, nacl.public.PublicKey(wrapper_public))
+        key = box.decrypt(raw[NONCE_BYTES:], raw[:NONCE_BYTES])
+    except (nacl.exceptions.CryptoError, nacl.exceptions.TypeError, ValueError) as exc:
+        raise CryptoError("wrapped key does not open") from exc
+    if len(key) != KEY_BYTES:
+        raise CryptoError("wrapped key has the wrong length")
+    return key
+
+
+# -- staff keys ---------------------------------------------------------------------------------
+
+
+def staff_key_statement(staff_id: str, public_key: bytes) -> bytes:
+    """The bytes the org key signs: domain, staff id, NUL, the 32-byte X25519 public key."""
+    return _STAFF_KEY + staff_id.encode("utf-8") + b"\x00" + public_key
+
+
+def sign_staff_key(signing_key: nacl.signing.SigningKey, staff_id: str, public_key: bytes) -> str:
+    signed = signing_key.sign(staff_key_statement(staff_id, public_key))
+    return b64u_encode(bytes(signed.signature))
+
+
+def verify_staff_key(org_public: bytes, staff_id: str, public_key: bytes, signature: str) -> bool:
+    """True only if the pinned org key signed exactly this staff id and public key."""
+    try:
+        nacl.signing.VerifyKey(org_public).verify(
+            staff_key_statement(staff_id, public_key), b64u_decode(signature)
+        )
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, CryptoError, ValueError):
+        return False
+    return True
+
+
+def derive_wrapping_key(password: str, salt: bytes, iterations: int = PBKDF2_ITERATIONS) -> bytes:
+    """The browser derives this with WebCrypto PBKDF2-SHA256; the server never does."""
+    return hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations, KEY_BYTES)

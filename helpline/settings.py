@@ -1,0 +1,174 @@
+"""Settings: one declarative list drives validation, the README table and `helpline settings`.
+
+Each value comes from the environment, then a ``.env`` file in the working directory, then the
+default. A bad value stops the start with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class SettingsError(ValueError):
+    """A setting has a value the helpline cannot run with."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive whole number")
+    return value
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _database_url(text: str) -> str:
+    if not text.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    return text
+
+
+def _redis_url(text: str) -> str:
+    if text and not text.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("must be empty (in-process broker) or a redis:// URL")
+    return text
+
+
+def _opening_hours(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", text.strip())
+    if not match:
+        raise ValueError("must look like 08:00-22:00 (00:00-24:00 means always open)")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if not (0 <= start < 24 * 60 and 0 < end <= 24 * 60 and m1 < 60 and m2 < 60):
+        raise ValueError("hours must be within 00:00-24:00")
+    return start, end
+
+
+def _timezone(text: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("must be an IANA time zone such as Europe/Tirane") from exc
+
+
+def _log_level(text: str) -> str:
+    level = text.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("HELPLINE_DATABASE_URL", "sqlite+aiosqlite:///var/helpline.db",
+            "SQLAlchemy URL: sqlite+aiosqlite:///path (embedded) or postgresql+asyncpg://…",
+            _database_url, secret=True),
+    Setting("HELPLINE_REDIS_URL", "",
+            "Redis URL for pub/sub between processes; empty uses the in-process broker (one process only)",
+            _redis_url, secret=True),
+    Setting("HELPLINE_REDIS_PREFIX", "helpline:", "Prefix for every Redis key and channel"),
+    Setting("HELPLINE_DATA_DIR", "var", "Folder for the embedded database, keys and the mail outbox", Path),
+    Setting("HELPLINE_ORG_KEY_FILE", "var/org-signing.key",
+            "Org Ed25519 signing key (secret). If the server can read it, staff keys are signed at "
+            "enrolment; keep it offline in production and sign with `helpline keys sign`", Path),
+    Setting("HELPLINE_ORG_PUBLIC_KEY_FILE", "var/org-public.key",
+            "Org public key, pinned into the browser bundles", Path),
+    Setting("HELPLINE_SECRET_FILE", "var/server-secret.key",
+            "Server secret for keyed hashes (rate limits) and session signing; created if absent", Path),
+    Setting("HELPLINE_HOST", "127.0.0.1", "Address `helpline serve` listens on"),
+    Setting("HELPLINE_PORT", "8000", "Port `helpline serve` listens on", _positive_int),
+    Setting("HELPLINE_WORKERS", "1", "Worker processes for `helpline serve` (more than 1 needs Redis)",
+            _positive_int),
+    Setting("HELPLINE_PUBLIC_ORIGIN", "",
+            "Origin staff browsers use, e.g. https://chat.example.al (empty: taken from the Host header)"),
+    Setting("HELPLINE_COOKIE_SECURE", "true", "Send staff cookies only over HTTPS (and http://127.0.0.1)",
+            _bool),
+    Setting("HELPLINE_OPENING_HOURS", "00:00-24:00", "Daily chat hours in HELPLINE_TIMEZONE",
+            _opening_hours),
+    Setting("HELPLINE_TIMEZONE", "Europe/Tirane", "Time zone of the opening hours", _timezone),
+    Setting("HELPLINE_QUICK_EXIT_URL", "https://www.google.com/",
+            "Where the child page's quick exit goes (replacing the page in the history)"),
+    Setting("HELPLINE_MAX_FRAME_BYTES", "65536", "Largest WebSocket frame accepted", _positive_int),
+    Setting("HELPLINE_MAX_MESSAGE_BYTES", "16384", "Largest encrypted message body (raw bytes)",
+            _positive_int),
+    Setting("HELPLINE_FRAMES_PER_MINUTE", "120", "Frames one connection may send per minute",
+            _positive_int),
+    Setting("HELPLINE_MAX_ERRORS_PER_MINUTE", "60",
+            "Errors after which a connection is closed as abusive", _positive_int),
+    Setting("HELPLINE_MAX_CHATS", "3", "Default number of chats a counsellor holds at once", _positive_int),
+    Setting("HELPLINE_SESSION_IDLE_MINUTES", "30", "Staff session idle timeout", _positive_int),
+    Setting("HELPLINE_SESSION_MAX_HOURS", "12", "Staff session absolute timeout", _positive_int),
+    Setting("HELPLINE_LOG_LEVEL", "INFO", "Log level", _log_level),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, attr: str) -> Any:
+        try:
+            return self.values["HELPLINE_" + attr.upper()]
+        except KeyError:
+            raise AttributeError(attr) from None
+
+    def __repr__(self) -> str:
+        shown = {s.name: ("***" if s.secret else self.values[s.name]) for s in SETTINGS}
+        return f"Settings({shown})"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return str(self.database_url).startswith("sqlite")
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    if not path.is_file():
+        return found
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            found[key.strip()] = value.strip().strip('"').strip("'")
+    return found
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    """Reads and validates every setting; raises SettingsError naming each bad one."""
+    env = dict(os.environ if environ is None else environ)
+    file_values = _read_dotenv(dotenv) if dotenv is not None else {}
+    known = {s.name for s in SETTINGS}
+    problems = [f"{name} is not a Helpline setting" for name in env if name.startswith("HELPLINE_")
+                and name not in known and not name.startswith("HELPLINE_TEST_")]
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = env.get(setting.name, file_values.get(setting.name, setting.default))
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            problems.append(f"{setting.name}: {exc}")
+    if problems:
+        raise SettingsError("Helpline cannot start:\n  " + "\n  ".join(problems))
+    return Settings(values)
