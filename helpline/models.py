@@ -142,7 +142,7 @@ class Conversation(Base):
     municipality: Mapped[str | None] = mapped_column(String(64))
     topic: Mapped[str | None] = mapped_column(String(32))
     in_danger: Mapped[bool | None] = mapped_column(Boolean)
-    returning: Mapped[bool] = mapped_column(Boolean, default=False)
+    returning: Mapped[bool] = mapped_column("returning_child", Boolean, default=False)
     counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,141 @@
+"""This process's connections, and in-order delivery to them.
+
+A broker notice names a conversation and carries the stored message; a connection delivers it
+only if it is the next seq it owes its client, and otherwise reads the gap from the database. So
+the database stays the truth and a lost or duplicated notice does no harm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from chat import model
+from chat.protocol import ProtocolError
+from chat.repository import StoredMessage
+
+if TYPE_CHECKING:
+    from chat.service import ChatService
+    from chat.web import ClientConnection
+
+log = logging.getLogger("helpline.hub")
+
+QUEUE_REFRESH_DELAY = 0.2
+QUEUE_TICK_SECONDS = 15.0
+DEGRADED_POLL_SECONDS = 1.0
+
+
+class Hub:
+    def __init__(self, chat: ChatService) -> None:
+        self.chat = chat
+        self._listeners: dict[str, set[ClientConnection]] = defaultdict(set)
+        self._staff: set[ClientConnection] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._queue_refresh: asyncio.TimerHandle | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        chat.broker.bind(self.on_notice, self.resync)
+
+    async def start(self) -> None:
+        await self.chat.broker.subscribe("queue")
+        self._ticker = asyncio.create_task(self._tick(), name="hub-ticker")
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for conn in list(self._staff) + [c for conns in self._listeners.values() for c in conns]:
+            await conn.push({"type": "reconnect"})
+
+    # -- registration --------------------------------------------------------------------------
+
+    async def watch(self, conv_id: str, conn: ClientConnection) -> None:
+        listeners = self._listeners[conv_id]
+        if not listeners:
+            await self.chat.broker.subscribe(f"conv:{conv_id}")
+        listeners.add(conn)
+
+    async def unwatch(self, conv_id: str, conn: ClientConnection) -> None:
+        listeners = self._listeners.get(conv_id)
+        if listeners is None:
+            return
+        listeners.discard(conn)
+        if not listeners:
+            del self._listeners[conv_id]
+            await self.chat.broker.unsubscribe(f"conv:{conv_id}")
+
+    def add_staff(self, conn: ClientConnection) -> None:
+        self._staff.add(conn)
+
+    def remove_staff(self, conn: ClientConnection) -> None:
+        self._staff.discard(conn)
+
+    def listeners(self, conv_id: str) -> set[ClientConnection]:
+        return self._listeners.get(conv_id, set())
+
+    # -- notices -------------------------------------------------------------------------------
+
+    async def on_notice(self, channel: str, notice: dict[str, Any]) -> None:
+        if channel == "queue":
+            self.schedule_queue_refresh()
+            return
+        if not channel.startswith("conv:"):
+            return
+        conv_id = channel[5:]
+        for conn in list(self._listeners.get(conv_id, ())):
+            if notice.get("k") == "msg":
+                self._spawn(conn.deliver(StoredMessage(
+                    conv_id, notice["m"]["seq"], notice["m"]["from"], notice["m"]["cid"],
+                    notice["m"]["body"], notice["m"]["at"])))
+            elif notice.get("k") == "event" and conn.wants(notice.get("to", "all"), notice["frame"]):
+                self._spawn(conn.on_event(notice["frame"]))
+
+    async def resync(self) -> None:
+        """After a broker outage: every local listener catches up from the database."""
+        for conv_id, conns in list(self._listeners.items()):
+            for conn in list(conns):
+                self._spawn(conn.catch_up(conv_id))
+        self.schedule_queue_refresh()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- queue ---------------------------------------------------------------------------------
+
+    def schedule_queue_refresh(self) -> None:
+        """Coalesces bursts of queue changes into one query per process."""
+        if self._queue_refresh is None:
+            loop = asyncio.get_running_loop()
+            self._queue_refresh = loop.call_later(QUEUE_REFRESH_DELAY, self._run_queue_refresh)
+
+    def _run_queue_refresh(self) -> None:
+        self._queue_refresh = None
+        self._spawn(self.refresh_queue())
+
+    async def refresh_queue(self) -> None:
+        try:
+            items, waits = await self.chat.queue_snapshot()
+        except ProtocolError:
+            return
+        frame = {"type": "queue", "items": items}
+        for conn in list(self._staff):
+            self._spawn(conn.push(frame))
+        for position, item in enumerate(items, start=1):
+            for conn in list(self._listeners.get(item["conv"], ())):
+                if conn.is_child:
+                    self._spawn(conn.push({"type": "position", "conv": item["conv"], "position": position,
+                                           "wait_seconds": model.estimate_wait_seconds(position, waits)}))
+
+    async def _tick(self) -> None:
+        """Keeps waits fresh, and while the broker is down polls the database for missed messages."""
+        elapsed = 0.0
+        while True:
+            await asyncio.sleep(DEGRADED_POLL_SECONDS)
+            elapsed += DEGRADED_POLL_SECONDS
+            if not self.chat.broker.healthy:
+                await self.resync()
+            elif elapsed >= QUEUE_TICK_SECONDS:
+                elapsed = 0.0
+                self.schedule_queue_refresh()

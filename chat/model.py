@@ -1,0 +1,62 @@
+"""Conversation lifecycle: pure rules, no I/O.
+
+``queued → active → ended``, or ``queued → abandoned`` when the child leaves before pick-up.
+Queue order is urgency first, then waiting time; urgency comes only from pre-chat answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpline.models import ConversationState as State
+
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.QUEUED: frozenset({State.ACTIVE, State.ABANDONED}),
+    State.ACTIVE: frozenset({State.ENDED}),
+    State.ENDED: frozenset(),
+    State.ABANDONED: frozenset(),
+}
+
+OPEN_STATES = (State.QUEUED, State.ACTIVE)
+
+URGENT_TOPICS = frozenset({"violence"})
+
+
+class IllegalTransition(Exception):
+    """A state change the lifecycle does not allow; the message says which."""
+
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"A conversation that is {current} cannot become {target}.")
+        self.current = current
+        self.target = target
+
+
+def check_transition(current: str, target: str) -> State:
+    """Returns the target state, or raises IllegalTransition."""
+    here, there = State(current), State(target)
+    if there not in TRANSITIONS[here]:
+        raise IllegalTransition(here, there)
+    return there
+
+
+def urgency_from_prechat(prechat: dict[str, Any]) -> int:
+    """2 = in danger now, 1 = a topic that often means harm, 0 = everything else."""
+    if prechat.get("danger") is True:
+        return 2
+    if prechat.get("topic") in URGENT_TOPICS:
+        return 1
+    return 0
+
+
+def leave_target(current: str) -> State:
+    """What leaving means: before pick-up the child abandoned the queue, after it the chat ended."""
+    return State.ABANDONED if State(current) is State.QUEUED else State.ENDED
+
+
+def estimate_wait_seconds(position: int, recent_waits: list[float]) -> int:
+    """A plain estimate: position times the average recent wait per place, at least 30 s a place."""
+    per_place = max(30.0, sum(recent_waits) / len(recent_waits)) if recent_waits else 120.0
+    return int(position * per_place)
+
+# Roles that take chats from the queue (the console's permission table refines the rest).
+CHAT_ROLES = frozenset({"counsellor", "supervisor"})

@@ -1,0 +1,181 @@
+"""Wire protocol: parse and validate client frames (docs/protocol.md).
+
+Everything a client sends passes through :func:`parse_frame`; a frame that does not fit gets a
+:class:`ProtocolError` with a code and a sentence, and nothing else happens.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from helpline.crypto import CryptoError, b64u_decode
+
+
+class ProtocolError(Exception):
+    """A frame the server refuses; ``code`` is one of docs/protocol.md's error codes."""
+
+    def __init__(self, code: str, message: str, frame_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.frame_id = frame_id
+
+    def frame(self) -> dict[str, Any]:
+        return {"type": "error", "id": self.frame_id, "code": self.code, "message": self.message}
+
+
+Check = Callable[[str, Any], Any]
+
+
+def _string(max_len: int, min_len: int = 1) -> Check:
+    def check(name: str, value: Any) -> str:
+        if not isinstance(value, str) or not min_len <= len(value) <= max_len:
+            raise ValueError(f"'{name}' must be a string of {min_len} to {max_len} characters")
+        return value
+    return check
+
+
+def _key32(name: str, value: Any) -> str:
+    try:
+        if isinstance(value, str) and len(value) == 43 and len(b64u_decode(value)) == 32:
+            return value
+    except CryptoError:
+        pass
+    raise ValueError(f"'{name}' must be 32 bytes in base64url")
+
+
+def _wrapped(name: str, value: Any) -> str:
+    # nonce 24 + key 32 + MAC 16 = 72 bytes = 96 base64url characters
+    try:
+        if isinstance(value, str) and len(value) == 96 and len(b64u_decode(value)) == 72:
+            return value
+    except CryptoError:
+        pass
+    raise ProtocolError("bad_ciphertext", f"'{name}' must be a wrapped key: 72 bytes in base64url")
+
+
+def _seq(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        raise ValueError(f"'{name}' must be a whole number from 0")
+    return value
+
+
+def _choice(*options: str) -> Check:
+    def check(name: str, value: Any) -> str:
+        if value not in options:
+            raise ValueError(f"'{name}' must be one of: {', '.join(options)}")
+        return str(value)
+    return check
+
+
+PRECHAT_FIELDS: dict[str, tuple[str, ...] | None] = {
+    "who": ("child", "adult"),
+    "age_band": ("under10", "10-12", "13-15", "16-17", "18plus", "adult"),
+    "gender": ("girl", "boy", "other", "unsaid"),
+    "topic": ("online", "bullying", "family", "relationships", "school", "feelings", "health",
+              "violence", "other"),
+    "municipality": None,
+}
+
+
+def _prechat(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"'{name}' must be an object")
+    clean: dict[str, Any] = {}
+    for key, raw in value.items():
+        if raw is None or raw == "":
+            continue
+        if key == "danger":
+            if not isinstance(raw, bool):
+                raise ValueError("'prechat.danger' must be true or false")
+            clean[key] = raw
+        elif key in PRECHAT_FIELDS:
+            options = PRECHAT_FIELDS[key]
+            if options is None:
+                clean[key] = _string(64)(f"prechat.{key}", raw)
+            else:
+                clean[key] = _choice(*options)(f"prechat.{key}", raw)
+        else:
+            raise ValueError(f"'prechat.{key}' is not a pre-chat question")
+    return clean
+
+
+def _body(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ProtocolError("bad_ciphertext", f"'{name}' must be a base64url string")
+    return value
+
+
+_CONV = _string(32)
+_COMMON: dict[str, Check] = {}
+
+CHILD_FRAMES: dict[str, dict[str, Check]] = {
+    "start": {"token": _key32, "public_key": _key32, "self_key": _wrapped, "prechat": _prechat},
+    "resume": {"token": _key32, "after": _seq},
+    "send": {"conv": _CONV, "body": _body},
+    "wrap": {"conv": _CONV, "for": _string(48), "key": _wrapped},
+    "sync": {"conv": _CONV, "after": _seq},
+    "typing": {"conv": _CONV},
+    "leave": {"conv": _CONV},
+    "feedback": {"conv": _CONV, "helped": _choice("yes", "somewhat", "no")},
+    "ping": {},
+}
+
+STAFF_FRAMES: dict[str, dict[str, Check]] = {
+    "accept": {"conv": _CONV},
+    "send": {"conv": _CONV, "body": _body},
+    "sync": {"conv": _CONV, "after": _seq},
+    "typing": {"conv": _CONV},
+    "end": {"conv": _CONV},
+    "ping": {},
+}
+
+OPTIONAL = {("start", "prechat")}
+
+
+@dataclass(frozen=True)
+class Frame:
+    type: str
+    id: str
+    fields: dict[str, Any]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.fields[name]
+
+
+def parse_frame(text: str | bytes | None, schema: dict[str, dict[str, Check]], max_bytes: int) -> Frame:
+    """Decodes one client frame or raises ProtocolError naming what is wrong."""
+    if text is None:
+        raise ProtocolError("bad_json", "Frames must be JSON text, not binary.")
+    if len(text) > max_bytes:
+        raise ProtocolError("too_large", f"A frame may be at most {max_bytes} bytes.")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ProtocolError("bad_json", "The frame is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_json", "A frame must be a JSON object.")
+    frame_id = data.get("id")
+    if not isinstance(frame_id, str) or not 1 <= len(frame_id) <= 64:
+        raise ProtocolError("bad_frame", "'id' must be a string of 1 to 64 characters.")
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in schema:
+        raise ProtocolError("unknown_type", f"Unknown frame type: {str(kind)[:32]!r}.", frame_id)
+    fields: dict[str, Any] = {}
+    for name, check in schema[kind].items():
+        if name not in data:
+            if (kind, name) in OPTIONAL:
+                fields[name] = {}
+                continue
+            raise ProtocolError("bad_frame", f"'{name}' is missing.", frame_id)
+        try:
+            fields[name] = check(name, data[name])
+        except ProtocolError as exc:
+            exc.frame_id = frame_id
+            raise
+        except ValueError as exc:
+            raise ProtocolError("bad_frame", str(exc) + ".", frame_id) from None
+    return Frame(kind, frame_id, fields)

@@ -1,0 +1,129 @@
+"""Redis pub/sub broker: fan-out between worker processes and hosts.
+
+Publishing never blocks delivery of what is already stored: if Redis is down the notice is
+dropped with a warning, and the process keeps every local listener up to date by polling the
+database until Redis answers again (see `chat.hub.Hub.resync`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from chat.broker import Broker, sleep_backoff
+
+log = logging.getLogger("helpline.broker")
+
+
+class RedisBroker(Broker):
+    def __init__(self, url: str, prefix: str) -> None:
+        super().__init__()
+        self._url = url
+        self._prefix = prefix
+        self._client: aioredis.Redis | None = None
+        self._channels: set[str] = set()
+        self._pubsub: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._healthy = False
+        self._changed = asyncio.Event()
+
+    @property
+    def healthy(self) -> bool:
+        return self._healthy
+
+    @property
+    def client(self) -> aioredis.Redis:
+        assert self._client is not None, "broker not started"
+        return self._client
+
+    async def start(self) -> None:
+        self._client = aioredis.Redis.from_url(
+            self._url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
+        )
+        try:
+            await self._client.ping()
+        except RedisError as exc:
+            raise RuntimeError(f"Redis at HELPLINE_REDIS_URL does not answer: {exc}") from exc
+        self._reader = asyncio.create_task(self._read_forever(), name="redis-broker-reader")
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            try:
+                await self._reader
+            except (asyncio.CancelledError, Exception):  # noqa: S110 - shutting down
+                pass
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def publish(self, channel: str, notice: dict[str, Any]) -> None:
+        try:
+            await self.client.publish(self._prefix + channel, json.dumps(notice, separators=(",", ":")))
+        except (RedisError, OSError) as exc:
+            self._healthy = False
+            log.warning("Redis publish failed (%s); listeners will catch up from the database",
+                        type(exc).__name__)
+
+    async def subscribe(self, channel: str) -> None:
+        self._channels.add(channel)
+        if self._pubsub is not None and self._healthy:
+            try:
+                await self._pubsub.subscribe(self._prefix + channel)
+            except (RedisError, OSError):
+                self._healthy = False
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._channels.discard(channel)
+        if self._pubsub is not None and self._healthy:
+            try:
+                await self._pubsub.unsubscribe(self._prefix + channel)
+            except (RedisError, OSError):
+                self._healthy = False
+
+    async def _read_forever(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                self._pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+                # A pattern-free keepalive channel so the connection exists before any chat.
+                await self._pubsub.subscribe(self._prefix + "_alive",
+                                             *[self._prefix + c for c in self._channels])
+                was_down = not self._healthy
+                self._healthy = True
+                attempt = 0
+                if was_down and self._on_resync is not None:
+                    await self._on_resync()
+                await self._pump()
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                if self._healthy:
+                    log.warning("Redis connection lost (%s); retrying", type(exc).__name__)
+                self._healthy = False
+            finally:
+                if self._pubsub is not None:
+                    try:
+                        await self._pubsub.aclose()
+                    except (RedisError, OSError):  # noqa: S110 - the connection is already gone
+                        pass
+                    self._pubsub = None
+            await sleep_backoff(attempt)
+            attempt += 1
+
+    async def _pump(self) -> None:
+        cut = len(self._prefix)
+        while True:
+            item = await self._pubsub.get_message(timeout=5.0)
+            if item is None or item.get("type") != "message":
+                continue
+            channel = item["channel"].decode() if isinstance(item["channel"], bytes) else item["channel"]
+            try:
+                notice = json.loads(item["data"])
+            except (ValueError, TypeError):
+                continue
+            await self._dispatch(channel[cut:], notice)

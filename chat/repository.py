@@ -1,0 +1,168 @@
+"""Every chat query: the only place that builds SQL for conversations and messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.models import (
+    ChildIdentity,
+    Conversation,
+    ConversationKey,
+    ConversationState,
+    Message,
+    Staff,
+    utcnow,
+)
+
+QUEUE_ORDER = (Conversation.urgency.desc(), Conversation.created_at, Conversation.id)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    conv: str
+    seq: int
+    sender: str
+    client_id: str
+    body: str
+    at_ms: int
+
+    def frame(self) -> dict[str, Any]:
+        return {"type": "msg", "conv": self.conv, "seq": self.seq, "from": self.sender,
+                "cid": self.client_id, "body": self.body, "at": self.at_ms}
+
+
+def _ms(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def new_conversation_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+async def child_by_token(db: AsyncSession, token_hash: str) -> ChildIdentity | None:
+    return (await db.execute(select(ChildIdentity).where(ChildIdentity.token_hash == token_hash))).scalar_one_or_none()
+
+
+async def add_child(db: AsyncSession, token_hash: str, public_key: str) -> ChildIdentity:
+    child = ChildIdentity(token_hash=token_hash, public_key=public_key)
+    db.add(child)
+    await db.flush()
+    return child
+
+
+async def latest_conversation(db: AsyncSession, child_id: int) -> Conversation | None:
+    query = (select(Conversation).where(Conversation.child_id == child_id)
+             .order_by(Conversation.created_at.desc(), Conversation.id.desc()).limit(1))
+    return (await db.execute(query)).scalar_one_or_none()
+
+
+async def count_conversations(db: AsyncSession, child_id: int) -> int:
+    query = select(func.count()).select_from(Conversation).where(Conversation.child_id == child_id)
+    return int((await db.execute(query)).scalar_one())
+
+
+async def get_conversation(db: AsyncSession, conv_id: str) -> Conversation | None:
+    return await db.get(Conversation, conv_id)
+
+
+async def set_key(db: AsyncSession, conv_id: str, participant: str, wrapped: str, wrapper_public: str) -> None:
+    """Stores (or replaces) the wrapped conversation key for one participant."""
+    existing = (await db.execute(select(ConversationKey).where(
+        ConversationKey.conversation_id == conv_id, ConversationKey.participant == participant))).scalar_one_or_none()
+    if existing is None:
+        db.add(ConversationKey(conversation_id=conv_id, participant=participant, wrapped_key=wrapped,
+                               wrapper_public_key=wrapper_public))
+    else:
+        existing.wrapped_key, existing.wrapper_public_key = wrapped, wrapper_public
+    await db.flush()
+
+
+async def get_key(db: AsyncSession, conv_id: str, participant: str) -> ConversationKey | None:
+    return (await db.execute(select(ConversationKey).where(
+        ConversationKey.conversation_id == conv_id, ConversationKey.participant == participant))).scalar_one_or_none()
+
+
+async def next_seq(db: AsyncSession, conv_id: str) -> int | None:
+    """Takes the next sequence number; the UPDATE holds the row lock until commit."""
+    result = await db.execute(update(Conversation).where(Conversation.id == conv_id)
+                              .values(last_seq=Conversation.last_seq + 1).returning(Conversation.last_seq))
+    return result.scalar_one_or_none()
+
+
+async def message_by_client_id(db: AsyncSession, conv_id: str, client_id: str) -> StoredMessage | None:
+    row = (await db.execute(select(Message).where(Message.conversation_id == conv_id,
+                                                  Message.client_id == client_id))).scalar_one_or_none()
+    return _stored(row) if row else None
+
+
+def add_message(db: AsyncSession, conv_id: str, seq: int, client_id: str, sender: str, body: str) -> StoredMessage:
+    now = utcnow()
+    db.add(Message(conversation_id=conv_id, seq=seq, client_id=client_id, sender=sender, body=body, created_at=now))
+    return StoredMessage(conv_id, seq, sender, client_id, body, _ms(now))
+
+
+def _stored(row: Message) -> StoredMessage:
+    return StoredMessage(row.conversation_id, row.seq, row.sender, row.client_id, row.body, _ms(row.created_at))
+
+
+async def messages_after(db: AsyncSession, conv_id: str, after: int, limit: int = 500) -> list[StoredMessage]:
+    query = (select(Message).where(Message.conversation_id == conv_id, Message.seq > after)
+             .order_by(Message.seq).limit(limit))
+    return [_stored(row) for row in (await db.execute(query)).scalars()]
+
+
+async def queued(db: AsyncSession, limit: int = 200) -> Sequence[Conversation]:
+    query = select(Conversation).where(Conversation.state == ConversationState.QUEUED).order_by(*QUEUE_ORDER)
+    return (await db.execute(query.limit(limit))).scalars().all()
+
+
+async def queued_ids(db: AsyncSession) -> list[str]:
+    query = select(Conversation.id).where(Conversation.state == ConversationState.QUEUED).order_by(*QUEUE_ORDER)
+    return list((await db.execute(query)).scalars())
+
+
+async def recent_waits(db: AsyncSession, limit: int = 20) -> list[float]:
+    query = (select(Conversation.created_at, Conversation.accepted_at)
+             .where(Conversation.accepted_at.is_not(None))
+             .order_by(Conversation.accepted_at.desc()).limit(limit))
+    return [(accepted - created).total_seconds() for created, accepted in (await db.execute(query)).all()]
+
+
+async def claim(db: AsyncSession, conv_id: str, staff_id: int) -> bool:
+    """Assigns a queued conversation; False if another counsellor (in any process) was first."""
+    result = await db.execute(
+        update(Conversation)
+        .where(Conversation.id == conv_id, Conversation.state == ConversationState.QUEUED)
+        .values(state=ConversationState.ACTIVE, counsellor_id=staff_id, accepted_at=utcnow())
+        .returning(Conversation.id))
+    return result.scalar_one_or_none() is not None
+
+
+async def count_held(db: AsyncSession, staff_id: int) -> int:
+    query = select(func.count()).select_from(Conversation).where(
+        Conversation.counsellor_id == staff_id, Conversation.state == ConversationState.ACTIVE)
+    return int((await db.execute(query)).scalar_one())
+
+
+async def held_by(db: AsyncSession, staff_id: int) -> Sequence[Conversation]:
+    query = select(Conversation).where(Conversation.counsellor_id == staff_id,
+                                       Conversation.state == ConversationState.ACTIVE).order_by(Conversation.accepted_at)
+    return (await db.execute(query)).scalars().all()
+
+
+async def finish(db: AsyncSession, conv_id: str, from_state: str, to_state: str, by: str) -> bool:
+    result = await db.execute(
+        update(Conversation).where(Conversation.id == conv_id, Conversation.state == from_state)
+        .values(state=to_state, ended_at=utcnow(), ended_by=by).returning(Conversation.id))
+    return result.scalar_one_or_none() is not None
+
+
+async def staff_by_id(db: AsyncSession, staff_id: int) -> Staff | None:
+    return await db.get(Staff, staff_id)

@@ -1,0 +1,304 @@
+"""Chat use cases: what each client frame does to the database, then who must be woken.
+
+Web code calls these; they take the unit of work from the session factory, commit, and only then
+publish a notice. A ProtocolError leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat import model
+from chat import repository as repo
+from chat.broker import Broker
+from chat.protocol import ProtocolError
+from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
+from helpline.models import Conversation, ConversationState, Staff
+from helpline.settings import Settings
+
+log = logging.getLogger("helpline.chat")
+
+CHILD = "child"
+UNAVAILABLE = "Storage is unavailable; nothing was stored. Please try again."
+
+
+@dataclass(frozen=True)
+class CounsellorCard:
+    """What a child's page needs to check and wrap for its counsellor."""
+
+    id: str
+    name: str
+    public_key: str | None
+    signature: str | None
+    has_key: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "public_key": self.public_key,
+                "signature": self.signature, "has_key": self.has_key}
+
+
+def prechat_of(conv: Conversation) -> dict[str, Any]:
+    return {"who": conv.contact_by, "age_band": conv.age_band, "gender": conv.gender,
+            "municipality": conv.municipality, "topic": conv.topic, "danger": conv.in_danger}
+
+
+def is_open(settings: Settings, now: dt.datetime | None = None) -> bool:
+    start, end = settings.opening_hours
+    local = (now or dt.datetime.now(dt.UTC)).astimezone(settings.timezone)
+    minute = local.hour * 60 + local.minute
+    return start <= minute < end if start < end else minute >= start or minute < end
+
+
+class ChatService:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], broker: Broker, settings: Settings) -> None:
+        self.sessionmaker = sessionmaker
+        self.broker = broker
+        self.settings = settings
+        # SQLite has one writer: serialise writes in-process instead of fighting over the file lock.
+        self._write_lock = asyncio.Lock() if settings.uses_sqlite else None
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncSession]:
+        try:
+            async with self.sessionmaker() as db:
+                yield db
+        except (OperationalError, DBAPIError, OSError) as exc:
+            log.warning("database read failed: %s", type(exc).__name__)
+            raise ProtocolError("unavailable", UNAVAILABLE) from None
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        lock = self._write_lock
+        try:
+            if lock is not None:
+                await lock.acquire()
+            try:
+                async with self.sessionmaker() as db, db.begin():
+                    yield db
+            finally:
+                if lock is not None:
+                    lock.release()
+        except IntegrityError:
+            raise
+        except (OperationalError, DBAPIError, OSError) as exc:
+            log.warning("database write failed: %s", type(exc).__name__)
+            raise ProtocolError("unavailable", UNAVAILABLE) from None
+
+    # -- child -------------------------------------------------------------------------------
+
+    async def start(self, token: bytes, public_key: str, self_key: str, prechat: dict[str, Any]) -> Conversation:
+        """Opens a queued conversation, or returns the child's open one (start is idempotent)."""
+        hashed = token_hash(token)
+        async with self._write() as db:
+            child = await repo.child_by_token(db, hashed)
+            if child is not None and child.public_key != public_key:
+                raise ProtocolError("forbidden", "This token belongs to another key.")
+            if child is not None and child.blocked_at is not None:
+                raise ProtocolError("forbidden", "This chat is closed. You can call 116 111.")
+            if child is not None:
+                latest = await repo.latest_conversation(db, child.id)
+                if latest is not None and latest.state in model.OPEN_STATES:
+                    return latest
+            if not is_open(self.settings):
+                raise ProtocolError("closed", "The chat is closed now.")
+            returning = child is not None and await repo.count_conversations(db, child.id) > 0
+            if child is None:
+                child = await repo.add_child(db, hashed, public_key)
+            conv = Conversation(
+                id=repo.new_conversation_id(), child_id=child.id, state=ConversationState.QUEUED,
+                urgency=model.urgency_from_prechat(prechat), contact_by=prechat.get("who", "child"),
+                age_band=prechat.get("age_band"), gender=prechat.get("gender"),
+                municipality=prechat.get("municipality"), topic=prechat.get("topic"),
+                in_danger=prechat.get("danger"), returning=returning, last_seq=0,
+                created_at=repo.utcnow())
+            db.add(conv)
+            await db.flush()
+            await repo.set_key(db, conv.id, CHILD, self_key, public_key)
+        await self.broker.publish("queue", {"k": "queue"})
+        return conv
+
+    async def resume(self, token: bytes) -> tuple[Conversation, str, CounsellorCard | None]:
+        """Finds the child's newest conversation; returns it, its self-wrapped key and the counsellor."""
+        async with self._read() as db:
+            child = await repo.child_by_token(db, token_hash(token))
+            conv = await repo.latest_conversation(db, child.id) if child else None
+            if child is None or conv is None:
+                raise ProtocolError("not_found", "No conversation for this resume code.")
+            own = await repo.get_key(db, conv.id, CHILD)
+            card = await self._card(db, conv)
+            return conv, own.wrapped_key if own else "", card
+
+    async def _card(self, db: AsyncSession, conv: Conversation) -> CounsellorCard | None:
+        if conv.counsellor_id is None:
+            return None
+        staff = await repo.staff_by_id(db, conv.counsellor_id)
+        if staff is None:
+            return None
+        has_key = await repo.get_key(db, conv.id, staff.participant_id) is not None
+        return CounsellorCard(staff.participant_id, staff.display_name, staff.public_key, staff.key_signature, has_key)
+
+    async def wrap_for(self, conv_id: str, child_id: int, participant: str, wrapped: str) -> None:
+        """Stores the key the child wrapped for its assigned counsellor, and hands it over."""
+        async with self._write() as db:
+            conv = await self._child_conversation(db, conv_id, child_id)
+            card = await self._card(db, conv)
+            if card is None or card.id != participant:
+                raise ProtocolError("forbidden", "Keys may be wrapped only for the assigned counsellor.")
+            child_key = await repo.get_key(db, conv_id, CHILD)
+            wrapper = child_key.wrapper_public_key if child_key else ""
+            await repo.set_key(db, conv_id, participant, wrapped, wrapper)
+        await self.broker.publish(f"conv:{conv_id}", {"k": "event", "to": participant, "frame": {
+            "type": "key", "conv": conv_id, "key": wrapped, "wrapper_public_key": wrapper}})
+
+    async def leave(self, conv_id: str, child_id: int) -> str:
+        async with self._write() as db:
+            conv = await self._child_conversation(db, conv_id, child_id)
+            target = self._transition(conv.state, model.leave_target(conv.state))
+            await repo.finish(db, conv_id, conv.state, target, CHILD)
+        await self._announce_end(conv_id, target, CHILD)
+        return target
+
+    async def feedback(self, conv_id: str, child_id: int, helped: str) -> None:
+        async with self._write() as db:
+            conv = await self._child_conversation(db, conv_id, child_id)
+            if conv.state not in (ConversationState.ENDED, ConversationState.ABANDONED):
+                raise ProtocolError("bad_state", "Feedback is asked for after the chat ends.")
+            if conv.feedback is not None:
+                raise ProtocolError("bad_state", "Feedback was already given.")
+            conv.feedback = helped
+
+    async def _child_conversation(self, db: AsyncSession, conv_id: str, child_id: int) -> Conversation:
+        conv = await repo.get_conversation(db, conv_id)
+        if conv is None or conv.child_id != child_id:
+            raise ProtocolError("not_found", "No such conversation.")
+        return conv
+
+    # -- staff -------------------------------------------------------------------------------
+
+    async def accept(self, conv_id: str, staff: Staff) -> tuple[Conversation, str]:
+        """Assigns a queued conversation to a counsellor within their limit of chats."""
+        limit = staff.max_chats or self.settings.max_chats
+        async with self._write() as db:
+            conv = await repo.get_conversation(db, conv_id)
+            if conv is None:
+                raise ProtocolError("not_found", "No such conversation.")
+            self._transition(conv.state, ConversationState.ACTIVE)
+            if await repo.count_held(db, staff.id) >= limit:
+                raise ProtocolError("busy", f"You already hold {limit} chats; end one first.")
+            if not await repo.claim(db, conv_id, staff.id):
+                raise ProtocolError("bad_state", "Another counsellor has just taken this chat.")
+            child_key = await repo.get_key(db, conv_id, CHILD)
+            await db.refresh(conv)
+        card = CounsellorCard(staff.participant_id, staff.display_name, staff.public_key, staff.key_signature, False)
+        await self.broker.publish(f"conv:{conv_id}", {"k": "event", "to": CHILD, "frame": {
+            "type": "assigned", "conv": conv_id, "counsellor": card.as_dict()}})
+        await self.broker.publish("queue", {"k": "queue"})
+        return conv, child_key.wrapper_public_key if child_key else ""
+
+    async def end(self, conv_id: str, staff: Staff) -> str:
+        async with self._write() as db:
+            conv = await self.staff_conversation(db, conv_id, staff)
+            target = self._transition(conv.state, ConversationState.ENDED)
+            await repo.finish(db, conv_id, conv.state, target, "staff")
+        await self._announce_end(conv_id, target, "staff")
+        return target
+
+    async def staff_conversation(self, db: AsyncSession, conv_id: str, staff: Staff) -> Conversation:
+        conv = await repo.get_conversation(db, conv_id)
+        if conv is None:
+            raise ProtocolError("not_found", "No such conversation.")
+        if conv.counsellor_id != staff.id:
+            raise ProtocolError("forbidden", "This conversation is not yours.")
+        return conv
+
+    async def held(self, staff: Staff) -> list[dict[str, Any]]:
+        """The conversations a staff member holds, for the console's `hello`."""
+        async with self._read() as db:
+            out = []
+            for conv in await repo.held_by(db, staff.id):
+                mine = await repo.get_key(db, conv.id, staff.participant_id)
+                child_key = await repo.get_key(db, conv.id, CHILD)
+                out.append({"conv": conv.id, "state": conv.state, "last_seq": conv.last_seq,
+                            "child_public_key": child_key.wrapper_public_key if child_key else None,
+                            "key": mine.wrapped_key if mine else None,
+                            "wrapper_public_key": mine.wrapper_public_key if mine else None,
+                            "prechat": prechat_of(conv)})
+            return out
+
+    # -- both --------------------------------------------------------------------------------
+
+    async def send(self, conv_id: str, sender: str, client_id: str, body: str) -> tuple[repo.StoredMessage, bool]:
+        """Stores one message once; returns it and whether it is new. Acknowledge only after this."""
+        try:
+            check_ciphertext_shape(body, self.settings.max_message_bytes)
+        except CryptoError as exc:
+            raise ProtocolError("bad_ciphertext", f"The message body is not accepted: {exc}.") from None
+        try:
+            async with self._write() as db:
+                seq = await repo.next_seq(db, conv_id)
+                if seq is None:
+                    raise ProtocolError("not_found", "No such conversation.")
+                stored = repo.add_message(db, conv_id, seq, client_id, sender, body)
+                await db.flush()
+        except IntegrityError:
+            async with self._read() as db:
+                existing = await repo.message_by_client_id(db, conv_id, client_id)
+            if existing is None:
+                raise ProtocolError("unavailable", UNAVAILABLE) from None
+            return existing, False
+        await self.broker.publish(f"conv:{conv_id}", {"k": "msg", "m": stored.frame()})
+        return stored, True
+
+    async def check_can_send(self, conv_id: str, *, child_id: int | None = None, staff: Staff | None = None) -> None:
+        async with self._read() as db:
+            if staff is not None:
+                conv = await self.staff_conversation(db, conv_id, staff)
+            else:
+                assert child_id is not None
+                conv = await self._child_conversation(db, conv_id, child_id)
+            if conv.state not in model.OPEN_STATES:
+                raise ProtocolError("bad_state", "This conversation has ended.")
+
+    async def messages_after(self, conv_id: str, after: int, limit: int = 500) -> list[repo.StoredMessage]:
+        async with self._read() as db:
+            return await repo.messages_after(db, conv_id, after, limit)
+
+    async def last_seq(self, conv_id: str) -> int:
+        async with self._read() as db:
+            conv = await repo.get_conversation(db, conv_id)
+            return conv.last_seq if conv else 0
+
+    async def queue_snapshot(self) -> tuple[list[dict[str, Any]], list[float]]:
+        async with self._read() as db:
+            rows = await repo.queued(db)
+            waits = await repo.recent_waits(db)
+        now = repo.utcnow()
+        items = [{"conv": c.id, "urgency": c.urgency, "who": c.contact_by, "age_band": c.age_band,
+                  "gender": c.gender, "municipality": c.municipality, "topic": c.topic,
+                  "waited_seconds": int((now - c.created_at).total_seconds()), "returning": c.returning}
+                 for c in rows]
+        return items, waits
+
+    async def queued_ids(self) -> list[str]:
+        async with self._read() as db:
+            return await repo.queued_ids(db)
+
+    def _transition(self, current: str, target: str) -> str:
+        try:
+            return model.check_transition(current, target).value
+        except model.IllegalTransition as exc:
+            raise ProtocolError("bad_state", str(exc)) from None
+
+    async def _announce_end(self, conv_id: str, state: str, by: str) -> None:
+        await self.broker.publish(f"conv:{conv_id}", {"k": "event", "to": "all", "frame": {
+            "type": "ended", "conv": conv_id, "state": state, "by": by}})
+        await self.broker.publish("queue", {"k": "queue"})

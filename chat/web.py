@@ -1,0 +1,362 @@
+"""WebSocket endpoints: one connection object per socket, frames in, acks and events out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from chat.protocol import CHILD_FRAMES, STAFF_FRAMES, Check, Frame, ProtocolError, parse_frame
+from chat.repository import StoredMessage
+from chat.service import CHILD
+from helpline.crypto import b64u_decode
+from helpline.models import ConversationState, Staff
+
+if TYPE_CHECKING:
+    from helpline.app import Services
+
+log = logging.getLogger("helpline.chat")
+
+ABUSE_CLOSE = 1008
+
+
+class RateLimit:
+    """A token bucket: ``per_minute`` frames, refilled continuously."""
+
+    __slots__ = ("capacity", "tokens", "stamp")
+
+    def __init__(self, per_minute: int) -> None:
+        self.capacity = float(per_minute)
+        self.tokens = float(per_minute)
+        self.stamp = time.monotonic()
+
+    def take(self) -> float:
+        """0 if allowed, else seconds to wait."""
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.capacity / 60)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) * 60 / self.capacity
+
+
+class ClientConnection:
+    """What child and staff sockets share: limits, acks, in-order delivery."""
+
+    is_child = False
+    schema: dict[str, dict[str, Check]] = {}
+
+    def __init__(self, websocket: WebSocket, services: Services) -> None:
+        self.ws = websocket
+        self.services = services
+        self.chat = services.chat
+        self.hub = services.hub
+        self.participant = ""
+        self.delivered: dict[str, int] = {}
+        self._lock = asyncio.Lock()
+        settings = services.settings
+        self._frames = RateLimit(settings.frames_per_minute)
+        self._errors = RateLimit(settings.max_errors_per_minute)
+        self.closed = False
+        # A handler may stream more frames after its ack (resume: ack, then the history).
+        self._after_ack: Callable[[], Awaitable[Any]] | None = None
+
+    # -- output ----------------------------------------------------------------------------
+
+    async def push(self, frame: dict[str, Any]) -> None:
+        if self.closed or self.ws.application_state != WebSocketState.CONNECTED:
+            return
+        try:
+            await self.ws.send_json(frame)
+        except (RuntimeError, OSError, WebSocketDisconnect):
+            self.closed = True
+
+    def wants(self, to: str, frame: dict[str, Any]) -> bool:
+        return to == "all" or to == self.participant
+
+    async def on_event(self, frame: dict[str, Any]) -> None:
+        await self.push(frame)
+
+    async def deliver(self, message: StoredMessage) -> None:
+        """Delivers a notified message in order, filling any gap from the database."""
+        async with self._lock:
+            last = self.delivered.get(message.conv)
+            if last is None or message.seq <= last:
+                return
+            if message.seq == last + 1:
+                self.delivered[message.conv] = message.seq
+                if message.sender != self.participant:
+                    await self.push(message.frame())
+                return
+        await self.catch_up(message.conv)
+
+    async def catch_up(self, conv_id: str, after: int | None = None) -> int:
+        """Sends every stored message after ``after`` (default: what was delivered)."""
+        async with self._lock:
+            start = self.delivered.get(conv_id, 0) if after is None else after
+            while True:
+                batch = await self.chat.messages_after(conv_id, start)
+                for message in batch:
+                    await self.push(message.frame())
+                if batch:
+                    start = batch[-1].seq
+                if len(batch) < 500:
+                    break
+            self.delivered[conv_id] = max(self.delivered.get(conv_id, 0), start)
+            return start
+
+    async def bind(self, conv_id: str, after: int) -> int:
+        """Starts listening to a conversation and replays what the client has not seen."""
+        last = await self.chat.last_seq(conv_id)
+        if after > last:
+            raise ProtocolError("bad_sequence", f"'after' is {after} but the last message is {last}.")
+        self.delivered.setdefault(conv_id, after)
+        await self.hub.watch(conv_id, self)
+        return await self.catch_up(conv_id, after)
+
+    # -- input -----------------------------------------------------------------------------
+
+    async def on_open(self) -> None:  # noqa: B027 - optional hook
+        """Runs once the socket is accepted, before the first frame is read."""
+
+    async def run(self) -> None:
+        await self.ws.accept()
+        try:
+            await self.on_open()
+            while True:
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                await self.handle_text(message.get("text"))
+                if self.closed:
+                    break
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self.closed = True
+            await self.on_close()
+
+    async def handle_text(self, text: str | None) -> None:
+        frame: Frame | None = None
+        try:
+            frame = parse_frame(text, self.schema, self.services.settings.max_frame_bytes)
+            wait = self._frames.take()
+            if wait:
+                raise ProtocolError("rate_limited", f"Too many frames; wait {wait:.0f} s.", frame.id)
+            self._after_ack = None
+            reply = await self.dispatch(frame)
+            await self.push({"type": "ack", "id": frame.id, **reply})
+            if self._after_ack is not None:
+                await self._after_ack()
+        except ProtocolError as exc:
+            if exc.frame_id is None and frame is not None:
+                exc.frame_id = frame.id
+            body = exc.frame()
+            if exc.code == "rate_limited":
+                body["retry_after"] = max(1, int(self._frames.take() or 1))
+            await self.push(body)
+            if self._errors.take():
+                await self.ws.close(ABUSE_CLOSE)
+                self.closed = True
+        except Exception:
+            log.exception("frame handling failed")
+            await self.push({"type": "error", "id": frame.id if frame else None, "code": "internal",
+                             "message": "Something went wrong on the server; nothing was changed."})
+
+    async def dispatch(self, frame: Frame) -> dict[str, Any]:
+        handler = getattr(self, "on_" + frame.type)
+        result: dict[str, Any] = await handler(frame)
+        return result
+
+    async def on_ping(self, frame: Frame) -> dict[str, Any]:
+        return {}
+
+    async def on_sync(self, frame: Frame) -> dict[str, Any]:
+        await self.check_member(frame["conv"])
+        return {"conv": frame["conv"], "last_seq": await self.bind(frame["conv"], frame["after"])}
+
+    async def on_typing(self, frame: Frame) -> dict[str, Any]:
+        await self.check_member(frame["conv"])
+        await self.chat.broker.publish(f"conv:{frame['conv']}", {"k": "event", "to": "others:" + self.participant,
+                                       "frame": {"type": "typing", "conv": frame["conv"], "from": self.participant}})
+        return {}
+
+    async def on_send(self, frame: Frame) -> dict[str, Any]:
+        conv_id = frame["conv"]
+        await self.check_can_send(conv_id)
+        stored, _new = await self.chat.send(conv_id, self.participant, frame.id, frame["body"])
+        async with self._lock:
+            if self.delivered.get(conv_id) == stored.seq - 1:
+                self.delivered[conv_id] = stored.seq
+        return {"conv": conv_id, "seq": stored.seq}
+
+    async def check_member(self, conv_id: str) -> None:
+        """Refuses a conversation this client is not part of (each side defines membership)."""
+        raise ProtocolError("forbidden", "This conversation is not yours.")
+
+    async def check_can_send(self, conv_id: str) -> None:
+        raise ProtocolError("forbidden", "This conversation is not yours.")
+
+    async def on_close(self) -> None:
+        for conv_id in list(self.delivered):
+            await self.hub.unwatch(conv_id, self)
+
+
+class ChildConnection(ClientConnection):
+    """A child's socket: bound to one conversation after `start` or `resume`."""
+
+    is_child = True
+    schema = CHILD_FRAMES
+
+    def __init__(self, websocket: WebSocket, services: Services) -> None:
+        super().__init__(websocket, services)
+        self.participant = CHILD
+        self.child_id: int | None = None
+        self.conv_id: str | None = None
+
+    def wants(self, to: str, frame: dict[str, Any]) -> bool:
+        return to in ("all", CHILD) or (to.startswith("others:") and to != "others:" + CHILD)
+
+    async def check_member(self, conv_id: str) -> None:
+        if self.conv_id is None or conv_id != self.conv_id:
+            raise ProtocolError("not_found", "Start or resume a conversation first.")
+
+    async def check_can_send(self, conv_id: str) -> None:
+        await self.check_member(conv_id)
+        assert self.child_id is not None
+        await self.chat.check_can_send(conv_id, child_id=self.child_id)
+
+    async def _attach(self, conv_id: str, child_id: int) -> None:
+        if self.conv_id and self.conv_id != conv_id:
+            await self.hub.unwatch(self.conv_id, self)
+            self.delivered.pop(self.conv_id, None)
+        self.conv_id, self.child_id = conv_id, child_id
+        await self._presence("online")
+
+    async def _presence(self, state: str) -> None:
+        if self.conv_id:
+            await self.chat.broker.publish(f"conv:{self.conv_id}", {"k": "event", "to": "others:" + CHILD,
+                                           "frame": {"type": "presence", "conv": self.conv_id, "child": state}})
+
+    async def on_start(self, frame: Frame) -> dict[str, Any]:
+        token = b64u_decode(frame["token"])
+        conv = await self.chat.start(token, frame["public_key"], frame["self_key"], frame["prechat"])
+        await self._attach(conv.id, conv.child_id)
+        self.delivered.setdefault(conv.id, 0)
+        await self.hub.watch(conv.id, self)
+        if conv.state == ConversationState.QUEUED:
+            self.hub.schedule_queue_refresh()
+        return {"conv": conv.id, "state": conv.state}
+
+    async def on_resume(self, frame: Frame) -> dict[str, Any]:
+        conv, self_key, card = await self.chat.resume(b64u_decode(frame["token"]))
+        if frame["after"] > conv.last_seq:
+            raise ProtocolError("bad_sequence", f"'after' is {frame['after']} but the last message is {conv.last_seq}.")
+        await self._attach(conv.id, conv.child_id)
+        after = frame["after"]
+
+        async def replay() -> None:
+            await self.bind(conv.id, after)
+            if conv.state == ConversationState.QUEUED:
+                self.hub.schedule_queue_refresh()
+
+        # The ack goes first so the page can open its key before the history arrives.
+        self._after_ack = replay
+        return {"conv": conv.id, "state": conv.state, "self_key": self_key,
+                "counsellor": card.as_dict() if card else None, "last_seq": conv.last_seq}
+
+    async def on_wrap(self, frame: Frame) -> dict[str, Any]:
+        await self.check_member(frame["conv"])
+        assert self.child_id is not None
+        await self.chat.wrap_for(frame["conv"], self.child_id, frame["for"], frame["key"])
+        return {}
+
+    async def on_leave(self, frame: Frame) -> dict[str, Any]:
+        await self.check_member(frame["conv"])
+        assert self.child_id is not None
+        return {"state": await self.chat.leave(frame["conv"], self.child_id)}
+
+    async def on_feedback(self, frame: Frame) -> dict[str, Any]:
+        await self.check_member(frame["conv"])
+        assert self.child_id is not None
+        await self.chat.feedback(frame["conv"], self.child_id, frame["helped"])
+        return {}
+
+    async def on_close(self) -> None:
+        await self._presence("offline")
+        await super().on_close()
+
+
+class StaffConnection(ClientConnection):
+    """A counsellor's or supervisor's socket, authenticated by the console session."""
+
+    schema = STAFF_FRAMES
+
+    def __init__(self, websocket: WebSocket, services: Services, staff: Staff) -> None:
+        super().__init__(websocket, services)
+        self.staff = staff
+        self.participant = staff.participant_id
+
+    def wants(self, to: str, frame: dict[str, Any]) -> bool:
+        return to in ("all", self.participant) or (to.startswith("others:") and to != "others:" + self.participant)
+
+    async def check_member(self, conv_id: str) -> None:
+        async with self.services.sessionmaker() as db:
+            await self.chat.staff_conversation(db, conv_id, self.staff)
+
+    async def check_can_send(self, conv_id: str) -> None:
+        await self.chat.check_can_send(conv_id, staff=self.staff)
+
+    async def run(self) -> None:
+        self.hub.add_staff(self)
+        try:
+            await super().run()
+        finally:
+            self.hub.remove_staff(self)
+
+    async def on_open(self) -> None:
+        held = await self.chat.held(self.staff)
+        await self.push({"type": "hello", "staff": {"id": self.participant, "name": self.staff.display_name},
+                         "conversations": held})
+        for item in held:
+            self.delivered.setdefault(item["conv"], item["last_seq"])
+            await self.hub.watch(item["conv"], self)
+        items, _ = await self.chat.queue_snapshot()
+        await self.push({"type": "queue", "items": items})
+
+    async def on_accept(self, frame: Frame) -> dict[str, Any]:
+        if not self.services.can(self.staff.role, "chat.accept"):
+            raise ProtocolError("forbidden", "Your role does not take chats.")
+        conv, child_public = await self.chat.accept(frame["conv"], self.staff)
+        self.delivered.setdefault(conv.id, 0)
+        await self.hub.watch(conv.id, self)
+        from chat.service import prechat_of
+
+        return {"conv": conv.id, "child_public_key": child_public, "prechat": prechat_of(conv),
+                "last_seq": conv.last_seq}
+
+    async def on_end(self, frame: Frame) -> dict[str, Any]:
+        return {"state": await self.chat.end(frame["conv"], self.staff)}
+
+
+async def child_socket(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    await ChildConnection(websocket, services).run()
+
+
+async def staff_socket(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    staff = await services.staff_for_websocket(websocket)
+    if staff is None:
+        await websocket.close(code=4401)
+        return
+    await StaffConnection(websocket, services, staff).run()
+
+
+routes = [WebSocketRoute("/ws/child", child_socket), WebSocketRoute("/ws/staff", staff_socket)]

@@ -1,0 +1,158 @@
+"""The composition root: settings in, one Starlette app out, every service wired once."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import nacl.signing
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+import chat.web
+import helpline.web
+from chat.broker import Broker, make_broker
+from chat.hub import Hub
+from chat.model import CHAT_ROLES
+from chat.service import ChatService
+from helpline import bundle, i18n, keys
+from helpline.db import make_engine, make_sessionmaker
+from helpline.middleware import ForgetClient, SecurityHeaders, content_security_policy
+from helpline.models import Staff
+from helpline.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("helpline")
+
+
+@dataclass
+class Services:
+    """Everything a route needs, built once per process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    broker: Broker
+    chat: ChatService
+    hub: Hub
+    org_public_key: bytes
+    org_signing_key: nacl.signing.SigningKey | None
+    server_secret: bytes
+    bundles: dict[str, bundle.Bundle]
+    templates: jinja2.Environment
+    child_css: Markup
+    municipalities: list[dict[str, str]] = field(default_factory=list)
+
+    def render(self, request: Request, template: str, context: dict[str, Any], *, locale: str,
+               status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+        html = i18n.render(self.templates, template, locale, {"request": request, **context})
+        return HTMLResponse(html, status_code=status_code, headers=headers)
+
+    def js_strings(self, domain: str, locale: str) -> dict[str, str]:
+        return i18n.js_strings(domain, locale)
+
+    @staticmethod
+    def can(role: str, action: str) -> bool:
+        if action == "chat.accept":
+            return role in CHAT_ROLES
+        return False
+
+    async def staff_for_websocket(self, websocket: WebSocket) -> Staff | None:
+        """The signed-in staff member behind a console socket, or None (also for a foreign Origin)."""
+        from helpline.security import sessions
+
+        origin = websocket.headers.get("origin")
+        if origin and origin != self.origin_of(websocket.headers.get("host", ""), websocket.url.scheme):
+            return None
+        cookie = websocket.cookies.get(sessions.COOKIE_NAME)
+        if not cookie:
+            return None
+        async with self.sessionmaker() as db:
+            found = await sessions.authenticate(db, cookie, idle_minutes=self.settings.session_idle_minutes,
+                                                max_hours=self.settings.session_max_hours)
+            await db.commit()
+        if found is None:
+            return None
+        staff: Staff = found[0]
+        return staff if not staff.disabled else None
+
+    def origin_of(self, host: str, scheme: str) -> str:
+        if self.settings.public_origin:
+            return str(self.settings.public_origin)
+        http_scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
+        return f"{http_scheme}://{host}"
+
+
+def _style_hash(css: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+
+
+def build_services(settings: Settings) -> Services:
+    engine = make_engine(str(settings.database_url))
+    sessionmaker = make_sessionmaker(engine)
+    broker = make_broker(str(settings.redis_url), str(settings.redis_prefix))
+    chat_service = ChatService(sessionmaker, broker, settings)
+    org_public = keys.load_public_key(settings.org_public_key_file)
+    css_path = ROOT / "helpline" / "static" / "child.css"
+    css = css_path.read_text(encoding="utf-8") if css_path.exists() else ""
+    return Services(
+        settings=settings, engine=engine, sessionmaker=sessionmaker, broker=broker, chat=chat_service,
+        hub=Hub(chat_service), org_public_key=org_public,
+        org_signing_key=keys.load_optional_signing_key(settings.org_key_file),
+        server_secret=keys.load_or_create_secret(settings.secret_file),
+        bundles=bundle.build_all(org_public),
+        templates=i18n.make_environment([ROOT / "helpline" / "templates", ROOT / "counsellor_ui" / "templates"]),
+        child_css=Markup(css),  # noqa: S704 - our own stylesheet file, not user input
+        municipalities=helpline.web.municipalities(),
+    )
+
+
+def _routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = [*helpline.web.routes, *chat.web.routes]
+    with contextlib.suppress(ImportError):
+        import counsellor_ui.web
+
+        routes += counsellor_ui.web.routes
+    console_static = ROOT / "counsellor_ui" / "static"
+    routes.append(Mount("/static/console", app=StaticFiles(directory=console_static, check_dir=False)))
+    return routes
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Builds the ASGI app; `uvicorn --factory helpline.app:create_app` calls it with no argument."""
+    settings = settings or load_settings()
+    services = build_services(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.broker.start()
+        await services.hub.start()
+        try:
+            yield
+        finally:
+            await services.hub.stop()
+            await services.broker.stop()
+            await services.engine.dispose()
+
+    csp = content_security_policy([_style_hash(str(services.child_css))] if services.child_css else [])
+    app = Starlette(
+        routes=_routes(),
+        lifespan=lifespan,
+        middleware=[Middleware(ForgetClient), Middleware(SecurityHeaders, csp=csp)],
+    )
+    app.state.services = services
+    return app

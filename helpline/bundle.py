@@ -1,0 +1,63 @@
+"""Browser bundles: reproducible concatenations with the org public key pinned inside.
+
+`helpline bundle hash` prints the SHA-384 of each bundle; the release notes publish it, so a
+server that swapped the pinned key (or any script) would be caught by anyone who compares.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from helpline.crypto import b64u_encode
+
+ROOT = Path(__file__).resolve().parent.parent
+NACL = ROOT / "node_modules" / "tweetnacl" / "nacl.min.js"
+WIRE = ROOT / "helpline" / "static" / "js" / "wire.js"
+SOURCES: dict[str, list[Path]] = {
+    "child": [NACL, WIRE, ROOT / "helpline" / "static" / "js" / "child.js"],
+    "console": [NACL, WIRE, ROOT / "counsellor_ui" / "static" / "console.js"],
+}
+
+
+@dataclass(frozen=True)
+class Bundle:
+    name: str
+    body: bytes
+    gzipped: bytes
+    sha384: str
+
+    @property
+    def integrity(self) -> str:
+        return "sha384-" + self.sha384
+
+    @property
+    def src(self) -> str:
+        # The hash in the name lets the bundle be cached forever and never go stale.
+        digest = base64.b64decode(self.sha384)[:9]
+        return f"/bundle/{self.name}.{b64u_encode(digest)}.js"
+
+
+class BundleError(RuntimeError):
+    pass
+
+
+def build(name: str, org_public_key: bytes) -> Bundle:
+    """Concatenates the sources in a fixed order; the same inputs give the same bytes."""
+    parts = [f'var HELPLINE_ORG_KEY="{b64u_encode(org_public_key)}";\n'.encode("ascii")]
+    for path in SOURCES[name]:
+        try:
+            parts.append(path.read_bytes().rstrip(b"\n") + b"\n")
+        except OSError as exc:
+            hint = " (run `npm ci`)" if "node_modules" in str(path) else ""
+            raise BundleError(f"cannot build the {name} bundle: {path} is missing{hint}") from exc
+    body = b"".join(parts)
+    digest = base64.b64encode(hashlib.sha384(body).digest()).decode("ascii")
+    return Bundle(name, body, gzip.compress(body, compresslevel=9, mtime=0), digest)
+
+
+def build_all(org_public_key: bytes) -> dict[str, Bundle]:
+    return {name: build(name, org_public_key) for name in SOURCES}

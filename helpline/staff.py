@@ -1,0 +1,62 @@
+"""Staff account use cases shared by the CLI and the admin pages."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import nacl.signing
+from sqlalchemy import func, select
+
+from helpline.crypto import b64u_decode, b64u_encode, sign_staff_key
+from helpline.db import make_engine, make_sessionmaker
+from helpline.models import Role, Staff
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+async def add_staff(url: str, username: str, password: str, role: str, *, display_name: str,
+                    locale: str = "sq") -> None:
+    from helpline.security.passwords import check_password_policy, hash_password
+
+    if not USERNAME.match(username):
+        raise ValueError("A username is 2-64 lower-case letters, digits, dots, dashes or underscores.")
+    if role not in {r.value for r in Role}:
+        raise ValueError(f"Unknown role {role!r}.")
+    problem = check_password_policy(password)
+    if problem:
+        raise ValueError(problem)
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as db, db.begin():
+            if (await db.execute(select(Staff).where(Staff.username == username))).scalar_one_or_none():
+                raise ValueError(f"{username} already exists.")
+            db.add(Staff(public_id=secrets.token_hex(8), username=username, display_name=display_name, role=role,
+                         password_hash=hash_password(password), kdf_salt=b64u_encode(secrets.token_bytes(16)),
+                         locale=locale, failed_logins=0, disabled=False))
+    finally:
+        await engine.dispose()
+
+
+async def count_staff(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as db:
+            return int((await db.execute(select(func.count()).select_from(Staff))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def sign_pending_keys(url: str, signing_key: nacl.signing.SigningKey) -> list[str]:
+    """Signs every enrolled staff key that has no org signature yet (the offline-key workflow)."""
+    engine = make_engine(url)
+    signed: list[str] = []
+    try:
+        async with make_sessionmaker(engine)() as db, db.begin():
+            query = select(Staff).where(Staff.public_key.is_not(None), Staff.key_signature.is_(None))
+            for staff in (await db.execute(query)).scalars():
+                staff.key_signature = sign_staff_key(signing_key, staff.participant_id, b64u_decode(staff.public_key))
+                signed.append(staff.username)
+    finally:
+        await engine.dispose()
+    return signed
