@@ -21,6 +21,31 @@ def _settings() -> Settings:
         sys.exit(str(exc))
 
 
+def log_config(level: str) -> dict[str, object]:
+    """Logging for `serve`: no access log, and the WebSocket library never below WARNING.
+
+    The websockets library logs raw handshake headers (user agent included) at DEBUG, before any
+    of our code can remove them, and uvicorn hands it the ``uvicorn.error`` logger; so that logger
+    never goes below INFO whatever HELPLINE_LOG_LEVEL says.
+    """
+    server_level = "INFO" if level == "DEBUG" else level
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": server_level, "propagate": False},
+            "uvicorn.error": {"handlers": ["stderr"], "level": server_level, "propagate": False},
+            "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+            "websockets": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+            "uvicorn.protocols": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+            "helpline": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "sqlalchemy": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        },
+    }
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -33,7 +58,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         host=args.host or settings.host, port=args.port or settings.port, workers=workers,
         ws="websockets-sansio", ws_per_message_deflate=False, ws_max_size=1 << 20,
         access_log=False, proxy_headers=False, server_header=False,
-        log_level=settings.log_level.lower(), timeout_graceful_shutdown=10,
+        log_level=settings.log_level.lower(), log_config=log_config(settings.log_level),
+        timeout_graceful_shutdown=10,
     )
 
 

@@ -1,6 +1,6 @@
 """Babel catalogs for templates, server messages and browser scripts.
 
-Each area has its own domain (``child``, ``console``, ``helpline``) so its catalog can be edited
+Each area has its own domain (``child``, ``console``) so its catalog can be edited
 on its own; at run time they are merged into one translation per locale.
 """
 
@@ -17,7 +17,7 @@ from babel.support import NullTranslations, Translations
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES_DIR = ROOT / "locales"
-DOMAINS = ("child", "console", "helpline")
+DOMAINS = ("child", "console")
 LOCALES = ("sq", "en")
 DEFAULT_LOCALE = "sq"
 BABEL_LOCALES = {"sq": "sq_AL", "en": "en"}

@@ -1,0 +1,55 @@
+# Helpline — the two commands a newcomer needs are `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DOMAINS := child console
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test deps catalogs extract lint bench browser screenshots clean
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: $(VENV)/.installed node_modules/.installed catalogs
+
+## Compile the .po catalogs in git into the .mo files the server reads.
+catalogs: $(VENV)/.installed
+	@for d in $(DOMAINS); do $(BIN)/pybabel compile --statistics -q -d locales -D $$d || exit 1; done
+
+## Re-extract strings from templates and scripts and merge them into the catalogs.
+extract: $(VENV)/.installed
+	@for d in $(DOMAINS); do \
+	  $(BIN)/pybabel extract -q -F locales/$$d.cfg -o locales/$$d.pot --no-location --sort-output . && \
+	  $(BIN)/pybabel update -q -i locales/$$d.pot -d locales -D $$d --no-fuzzy-matching || exit 1; \
+	done
+
+## Chromium comes from Debian; the tests drive it with Playwright and never download a browser.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
+
+run: deps
+	$(BIN)/helpline setup
+	$(BIN)/helpline serve
+
+test: deps browser
+	node --test tests/js/
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: deps
+	$(BIN)/ruff check helpline chat referral counsellor_ui tests benchmarks
+	$(BIN)/mypy
+
+bench: deps
+	$(BIN)/python benchmarks/load.py
+
+clean:
+	rm -rf $(VENV) node_modules locales/*/LC_MESSAGES/*.mo

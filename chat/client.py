@@ -1,0 +1,287 @@
+"""A Python chat client with PyNaCl: plays the child or a counsellor over the real protocol.
+
+Used by the tests and the load driver. It does what the browser pages do: derives the child's
+keys from the resume secret, checks a counsellor's key against the pinned org key before
+wrapping the conversation key for it, and decrypts every message with the envelope check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import nacl.public
+from websockets.asyncio.client import ClientConnection, connect
+
+from helpline import crypto
+
+
+class FrameError(Exception):
+    def __init__(self, frame: dict[str, Any]) -> None:
+        super().__init__(f"{frame.get('code')}: {frame.get('message')}")
+        self.code = frame.get("code")
+        self.frame = frame
+
+
+@dataclass
+class Received:
+    seq: int
+    sender: str
+    text: str
+    cid: str
+
+
+@dataclass
+class Socket:
+    """One WebSocket with acks matched to frame ids and everything else queued as events."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    ws: ClientConnection | None = None
+    events: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    reader: asyncio.Task[None] | None = None
+    on_event: Any = None
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    async def open(self, **kwargs: Any) -> None:
+        self.ws = await connect(self.url, additional_headers=self.headers, compression=None,
+                                max_size=2**21, **kwargs)
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        try:
+            async for raw in self.ws:
+                frame = json.loads(raw)
+                waiter = self.pending.pop(frame.get("id") or "", None) if frame.get("type") in ("ack", "error") else None
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(frame)
+                    continue
+                if self.on_event is not None:
+                    await self.on_event(frame)
+                await self.events.put(frame)
+        except Exception:  # noqa: S110 - a dropped socket ends the reader; callers see it on send
+            pass
+        finally:
+            for waiter in self.pending.values():
+                if not waiter.done():
+                    waiter.set_exception(ConnectionError("socket closed"))
+
+    def new_id(self) -> str:
+        return f"f{next(self._ids)}-{secrets.token_hex(3)}"
+
+    async def request(self, frame: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
+        """Sends a frame and waits for its ack; raises FrameError on an error answer."""
+        assert self.ws is not None
+        frame.setdefault("id", self.new_id())
+        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.pending[frame["id"]] = waiter
+        await self.ws.send(json.dumps(frame))
+        answer = await asyncio.wait_for(waiter, timeout)
+        if answer["type"] == "error":
+            raise FrameError(answer)
+        return answer
+
+    async def send_raw(self, text: str) -> None:
+        assert self.ws is not None
+        await self.ws.send(text)
+
+    async def next_event(self, kind: str, timeout: float = 10) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = await asyncio.wait_for(self.events.get(), max(0.01, deadline - time.monotonic()))
+            if frame.get("type") == kind:
+                return frame
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self.reader is not None:
+            await asyncio.gather(self.reader, return_exceptions=True)
+
+
+class ChildClient:
+    """A child: anonymous, keys derived from a resume secret, checks counsellor keys."""
+
+    def __init__(self, base_url: str, org_public_key: bytes, secret: bytes | None = None) -> None:
+        self.ws_url = base_url.replace("http", "ws", 1) + "/ws/child"
+        self.org_public_key = org_public_key
+        self.secret = secret or crypto.new_resume_secret()
+        self.private_key = crypto.child_private_key(self.secret)
+        self.public_key = bytes(self.private_key.public_key)
+        self.token = crypto.child_token(self.secret)
+        self.conv: str | None = None
+        self.conv_key: bytes | None = None
+        self.received: dict[int, Received] = {}
+        self.refused: list[str] = []
+        self.wrapped_for: list[str] = []
+        self.socket: Socket | None = None
+        self.last_seq = 0
+
+    @property
+    def resume_code(self) -> str:
+        return crypto.format_resume_code(self.secret)
+
+    async def connect(self, **kwargs: Any) -> None:
+        self.socket = Socket(self.ws_url)
+        self.socket.on_event = self._on_event
+        await self.socket.open(**kwargs)
+
+    async def start(self, prechat: dict[str, Any] | None = None) -> str:
+        assert self.socket is not None
+        self.conv_key = crypto.new_conversation_key()
+        self_key = crypto.wrap_key(self.conv_key, self.public_key, self.private_key)
+        ack = await self.socket.request({"type": "start", "token": crypto.b64u_encode(self.token),
+                                         "public_key": crypto.b64u_encode(self.public_key),
+                                         "self_key": self_key, "prechat": prechat or {}})
+        self.conv = ack["conv"]
+        return self.conv
+
+    async def resume(self) -> dict[str, Any]:
+        """Reconnect path: the ack carries the self-wrapped key, then the missed messages follow."""
+        assert self.socket is not None
+        ack = await self.socket.request({"type": "resume", "token": crypto.b64u_encode(self.token),
+                                         "after": self.last_seq})
+        self.conv = ack["conv"]
+        self.conv_key = crypto.unwrap_key(ack["self_key"], self.public_key, self.private_key)
+        counsellor = ack.get("counsellor")
+        if counsellor and not counsellor["has_key"]:
+            await self._wrap_for(counsellor)
+        return ack
+
+    async def say(self, text: str, frame_id: str | None = None) -> int:
+        assert self.socket is not None and self.conv and self.conv_key
+        frame_id = frame_id or self.socket.new_id()
+        body = crypto.encrypt_message(self.conv_key, conv=self.conv, sender="child", cid=frame_id, text=text,
+                                      at=int(time.time() * 1000))
+        ack = await self.socket.request({"type": "send", "id": frame_id, "conv": self.conv, "body": body})
+        seq: int = ack["seq"]
+        return seq
+
+    async def _on_event(self, frame: dict[str, Any]) -> None:
+        if frame["type"] == "assigned":
+            await self._wrap_for(frame["counsellor"])
+        elif frame["type"] == "msg" and self.conv_key is not None:
+            payload = crypto.decrypt_message(self.conv_key, frame["body"], conv=frame["conv"],
+                                             sender=frame["from"], cid=frame["cid"])
+            self.received[frame["seq"]] = Received(frame["seq"], frame["from"], payload["text"], frame["cid"])
+            self.last_seq = max(self.last_seq, frame["seq"])
+
+    async def _wrap_for(self, counsellor: dict[str, Any]) -> None:
+        """Wraps the conversation key only for a counsellor key the pinned org key signed."""
+        assert self.socket is not None and self.conv_key is not None and self.conv is not None
+        public = crypto.b64u_decode(counsellor["public_key"] or "")
+        if not crypto.verify_staff_key(self.org_public_key, counsellor["id"], public, counsellor["signature"] or ""):
+            self.refused.append(counsellor["id"])
+            return
+        wrapped = crypto.wrap_key(self.conv_key, public, self.private_key)
+        # Not awaited as a request inside the reader: send and let the ack arrive later.
+        asyncio.get_running_loop().create_task(self.socket.request(
+            {"type": "wrap", "conv": self.conv, "for": counsellor["id"], "key": wrapped}))
+        self.wrapped_for.append(counsellor["id"])
+
+    async def close(self) -> None:
+        if self.socket is not None:
+            await self.socket.close()
+
+
+class StaffClient:
+    """A counsellor: signs in over HTTP, enrols or unlocks their key, then chats over /ws/staff."""
+
+    def __init__(self, base_url: str, username: str, password: str) -> None:
+        self.base_url = base_url
+        self.username = username
+        self.password = password
+        self.private_key: nacl.public.PrivateKey | None = None
+        self.participant = ""
+        self.cookies: dict[str, str] = {}
+        self.csrf = ""
+        self.keys: dict[str, bytes] = {}
+        self.received: dict[str, dict[int, Received]] = {}
+        self.socket: Socket | None = None
+        self.key_events: dict[str, asyncio.Event] = {}
+
+    async def sign_in(self) -> dict[str, Any]:
+        origin = self.base_url
+        async with httpx.AsyncClient(base_url=self.base_url, headers={"origin": origin}) as http:
+            answer = await http.post("/console/api/login", json={"username": self.username, "password": self.password})
+            answer.raise_for_status()
+            info: dict[str, Any] = answer.json()
+            self.cookies = dict(answer.cookies)
+            self.csrf = info["csrf"]
+            self.participant = info["staff"]["id"]
+            wrapping = crypto.derive_wrapping_key(self.password, crypto.b64u_decode(info["kdf_salt"]))
+            if info["needs_key"]:
+                self.private_key = nacl.public.PrivateKey.generate()
+                sealed = crypto.seal(wrapping, bytes(self.private_key))
+                enrolled = await http.post(
+                    "/console/api/keys", cookies=self.cookies, headers={"x-csrf-token": self.csrf},
+                    json={"public_key": crypto.b64u_encode(bytes(self.private_key.public_key)),
+                          "encrypted_private_key": sealed})
+                enrolled.raise_for_status()
+            else:
+                self.private_key = nacl.public.PrivateKey(crypto.open_sealed(wrapping, info["encrypted_private_key"]))
+        return info
+
+    async def connect(self, **kwargs: Any) -> dict[str, Any]:
+        """Opens the staff socket; returns the `hello` frame."""
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        url = self.base_url.replace("http", "ws", 1) + "/ws/staff"
+        self.socket = Socket(url, headers={"cookie": cookie, "origin": self.base_url})
+        self.socket.on_event = self._on_event
+        await self.socket.open(**kwargs)
+        hello = await self.socket.next_event("hello")
+        for item in hello["conversations"]:
+            if item["key"]:
+                self._take_key(item["conv"], item["key"], item["wrapper_public_key"])
+        return hello
+
+    async def accept(self, conv: str) -> dict[str, Any]:
+        assert self.socket is not None
+        self.key_events.setdefault(conv, asyncio.Event())
+        return await self.socket.request({"type": "accept", "conv": conv})
+
+    async def wait_for_key(self, conv: str, timeout: float = 10) -> None:
+        await asyncio.wait_for(self.key_events.setdefault(conv, asyncio.Event()).wait(), timeout)
+
+    async def sync(self, conv: str, after: int = 0) -> dict[str, Any]:
+        assert self.socket is not None
+        return await self.socket.request({"type": "sync", "conv": conv, "after": after})
+
+    async def say(self, conv: str, text: str, frame_id: str | None = None) -> int:
+        assert self.socket is not None
+        frame_id = frame_id or self.socket.new_id()
+        body = crypto.encrypt_message(self.keys[conv], conv=conv, sender=self.participant, cid=frame_id, text=text,
+                                      at=int(time.time() * 1000))
+        ack = await self.socket.request({"type": "send", "id": frame_id, "conv": conv, "body": body})
+        seq: int = ack["seq"]
+        return seq
+
+    async def end(self, conv: str) -> dict[str, Any]:
+        assert self.socket is not None
+        return await self.socket.request({"type": "end", "conv": conv})
+
+    def _take_key(self, conv: str, wrapped: str, wrapper_public: str) -> None:
+        assert self.private_key is not None
+        self.keys[conv] = crypto.unwrap_key(wrapped, crypto.b64u_decode(wrapper_public), self.private_key)
+        self.key_events.setdefault(conv, asyncio.Event()).set()
+
+    async def _on_event(self, frame: dict[str, Any]) -> None:
+        if frame["type"] == "key":
+            self._take_key(frame["conv"], frame["key"], frame["wrapper_public_key"])
+        elif frame["type"] == "msg" and frame["conv"] in self.keys:
+            payload = crypto.decrypt_message(self.keys[frame["conv"]], frame["body"], conv=frame["conv"],
+                                             sender=frame["from"], cid=frame["cid"])
+            self.received.setdefault(frame["conv"], {})[frame["seq"]] = Received(
+                frame["seq"], frame["from"], payload["text"], frame["cid"])
+
+    async def close(self) -> None:
+        if self.socket is not None:
+            await self.socket.close()

@@ -1,0 +1,272 @@
+"""The chat end to end over real WebSockets, on SQLite + in-process and PostgreSQL + Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+
+import nacl.signing
+import pytest
+
+from chat.client import ChildClient, StaffClient
+from helpline import crypto
+from tests.support import REDIS_URL, ROOT, ServerProcess, Stack, add_user
+
+PRECHAT = {"who": "child", "age_band": "13-15", "gender": "girl", "municipality": "Shkodër", "topic": "online"}
+
+
+def child_text(i: int) -> str:
+    return f"fëmija-sekret-{i}-Më ndihmoni ju lutem"
+
+
+def staff_text(i: int) -> str:
+    return f"keshilltari-sekret-{i}-Jam këtu me ty"
+
+
+async def open_chat(server: ServerProcess, stack: Stack, password: str, username: str = "ana",
+                    child_server: ServerProcess | None = None) -> tuple[ChildClient, StaffClient, str]:
+    """A child starts, a counsellor accepts, the key is wrapped and handed over."""
+    child = ChildClient((child_server or server).url, stack.org_public_key)
+    await child.connect()
+    conv = await child.start(PRECHAT)
+    staff = StaffClient(server.url, username, password)
+    await staff.sign_in()
+    await staff.connect()
+    queue = await staff.socket.next_event("queue")  # type: ignore[union-attr]
+    while conv not in [item["conv"] for item in queue["items"]]:
+        queue = await staff.socket.next_event("queue")  # type: ignore[union-attr]
+    await staff.accept(conv)
+    await staff.wait_for_key(conv)
+    return child, staff, conv
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 10) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    assert check()
+
+
+def database_dump(stack: Stack) -> bytes:
+    """Every byte the database holds: the SQLite files, or every row of every table in PostgreSQL."""
+    if stack.sqlite_path is not None:
+        sqlite3.connect(stack.sqlite_path).execute("PRAGMA wal_checkpoint(FULL)").close()
+        return b"".join(p.read_bytes() for p in stack.sqlite_path.parent.glob("helpline.db*"))
+    import asyncpg
+
+    async def dump() -> bytes:
+        conn = await asyncpg.connect(stack.database_url.replace("+asyncpg", ""))
+        try:
+            tables = [r[0] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")]
+            rows = [str(r[0]) for t in tables for r in await conn.fetch(f'SELECT t::text FROM "{t}" t')]
+            return "\n".join(rows).encode()
+        finally:
+            await conn.close()
+
+    return asyncio.get_event_loop_policy().new_event_loop().run_until_complete(dump())
+
+
+async def test_full_chat_both_sides_decrypt_and_no_plaintext_anywhere(stack: Stack, server: ServerProcess) -> None:
+    password = add_user(stack, "ana")
+    monitor_lines: list[str] = []
+    monitor = None
+    if stack.redis_url:
+        monitor = subprocess.Popen(["redis-cli", "-u", REDIS_URL, "monitor"], stdout=subprocess.PIPE, text=True)  # noqa: S603,S607
+        await asyncio.sleep(0.2)
+    child, staff, conv = await open_chat(server, stack, password)
+    for i in range(20):
+        await child.say(child_text(i))
+        await staff.say(conv, staff_text(i))
+    await eventually(lambda: len(staff.received.get(conv, {})) == 20 and len(child.received) == 20)
+    assert [m.text for m in sorted(staff.received[conv].values(), key=lambda m: m.seq)] == [
+        child_text(i) for i in range(20)]
+    assert [m.text for m in sorted(child.received.values(), key=lambda m: m.seq)] == [staff_text(i) for i in range(20)]
+    assert sorted(set(child.received) | set(staff.received[conv])) == list(range(1, 41))
+    ended = await staff.end(conv)
+    assert ended["state"] == "ended"
+    assert (await child.socket.next_event("ended"))["by"] == "staff"  # type: ignore[union-attr]
+    await child.close()
+    await staff.close()
+    server.stop()
+
+    secrets_said = [child_text(i) for i in range(20)] + [staff_text(i) for i in range(20)]
+    needles = [s.encode() for s in secrets_said] + [b"fmija-sekret", b"keshilltari-sekret"]
+    dumped = database_dump(stack)
+    assert b"Shkod" in dumped or stack.sqlite_path is None  # the dump is real: metadata is there
+    for needle in needles:
+        assert needle not in dumped, f"plaintext {needle!r} found in the database"
+        assert needle.decode() not in server.log(), "plaintext found in the server log"
+    if monitor is not None:
+        monitor.terminate()
+        out, _ = monitor.communicate(timeout=5)
+        assert stack.redis_prefix in out  # the monitor really saw this helpline's traffic
+        for text in secrets_said:
+            assert "sekret" not in out and text not in out, "plaintext went through Redis"
+
+
+async def test_no_address_or_user_agent_is_written(stack: Stack, server: ServerProcess) -> None:
+    password = add_user(stack, "ana")
+    agent = "HelplineTestPhone/7.1 (Android 9; Redmi)"
+    child = ChildClient(server.url, stack.org_public_key)
+    child_socket_kwargs = {"local_addr": ("127.0.0.2", 0), "user_agent_header": agent}
+    await child.connect(**child_socket_kwargs)
+    conv = await child.start(PRECHAT)
+    staff = StaffClient(server.url, "ana", password)
+    await staff.sign_in()
+    await staff.connect()
+    await staff.accept(conv)
+    await staff.wait_for_key(conv)
+    await child.say("përshëndetje")
+    await staff.say(conv, "tungjatjeta")
+    await eventually(lambda: len(child.received) == 1)
+    await child.close()
+    await staff.close()
+    server.stop()
+    dumped = database_dump(stack)
+    log = server.log()
+    assert "WebSocket /ws/child" in log  # uvicorn did log the connection, without the address
+    for needle in ("127.0.0.2", "HelplineTestPhone", "Redmi"):
+        assert needle.encode() not in dumped
+        assert needle not in log
+
+
+async def test_reconnects_lose_nothing_and_resent_frames_store_once(
+        stack: Stack, start_server: Callable[..., ServerProcess]) -> None:
+    password = add_user(stack, "ana")
+    child_side = start_server()
+    staff_side = start_server() if stack.redis_url else child_side
+    child, staff, conv = await open_chat(staff_side, stack, password, child_server=child_side)
+    await child.say("first")
+    await eventually(lambda: 1 in staff.received.get(conv, {}))
+
+    # The child's phone drops: the counsellor writes meanwhile.
+    await child.close()
+    for i in range(5):
+        await staff.say(conv, f"while you were away {i}")
+    child_again = ChildClient(child_side.url, stack.org_public_key, secret=child.secret)
+    child_again.last_seq = max(child.received, default=0)
+    await child_again.connect()
+    ack = await child_again.resume()
+    assert ack["conv"] == conv
+    await eventually(lambda: len(child_again.received) == 5)
+    assert [child_again.received[s].text for s in sorted(child_again.received)] == [
+        f"while you were away {i}" for i in range(5)]
+
+    # A frame sent twice (the ack was lost) is stored once.
+    seq1 = await child_again.say("only once", frame_id="dup-1")
+    seq2 = await child_again.say("only once", frame_id="dup-1")
+    assert seq1 == seq2
+
+    # The counsellor's server process is killed and comes back on the same port.
+    staff_side.kill()
+    if staff_side is not child_side:
+        await child_again.say("written while the counsellor's server is down")
+    restarted = ServerProcess(stack, staff_side.port).start()
+    stack.servers.append(restarted)
+    staff_again = StaffClient(restarted.url, "ana", password)
+    staff_again.cookies, staff_again.csrf, staff_again.participant = staff.cookies, staff.csrf, staff.participant
+    staff_again.private_key = staff.private_key
+    hello = await staff_again.connect()
+    assert [c["conv"] for c in hello["conversations"]] == [conv]
+    await staff_again.sync(conv, 0)
+    expected_child = ["first", "only once"] + (
+        ["written while the counsellor's server is down"] if staff_side is not child_side else [])
+    await eventually(lambda: [m.text for m in sorted(staff_again.received.get(conv, {}).values(), key=lambda m: m.seq)
+                              if m.sender == "child"] == expected_child)
+    if staff_side is child_side:
+        await child_again.close()
+        child_again = ChildClient(restarted.url, stack.org_public_key, secret=child.secret)
+        await child_again.connect()
+        await child_again.resume()
+    await staff_again.say(conv, "I am back")
+    await eventually(lambda: "I am back" in [m.text for m in child_again.received.values()])
+    await child_again.close()
+    await staff_again.close()
+
+
+async def test_child_refuses_a_counsellor_key_the_org_key_did_not_sign(stack: Stack, server: ServerProcess) -> None:
+    password = add_user(stack, "mallory")
+    staff = StaffClient(server.url, "mallory", password)
+    await staff.sign_in()
+    # A server (or database admin) substitutes a signature made with a key that is not the org key.
+    rogue = nacl.signing.SigningKey.generate()
+    forged = crypto.sign_staff_key(rogue, staff.participant, bytes(staff.private_key.public_key))  # type: ignore[union-attr]
+    script = (
+        "import asyncio,sys\n"
+        "from sqlalchemy import update\n"
+        "from helpline.db import make_engine, make_sessionmaker\n"
+        "from helpline.models import Staff\n"
+        "async def main():\n"
+        "    engine = make_engine(sys.argv[1])\n"
+        "    async with make_sessionmaker(engine)() as db, db.begin():\n"
+        "        await db.execute(update(Staff).where(Staff.username=='mallory').values(key_signature=sys.argv[2]))\n"
+        "    await engine.dispose()\n"
+        "asyncio.run(main())\n")
+    subprocess.run([sys.executable, "-c", script, stack.database_url, forged], check=True, cwd=ROOT)  # noqa: S603
+    child = ChildClient(server.url, stack.org_public_key)
+    await child.connect()
+    conv = await child.start(PRECHAT)
+    await staff.connect()
+    await staff.accept(conv)
+    await eventually(lambda: child.refused == [staff.participant])
+    with pytest.raises(asyncio.TimeoutError):
+        await staff.wait_for_key(conv, timeout=1.5)
+    assert child.wrapped_for == []
+    await child.close()
+    await staff.close()
+
+
+async def test_bad_frames_get_clear_errors_and_others_carry_on(stack: Stack, server: ServerProcess) -> None:
+    password = add_user(stack, "ana")
+    child, staff, conv = await open_chat(server, stack, password)
+    intruder = ChildClient(server.url, stack.org_public_key)
+    await intruder.connect()
+    sock = intruder.socket
+    assert sock is not None
+
+    async def answer_to(raw: str) -> dict[str, object]:
+        await sock.send_raw(raw)
+        while True:
+            frame = await asyncio.wait_for(sock.events.get(), 5)
+            if frame["type"] == "error":
+                return frame
+
+    assert (await answer_to("{not json"))["code"] == "bad_json"
+    assert (await answer_to("[1,2]"))["code"] == "bad_json"
+    assert (await answer_to('{"type":"nope","id":"x1"}'))["code"] == "unknown_type"
+    assert (await answer_to('{"type":"ping"}'))["code"] == "bad_frame"
+    assert (await answer_to('{"type":"sync","id":"x2","conv":7,"after":0}'))["code"] == "bad_frame"
+    assert (await answer_to('{"type":"send","id":"x3","conv":"' + conv + '","body":"AAAA"}'))["code"] == "not_found"
+    huge = '{"type":"ping","id":"x4","pad":"' + "a" * 70_000 + '"}'
+    assert (await answer_to(huge))["code"] == "too_large"
+
+    # On the real conversation: garbage ciphertext and impossible sequence numbers.
+    own = child.socket
+    assert own is not None
+    for body, code in (("not base64!!", "bad_ciphertext"), ("QUJD", "bad_ciphertext"),
+                       (crypto.b64u_encode(b"\x00" * 100), "bad_ciphertext")):
+        with pytest.raises(Exception) as caught:
+            await own.request({"type": "send", "conv": conv, "body": body})
+        assert getattr(caught.value, "code", None) == code
+    with pytest.raises(Exception) as caught:
+        await own.request({"type": "sync", "conv": conv, "after": 999})
+    assert getattr(caught.value, "code", None) == "bad_sequence"
+    with pytest.raises(Exception) as caught:
+        await own.request({"type": "start", "token": "short", "public_key": "x", "self_key": "y"})
+    assert getattr(caught.value, "code", None) == "bad_frame"
+
+    # Nothing of that was stored, and the conversation carries on.
+    await child.say("still here")
+    await staff.say(conv, "me too")
+    await eventually(lambda: [m.text for m in child.received.values()] == ["me too"])
+    assert [m.text for m in staff.received[conv].values()] == ["still here"]
+    assert max(staff.received[conv]) == 1 and max(child.received) == 2
+    assert re.search(r"Traceback", server.log()) is None
+    await intruder.close()
+    await child.close()
+    await staff.close()
