@@ -1,0 +1,640 @@
+/* The child's chat page. Screens, frames and storage are described in docs/child-page.md;
+ * frames follow docs/protocol.md and all cryptography goes through HelplineWire (wire.js). */
+(function () {
+  'use strict';
+
+  var W = window.HelplineWire;
+  var CONFIG = JSON.parse(document.getElementById('helpline-config').textContent);
+  var STRINGS = CONFIG.strings || {};
+  var STORE_SECRET = 'helpline.secret';
+  var STORE_SEQ = 'helpline.seq';
+  var PING_EVERY = 25000;
+  var ACK_WITHIN = 10000;
+  var BACKOFF_MIN = 500;
+  var BACKOFF_MAX = 10000;
+  var TYPING_EVERY = 3000;
+  var TYPING_SHOWN = 5000;
+  var ESCAPE_WINDOW = 1500;
+  var TRANSIENT = { rate_limited: true, unavailable: true };
+  var EVENTS = {
+    position: onPosition, assigned: onAssigned, msg: onMessage, typing: onTyping, ended: onEnded,
+    reconnect: onReconnect
+  };
+  var SCREEN_OF = {
+    welcome: 'screen-welcome', prechat: 'screen-prechat', queue: 'screen-chat', chat: 'screen-chat',
+    ended: 'screen-chat', resume: 'screen-resume', closed: 'screen-closed'
+  };
+
+  function _(text) {
+    return STRINGS[text] || text;
+  }
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  /* The org key comes only from the bundle (its hash is published), never from the page. */
+  var ORG_KEY = (function () {
+    try {
+      return W.b64uDecode(window.HELPLINE_ORG_KEY);
+    } catch (e) {
+      return null;
+    }
+  })();
+
+  var session = null;   // { secret, keys, token, self }: who this child is
+  var chat = newChat(); // the conversation on this page
+  var outbox = [];      // frames that must be delivered, in order, until their reply
+  var pending = {};     // frame id -> reply handler, for the current socket
+  var socket = null;
+  var ready = false;    // the start/resume of this socket was acknowledged
+  var stopped = true;   // no reconnecting (before start, after a refusal, on quick exit)
+  var attempts = 0;
+  var timers = {};
+  var lastTyping = 0;
+  var escapes = [];
+  var copied = false;
+  var seenBefore = 0;   // messages up to this seq were shown before a reload: not announced again
+
+  function newChat() {
+    return { conv: null, key: null, state: null, lastSeq: 0, startFrame: null, wrapped: {}, mine: {} };
+  }
+
+  function newId() {
+    return W.b64uEncode(window.nacl.randomBytes(12));
+  }
+
+  function store(name, value) {
+    try {
+      if (value === null) sessionStorage.removeItem(name);
+      else sessionStorage.setItem(name, value);
+    } catch (e) { /* storage can be disabled; the chat still works in this tab */ }
+  }
+
+  // -- screens --------------------------------------------------------------------------------
+
+  function show(name) {
+    var sectionId = SCREEN_OF[name];
+    var appearing = $(sectionId).hidden;
+    var previous = document.body.getAttribute('data-state');
+    document.body.setAttribute('data-state', name);
+    Array.prototype.forEach.call(document.querySelectorAll('main > section'), function (s) {
+      s.hidden = s.id !== sectionId;
+    });
+    $('queue-panel').hidden = name !== 'queue';
+    $('ended-panel').hidden = name !== 'ended';
+    $('message-form').hidden = $('end-chat').hidden = name === 'ended' || chat.state === 'refused';
+    if (name === 'chat' && previous !== 'chat') $('code-box').open = false;
+    // Move focus only when a new section appears, never while the child is typing in the chat.
+    if (appearing) $(sectionId).querySelector('h1').focus();
+  }
+
+  function setConnection(state) {
+    var el = $('connection-state');
+    if (el.getAttribute('data-connection') === state) return;
+    el.setAttribute('data-connection', state);
+    el.textContent = state === 'online' ? _('Connected')
+      : state === 'offline' ? _('No connection. Trying again…') : _('Connecting…');
+  }
+
+  function showError(text) {
+    $('chat-error').textContent = text;
+  }
+
+  // -- messages -------------------------------------------------------------------------------
+
+  function timeOf(at) {
+    return new Date(at).toLocaleTimeString(CONFIG.lang, { hour: '2-digit', minute: '2-digit' });
+  }
+
+  function line(className, text) {
+    var p = document.createElement('p');
+    p.className = className;
+    p.textContent = text;
+    return p;
+  }
+
+  /* Adds a message bubble; scrolls only if the child was already at the bottom. */
+  function addMessage(kind, text, at, status) {
+    var log = $('messages');
+    var atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    var item = document.createElement('div');
+    item.className = 'msg ' + kind;
+    if (kind !== 'note') item.appendChild(line('who', kind === 'me' ? _('You') : _('Counsellor')));
+    item.appendChild(line('text', text));
+    if (kind !== 'note') item.appendChild(line('meta', timeOf(at) + (status ? ' · ' + status : '')));
+    log.appendChild(item);
+    if (atBottom) log.scrollTop = log.scrollHeight;
+    return item;
+  }
+
+  function markSent(item, at, status) {
+    item.lastChild.textContent = timeOf(at) + (status ? ' · ' + status : '');
+  }
+
+  /* History replayed after a reload or a resume is shown without being read out again. */
+  function announce(on) {
+    $('messages').setAttribute('aria-live', on ? 'polite' : 'off');
+  }
+
+  function onMessage(m) {
+    if (m.conv !== chat.conv || !(m.seq > chat.lastSeq)) return;
+    chat.lastSeq = m.seq;
+    store(STORE_SEQ, String(m.seq));
+    if (m.seq > seenBefore) announce(true);
+    var own = m.from === 'child' && chat.mine[m.cid];
+    if (own) markSent(own.el, own.at, _('Sent'));
+    else renderIncoming(m);
+    if (m.seq >= seenBefore) announce(true);
+  }
+
+  function renderIncoming(m) {
+    var payload = null;
+    try {
+      payload = W.decryptMessage(chat.key, m.body, { conv: m.conv, from: m.from, cid: m.cid });
+    } catch (e) { /* shown below as a neutral line: nothing to act on for the child */ }
+    if (!payload) addMessage('note', _('A message could not be opened.'));
+    else addMessage(m.from === 'child' ? 'me' : 'them', payload.text, payload.at);
+    if (m.from !== 'child') $('typing').hidden = true;
+  }
+
+  // -- socket ---------------------------------------------------------------------------------
+
+  function connect() {
+    clearTimeout(timers.reconnect);
+    stopped = false;
+    ready = false;
+    pending = {};
+    setConnection('connecting');
+    var scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    var ws = new WebSocket(scheme + location.host + CONFIG.ws_path);
+    socket = ws;
+    ws.onopen = function () {
+      setConnection('online');
+      timers.ping = setInterval(ping, PING_EVERY);
+      greet();
+    };
+    ws.onmessage = function (event) {
+      if (socket === ws) onFrame(event.data);
+    };
+    ws.onclose = function () {
+      if (socket === ws) dropped();
+    };
+  }
+
+  /* Forgets the socket and, unless stopped, tries again with exponential backoff. */
+  function dropped() {
+    var ws = socket;
+    socket = null;
+    ready = false;
+    pending = {};
+    clearInterval(timers.ping);
+    clearTimeout(timers.ack);
+    if (ws) ws.close();
+    if (stopped) return;
+    setConnection('offline');
+    var delay = Math.min(BACKOFF_MAX, BACKOFF_MIN * Math.pow(2, attempts++));
+    timers.reconnect = setTimeout(connect, delay * (0.8 + Math.random() * 0.2));
+  }
+
+  function send(frame, onReply) {
+    if (!socket || socket.readyState !== 1) return false;
+    pending[frame.id] = onReply || function () {};
+    socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function ping() {
+    send({ type: 'ping', id: newId() }, function () { clearTimeout(timers.ack); });
+    clearTimeout(timers.ack);
+    timers.ack = setTimeout(dropped, ACK_WITHIN);
+  }
+
+  function onFrame(data) {
+    var frame;
+    try {
+      frame = JSON.parse(data);
+    } catch (e) {
+      return;
+    }
+    if (frame.type === 'ack' || frame.type === 'error') {
+      var handler = pending[frame.id];
+      delete pending[frame.id];
+      if (handler) handler(frame);
+      return;
+    }
+    if (EVENTS.hasOwnProperty(frame.type)) EVENTS[frame.type](frame);
+  }
+
+  /* The first frame on every socket: start a new chat, or resume it after the last seq seen.
+   * The start frame keeps its id, so a start that reached the server before a drop is not doubled. */
+  function greet() {
+    if (chat.startFrame && !chat.conv) {
+      send(chat.startFrame, onStartReply);
+    } else {
+      send({ type: 'resume', id: newId(), token: session.token, after: chat.lastSeq }, onResumeReply);
+    }
+  }
+
+  function onStartReply(reply) {
+    if (reply.type === 'error') return onGreetError(reply);
+    chat.conv = reply.conv;
+    chat.startFrame = null;
+    // An idempotent start may return a chat that already has a counsellor: resume to learn who.
+    if (reply.state !== 'queued') return greet();
+    chat.state = reply.state;
+    becomeReady();
+  }
+
+  function onResumeReply(reply) {
+    if (reply.type === 'error') return onGreetError(reply);
+    if (!chat.key) {
+      try {
+        // Unwrap with our own public key, whatever the server names as wrapper: a key wrapped
+        // by anyone else (the server, say) must not become this chat's key.
+        chat.key = W.unwrapKey(reply.self_key, session.self);
+      } catch (e) {
+        return giveUp(_('We could not open this chat. Please start a new one or call 116 111.'));
+      }
+    }
+    chat.conv = reply.conv;
+    chat.state = reply.state;
+    // Resumed with a code: the history is not news. After a reload: only what came since is.
+    if (!chat.lastSeq && !seenBefore) seenBefore = reply.last_seq || 0;
+    seenBefore = Math.min(seenBefore, reply.last_seq || 0);
+    announce(seenBefore <= chat.lastSeq);
+    if (reply.state === 'ended' || reply.state === 'abandoned') show('ended');
+    else if (reply.counsellor) onAssigned({ conv: reply.conv, counsellor: reply.counsellor });
+    else show('queue');
+    if (chat.state !== 'refused') becomeReady();
+  }
+
+  function onGreetError(reply) {
+    var byCode = document.body.getAttribute('data-state') === 'resume';
+    if (reply.code === 'unavailable' || (reply.code === 'rate_limited' && !byCode)) return dropped();
+    forget();
+    if (byCode) {
+      $('resume-submit').disabled = false;
+      $('resume-error').textContent = reply.code === 'not_found'
+        ? _('We could not find a chat with this code. Check it and try again.')
+        : reply.code === 'rate_limited' ? _('Too many tries. Please wait a little and try again.')
+          : _('Something went wrong. Please try again.');
+      return;
+    }
+    if (reply.code === 'closed') return show('closed');
+    if (reply.code === 'not_found') return show('welcome');
+    giveUp(_('Something went wrong. Please try again.'));
+  }
+
+  function becomeReady() {
+    ready = true;
+    attempts = 0;
+    outbox.forEach(transmit);
+  }
+
+  function onReconnect() {
+    attempts = 0;
+    dropped();
+  }
+
+  // -- the outbox: everything that must arrive, in order, exactly once ---------------------------
+
+  /* build(id) makes the frame once the conversation is known; it is then kept, so a resend
+   * after a reconnect carries the same id and body and the server stores it once. */
+  function deliver(build, onDone) {
+    var item = { id: newId(), build: build, frame: null, onDone: onDone, socket: null };
+    outbox.push(item);
+    transmit(item);
+    return item;
+  }
+
+  function transmit(item) {
+    if (!ready || item.socket === socket) return;
+    if (!item.frame) item.frame = item.build(item.id);
+    item.socket = socket;
+    send(item.frame, function (reply) { settle(item, reply); });
+  }
+
+  function settle(item, reply) {
+    if (reply.type === 'error' && TRANSIENT[reply.code]) {
+      item.socket = null;
+      clearTimeout(timers.retry);
+      timers.retry = setTimeout(function () { outbox.forEach(transmit); }, 1000 * (reply.retry_after || 2));
+      return;
+    }
+    outbox.splice(outbox.indexOf(item), 1);
+    if (item.onDone) item.onDone(reply);
+  }
+
+  // -- starting, resuming, ending ---------------------------------------------------------------
+
+  function useSecret(secret) {
+    var keys = W.childKeyPair(secret);
+    session = {
+      secret: secret, keys: keys, token: W.b64uEncode(W.childToken(secret)),
+      self: W.sharedKey(keys.publicKey, keys.secretKey)
+    };
+    store(STORE_SECRET, W.b64uEncode(secret));
+    $('resume-code').textContent = W.formatResumeCode(secret);
+  }
+
+  function prechatAnswers() {
+    var form = $('prechat-form');
+    var answers = {};
+    ['who', 'age_band', 'gender', 'municipality', 'topic'].forEach(function (name) {
+      var value = form.elements[name].value;
+      if (value) answers[name] = value;
+    });
+    var danger = form.elements.danger.value;
+    if (danger) answers.danger = danger === 'yes';
+    return answers;
+  }
+
+  function startChat(event) {
+    event.preventDefault();
+    resetChat();
+    useSecret(W.newResumeSecret());
+    chat.key = W.newConversationKey();
+    chat.startFrame = {
+      type: 'start', id: newId(), token: session.token, public_key: W.b64uEncode(session.keys.publicKey),
+      self_key: W.wrapKey(chat.key, session.self), prechat: prechatAnswers()
+    };
+    show('queue');
+    connect();
+  }
+
+  function resumeWithCode(event) {
+    event.preventDefault();
+    var secret;
+    try {
+      secret = W.parseResumeCode($('resume-input').value);
+    } catch (e) {
+      $('resume-error').textContent =
+        _('This code does not look right. A resume code has 16 letters and numbers.');
+      return;
+    }
+    $('resume-error').textContent = _('Opening your chat…');
+    $('resume-submit').disabled = true;
+    resetChat();
+    useSecret(secret);
+    connect();
+  }
+
+  function resetChat() {
+    stopped = true;
+    if (socket) dropped();
+    chat = newChat();
+    outbox = [];
+    seenBefore = 0;
+    ['messages', 'chat-error', 'counsellor', 'queue-wait', 'feedback-thanks', 'copy-status']
+      .forEach(function (id) { $(id).textContent = ''; });
+    $('queue-position').textContent = _('Finding your place in the queue…');
+    setFeedbackDisabled(false);
+  }
+
+  /* Ends this page's hold on the chat: no more reconnects, nothing kept in the tab. */
+  function forget() {
+    stopped = true;
+    dropped();
+    store(STORE_SECRET, null);
+    store(STORE_SEQ, null);
+  }
+
+  function giveUp(message) {
+    forget();
+    chat.state = 'refused';
+    show('chat');
+    showError(message);
+  }
+
+  function onPosition(p) {
+    if (p.conv !== chat.conv) return;
+    var position = p.position <= 1 ? _('You are next!')
+      : _('Your place in the queue: {n}').replace('{n}', p.position);
+    var seconds = Math.max(0, Number(p.wait_seconds) || 0);
+    var minutes = Math.round(seconds / 60);
+    var wait = seconds < 60 ? _('Expected wait: less than a minute')
+      : minutes === 1 ? _('Expected wait: about 1 minute')
+        : _('Expected wait: about {n} minutes').replace('{n}', minutes);
+    // Rewrite only what changed, so the live region does not repeat itself.
+    if ($('queue-position').textContent !== position) $('queue-position').textContent = position;
+    if ($('queue-wait').textContent !== wait) $('queue-wait').textContent = wait;
+  }
+
+  /* A counsellor took the chat. Wrap the conversation key for them only if the pinned org key
+   * signed their key: otherwise the server could be slipping in a key of its own. */
+  function onAssigned(a) {
+    if (a.conv !== chat.conv) return;
+    var c = a.counsellor || {};
+    var publicKey = null;
+    try {
+      publicKey = W.b64uDecode(c.public_key);
+    } catch (e) { /* not verified below */ }
+    if (!ORG_KEY || !publicKey || !W.verifyStaffKey(ORG_KEY, c.id, publicKey, c.signature)) {
+      refuseCounsellor();
+      return;
+    }
+    if (!chat.wrapped[c.id]) {
+      chat.wrapped[c.id] = true;
+      deliver(function (id) {
+        var shared = W.sharedKey(publicKey, session.keys.secretKey);
+        return { type: 'wrap', id: id, conv: chat.conv, for: c.id, key: W.wrapKey(chat.key, shared) };
+      });
+    }
+    chat.state = 'active';
+    var joined = _('A counsellor has joined the chat: {name}').replace('{name}', c.name || '');
+    if ($('counsellor').textContent !== joined) $('counsellor').textContent = joined;
+    show('chat');
+  }
+
+  function refuseCounsellor() {
+    outbox = [];
+    var conv = chat.conv;
+    // Only the server hears of it: the chat ends, and nothing is wrapped for that key.
+    if (conv) send({ type: 'leave', id: newId(), conv: conv });
+    giveUp(_('We could not check this counsellor. For your safety the chat stops here. Call 116 111.'));
+  }
+
+  function onTyping(t) {
+    if (t.conv !== chat.conv || t.from === 'child') return;
+    $('typing').hidden = false;
+    clearTimeout(timers.typing);
+    timers.typing = setTimeout(function () { $('typing').hidden = true; }, TYPING_SHOWN);
+  }
+
+  function onEnded(e) {
+    if (e.conv !== chat.conv) return;
+    chat.state = e.state;
+    $('typing').hidden = true;
+    show('ended');
+  }
+
+  function sendMessage(event) {
+    event.preventDefault();
+    var input = $('message-input');
+    var text = input.value.trim();
+    if (!text || chat.state === 'refused') return;
+    input.value = '';
+    var at = Date.now();
+    var el = addMessage('me', text, at, _('Sending…'));
+    var item = deliver(function (id) {
+      var fields = { conv: chat.conv, from: 'child', cid: id, text: text, at: at };
+      return { type: 'send', id: id, conv: chat.conv, body: W.encryptMessage(chat.key, fields) };
+    }, function (reply) {
+      markSent(el, at, reply.type === 'ack' ? _('Sent') : _('Not sent'));
+    });
+    chat.mine[item.id] = { el: el, at: at };
+  }
+
+  function sendTyping() {
+    var now = Date.now();
+    if (!ready || chat.state !== 'active' || now - lastTyping < TYPING_EVERY) return;
+    lastTyping = now;
+    send({ type: 'typing', id: newId(), conv: chat.conv });
+  }
+
+  function endChat() {
+    if (!chat.conv) {
+      forget();
+      return show('welcome');
+    }
+    deliver(function (id) {
+      return { type: 'leave', id: id, conv: chat.conv };
+    }, function (reply) {
+      if (reply.type === 'ack') onEnded({ conv: chat.conv, state: reply.state });
+    });
+  }
+
+  function sendFeedback(event) {
+    var helped = event.target.getAttribute('data-helped');
+    if (!helped) return;
+    setFeedbackDisabled(true);
+    deliver(function (id) {
+      return { type: 'feedback', id: id, conv: chat.conv, helped: helped };
+    }, function () {
+      $('feedback-thanks').textContent = _('Thank you for telling us!');
+      forget();
+    });
+  }
+
+  function setFeedbackDisabled(disabled) {
+    Array.prototype.forEach.call(document.querySelectorAll('[data-helped]'), function (b) {
+      b.disabled = disabled;
+    });
+  }
+
+  function copyCode() {
+    var code = $('resume-code').textContent;
+    var done = function () {
+      copied = true;
+      $('copy-status').textContent = _('Copied!');
+    };
+    var manual = function () {
+      window.getSelection().selectAllChildren($('resume-code'));
+      $('copy-status').textContent = _('Select the code and copy it.');
+    };
+    if (navigator.clipboard) navigator.clipboard.writeText(code).then(done, manual);
+    else manual();
+  }
+
+  // -- quick exit -------------------------------------------------------------------------------
+
+  /* Leaves at once and leaves little behind: the socket, the tab's storage, the page itself,
+   * and this history entry (replace, so Back cannot return; the page never adds entries). */
+  function quickExit(event) {
+    if (event) event.preventDefault();
+    stopped = true;
+    if (socket) socket.close();
+    socket = null;
+    Object.keys(timers).forEach(function (k) { clearTimeout(timers[k]); clearInterval(timers[k]); });
+    if (copied && navigator.clipboard) navigator.clipboard.writeText('').catch(function () {});
+    try {
+      sessionStorage.clear();
+      localStorage.clear();
+    } catch (e) { /* storage disabled: nothing to clear */ }
+    if (session) [session.secret, session.keys.secretKey, session.self].forEach(function (b) { b.fill(0); });
+    if (chat.key) chat.key.fill(0);
+    document.title = '';
+    document.documentElement.textContent = '';
+    location.replace(CONFIG.quick_exit_url);
+  }
+
+  function onKey(event) {
+    if (event.key !== 'Escape') return;
+    var now = Date.now();
+    escapes = escapes.filter(function (t) { return now - t < ESCAPE_WINDOW; });
+    escapes.push(now);
+    if (escapes.length >= 3) quickExit();
+  }
+
+  // -- wiring -----------------------------------------------------------------------------------
+
+  function on(id, type, handler) {
+    $(id).addEventListener(type, handler);
+  }
+
+  function init() {
+    on('quick-exit', 'click', quickExit);
+    document.addEventListener('keydown', onKey);
+    // Switching language replaces this history entry too, so quick exit still leaves no way back.
+    on('switch-lang', 'click', function (event) {
+      event.preventDefault();
+      location.replace(event.currentTarget.href);
+    });
+    on('start-chat', 'click', function () { show('prechat'); });
+    on('prechat-form', 'submit', startChat);
+    on('resume-link', 'click', function () {
+      $('resume-error').textContent = '';
+      $('resume-submit').disabled = false;
+      show('resume');
+    });
+    on('resume-back', 'click', function () { show('welcome'); });
+    on('resume-form', 'submit', resumeWithCode);
+    on('message-form', 'submit', sendMessage);
+    on('message-input', 'input', sendTyping);
+    // Enter sends on computers; on phones it makes a new line and the Send button sends.
+    var enterSends = window.matchMedia('(pointer: fine)').matches;
+    on('message-input', 'keydown', function (event) {
+      if (enterSends && event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        sendMessage(event);
+      }
+    });
+    // A phone back on the network need not wait out the backoff.
+    window.addEventListener('online', function () {
+      if (!stopped && !socket) connect();
+    });
+    on('end-chat', 'click', endChat);
+    on('ended-panel', 'click', sendFeedback);
+    on('copy-code', 'click', copyCode);
+    on('new-chat', 'click', function () {
+      forget();
+      resetChat();
+      show('prechat');
+    });
+    resumeStoredChat();
+  }
+
+  /* A reload in the same tab continues the chat. Nothing decrypted was kept, so the whole
+   * history is fetched again (after 0); what was already seen is not announced again. */
+  function resumeStoredChat() {
+    var stored = null;
+    try {
+      stored = sessionStorage.getItem(STORE_SECRET);
+      seenBefore = Number(sessionStorage.getItem(STORE_SEQ)) || 0;
+    } catch (e) { /* no storage: nothing to resume */ }
+    if (!stored) {
+      if (!CONFIG.open) show('closed');
+      return;
+    }
+    try {
+      useSecret(W.b64uDecode(stored));
+    } catch (e) {
+      return forget();
+    }
+    if (seenBefore) announce(false);
+    show('chat');
+    connect();
+  }
+
+  init();
+})();
