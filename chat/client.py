@@ -124,6 +124,7 @@ class ChildClient:
         self.wrapped_for: list[str] = []
         self.socket: Socket | None = None
         self.last_seq = 0
+        self._early: list[dict[str, Any]] = []  # messages that arrived before the key was opened
 
     @property
     def resume_code(self) -> str:
@@ -151,6 +152,9 @@ class ChildClient:
                                          "after": self.last_seq})
         self.conv = ack["conv"]
         self.conv_key = crypto.unwrap_key(ack["self_key"], self.public_key, self.private_key)
+        early, self._early = self._early, []
+        for frame in early:
+            await self._on_event(frame)
         counsellor = ack.get("counsellor")
         if counsellor and not counsellor["has_key"]:
             await self._wrap_for(counsellor)
@@ -168,6 +172,8 @@ class ChildClient:
     async def _on_event(self, frame: dict[str, Any]) -> None:
         if frame["type"] == "assigned":
             await self._wrap_for(frame["counsellor"])
+        elif frame["type"] == "msg" and self.conv_key is None:
+            self._early.append(frame)
         elif frame["type"] == "msg" and self.conv_key is not None:
             payload = crypto.decrypt_message(self.conv_key, frame["body"], conv=frame["conv"],
                                              sender=frame["from"], cid=frame["cid"])
@@ -222,7 +228,7 @@ class StaffClient:
                 self.private_key = nacl.public.PrivateKey.generate()
                 sealed = crypto.seal(wrapping, bytes(self.private_key))
                 enrolled = await http.post(
-                    "/console/api/keys", cookies=self.cookies, headers={"x-csrf-token": self.csrf},
+                    "/console/api/keys", headers={"x-csrf-token": self.csrf},
                     json={"public_key": crypto.b64u_encode(bytes(self.private_key.public_key)),
                           "encrypted_private_key": sealed})
                 enrolled.raise_for_status()

@@ -58,7 +58,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         host=args.host or settings.host, port=args.port or settings.port, workers=workers,
         ws="websockets-sansio", ws_per_message_deflate=False, ws_max_size=1 << 20,
         access_log=False, proxy_headers=False, server_header=False,
-        log_level=settings.log_level.lower(), log_config=log_config(settings.log_level),
+        # uvicorn applies log_level to its own loggers after log_config: never DEBUG (see log_config).
+        log_level="info" if settings.log_level == "DEBUG" else settings.log_level.lower(),
+        log_config=log_config(settings.log_level),
         timeout_graceful_shutdown=10,
     )
 

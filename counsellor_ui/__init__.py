@@ -1,0 +1,1 @@
+"""The counsellor and supervisor console."""

@@ -1,0 +1,1 @@
+"""Staff authentication, sessions and the audit log."""
