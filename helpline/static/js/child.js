@@ -104,7 +104,7 @@
   // -- messages -------------------------------------------------------------------------------
 
   function timeOf(at) {
-    return new Date(at).toLocaleTimeString(CONFIG.lang, { hour: '2-digit', minute: '2-digit' });
+    return new Date(at).toLocaleTimeString(CONFIG.lang, { hour: '2-digit', minute: '2-digit', hour12: false });
   }
 
   function line(className, text) {
