@@ -386,6 +386,7 @@
     chat = newChat();
     outbox = [];
     seenBefore = 0;
+    store(STORE_SEQ, null);
     ['messages', 'chat-error', 'counsellor', 'queue-wait', 'feedback-thanks', 'copy-status']
       .forEach(function (id) { $(id).textContent = ''; });
     $('queue-position').textContent = _('Finding your place in the queue…');
