@@ -8,6 +8,7 @@ Redis. A missing service fails the run; it never skips.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import secrets
 import signal
@@ -17,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -110,16 +112,25 @@ async def _pg_admin(statement: str) -> None:
         await conn.close()
 
 
+def run_async(coro: Any) -> Any:
+    """Runs a coroutine to the end on a fresh loop in its own thread.
+
+    Browser tests hold Playwright's loop in the main thread, where asyncio.run is not allowed.
+    """
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def create_pg_database(name: str) -> None:
     try:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        run_async(_pg_admin(f'CREATE DATABASE "{name}"'))
     except OSError as exc:
         raise RuntimeError(f"PostgreSQL is required for the tests and does not answer at {PG_ADMIN_URL}: {exc}. "
                            "Start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start") from exc
 
 
 def drop_pg_database(name: str) -> None:
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    run_async(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def check_redis() -> None:
@@ -167,7 +178,8 @@ def make_stack(backend: str, tmp_path: Path, extra: dict[str, str] | None = None
         **(extra or {}),
     })
     init_org_key(data / "org-signing.key", data / "org-public.key")
-    upgrade_database(database_url)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(upgrade_database, database_url).result()
     return Stack(backend, data, database_url, redis_url, prefix, env, load_public_key(data / "org-public.key"))
 
 
