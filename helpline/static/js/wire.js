@@ -266,7 +266,8 @@
 
   /* PBKDF2-HMAC-SHA256 through WebCrypto (needs a secure context). Resolves to 32 bytes. */
   function deriveWrappingKey(password, salt, iterations) {
-    var subtle = root.crypto.subtle;
+    var subtle = root.crypto && root.crypto.subtle;
+    if (!subtle) return Promise.reject(WireError('WebCrypto is only available over https'));
     return subtle.importKey('raw', utf8(password), 'PBKDF2', false, ['deriveBits'])
       .then(function (base) {
         var params = {
