@@ -20,22 +20,13 @@ from typing import Any
 import nacl.public
 import nacl.signing
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from helpline import crypto
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGE = """<!doctype html><meta charset="utf-8"><title>wire</title>
 <script src="nacl.min.js"></script><script src="wire.js"></script>"""
 VECTORS = json.loads((ROOT / "tests" / "vectors" / "wire.json").read_text(encoding="utf-8"))
@@ -70,19 +61,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def page(site: str) -> Iterator[Page]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is required at {CHROMIUM} (make browser)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        tab = browser.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
-        tab.goto(site)
-        assert tab.evaluate("typeof HelplineWire.encryptMessage") == "function"
-        yield tab
-        browser.close()
-        assert errors == []
+def page(browser: Browser, site: str) -> Iterator[Page]:
+    """One tab for the module, on the session's Chromium (tests/browser/conftest.py)."""
+    context = browser.new_context()
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(site)
+    assert tab.evaluate("typeof HelplineWire.encryptMessage") == "function"
+    yield tab
+    context.close()
+    assert errors == []
 
 
 def js(page: Page, body: str, *args: Any) -> Any:
