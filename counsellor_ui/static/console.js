@@ -1,0 +1,370 @@
+/* The counsellor console: sign in, unlock the staff key, take chats from the queue and work
+ * them in tabs. Message text is decrypted only here (docs/encryption.md, docs/protocol.md). */
+(function () {
+  'use strict';
+
+  var W = window.HelplineWire;
+  var CONFIG = JSON.parse(document.getElementById('helpline-config').textContent);
+  var ORG_KEY = W.b64uDecode(HELPLINE_ORG_KEY);
+  var $ = function (id) { return document.getElementById(id); };
+
+  function _(text) { return CONFIG.strings[text] || text; }
+
+  var me = null;          // {id, name, role}
+  var csrf = '';
+  var secretKey = null;   // Uint8Array, memory only
+  var socket = null;
+  var retries = 0;
+  var counter = 0;
+  var pending = {};       // frame id -> {resolve, reject}
+  var chats = {};         // conv -> {key, last, childKey, panel, tab, unread, outbox: []}
+  var current = null;
+  var pingTimer = null;
+
+  // -- sign-in -------------------------------------------------------------------------------
+
+  function post(path, body) {
+    return fetch(path, {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify(body)
+    }).then(function (answer) {
+      return answer.json().then(function (data) {
+        if (!answer.ok) throw new Error(data.error || _('The server refused the request.'));
+        return data;
+      });
+    });
+  }
+
+  function signIn(event) {
+    event.preventDefault();
+    var password = $('login-password').value;
+    $('login-error').textContent = '';
+    $('login-submit').disabled = true;
+    post('/console/api/login', { username: $('login-username').value, password: password })
+      .then(function (info) {
+        me = info.staff;
+        csrf = info.csrf;
+        return W.deriveWrappingKey(password, W.b64uDecode(info.kdf_salt)).then(function (wrapping) {
+          if (info.needs_key) return enrol(wrapping);
+          secretKey = W.openPrivateKey(wrapping, info.encrypted_private_key);
+        });
+      })
+      .then(function () {
+        $('login-password').value = '';
+        show('work');
+        connect();
+      })
+      .catch(function (error) {
+        $('login-error').textContent = error.message;
+      })
+      .then(function () { $('login-submit').disabled = false; });
+  }
+
+  function enrol(wrapping) {
+    var pair = nacl.box.keyPair();
+    return post('/console/api/keys', {
+      public_key: W.b64uEncode(pair.publicKey),
+      encrypted_private_key: W.sealPrivateKey(wrapping, pair.secretKey)
+    }).then(function () { secretKey = pair.secretKey; });
+  }
+
+  function signOut() {
+    post('/console/api/logout', {}).catch(function () {}).then(function () {
+      secretKey = null;
+      if (socket) socket.close();
+      location.replace('/console');
+    });
+  }
+
+  function show(name) {
+    document.body.setAttribute('data-state', name === 'work' ? 'working' : 'signed-out');
+    $('screen-login').hidden = name !== 'login';
+    $('screen-work').hidden = name !== 'work';
+    $('sign-out').hidden = name !== 'work';
+  }
+
+  // -- socket --------------------------------------------------------------------------------
+
+  function setConnection(text) { $('connection-state').textContent = text; }
+
+  function connect() {
+    var scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    socket = new WebSocket(scheme + location.host + CONFIG.ws_path);
+    setConnection(_('Connecting…'));
+    socket.onopen = function () {
+      retries = 0;
+      setConnection(_('Connected'));
+      clearInterval(pingTimer);
+      pingTimer = setInterval(function () { request({ type: 'ping' }).catch(function () {}); }, 25000);
+    };
+    socket.onmessage = function (event) { receive(JSON.parse(event.data)); };
+    socket.onclose = function (event) {
+      clearInterval(pingTimer);
+      Object.keys(pending).forEach(function (id) { pending[id].reject(new Error('closed')); });
+      pending = {};
+      if (!secretKey) return;
+      if (event.code === 4401) { setConnection(_('Your session has ended. Sign in again.')); return; }
+      setConnection(_('Reconnecting…'));
+      setTimeout(connect, Math.min(10000, 500 * Math.pow(2, retries++)));
+    };
+  }
+
+  function request(frame) {
+    frame.id = frame.id || 'c' + Date.now().toString(36) + '-' + (counter++);
+    return new Promise(function (resolve, reject) {
+      if (!socket || socket.readyState !== 1) { reject(new Error('offline')); return; }
+      pending[frame.id] = { resolve: resolve, reject: reject };
+      socket.send(JSON.stringify(frame));
+    });
+  }
+
+  function receive(frame) {
+    if (frame.type === 'ack' || frame.type === 'error') {
+      var waiter = pending[frame.id];
+      delete pending[frame.id];
+      if (!waiter) return;
+      if (frame.type === 'ack') waiter.resolve(frame); else waiter.reject(frame);
+      return;
+    }
+    var handler = handlers[frame.type];
+    if (handler) handler(frame);
+  }
+
+  var handlers = {
+    hello: function (frame) {
+      frame.conversations.forEach(function (item) {
+        var chat = openChat(item.conv, item.prechat);
+        chat.childKey = item.child_public_key;
+        if (item.key) takeKey(item.conv, item.key, item.wrapper_public_key);
+      });
+    },
+    queue: function (frame) { drawQueue(frame.items); },
+    key: function (frame) { takeKey(frame.conv, frame.key, frame.wrapper_public_key); },
+    msg: function (frame) { showMessage(frame); },
+    typing: function (frame) {
+      var chat = chats[frame.conv];
+      if (!chat) return;
+      var note = chat.panel.querySelector('.typing');
+      note.hidden = false;
+      clearTimeout(chat.typingTimer);
+      chat.typingTimer = setTimeout(function () { note.hidden = true; }, 4000);
+    },
+    presence: function (frame) {
+      var chat = chats[frame.conv];
+      if (chat) {
+        chat.panel.querySelector('.presence').textContent =
+          frame.child === 'online' ? _('The child is connected.') : _('The child is offline.');
+      }
+    },
+    ended: function (frame) {
+      var chat = chats[frame.conv];
+      if (!chat) return;
+      chat.ended = true;
+      note(chat, frame.by === 'child' ? _('The child ended the chat.') : _('The chat has ended.'));
+      chat.panel.querySelector('.composer').hidden = true;
+      chat.panel.querySelector('.end-chat').hidden = true;
+    },
+    reconnect: function () { if (socket) socket.close(); }
+  };
+
+  // -- queue ---------------------------------------------------------------------------------
+
+  var LABELS = {
+    who: { child: _('Child'), adult: _('Adult about a child') },
+    urgency: { 0: _('Normal'), 1: _('High'), 2: _('In danger now') }
+  };
+
+  function cell(row, text) {
+    var td = document.createElement('td');
+    td.textContent = text == null || text === '' ? '–' : String(text);
+    row.appendChild(td);
+  }
+
+  function minutes(seconds) { return Math.max(0, Math.round(seconds / 60)) + ' min'; }
+
+  function drawQueue(items) {
+    var body = $('queue').tBodies[0];
+    body.textContent = '';
+    items.forEach(function (item) {
+      var row = document.createElement('tr');
+      if (item.urgency > 0) row.className = 'urgent';
+      cell(row, LABELS.urgency[item.urgency]);
+      cell(row, LABELS.who[item.who] || item.who);
+      cell(row, item.age_band);
+      cell(row, item.gender);
+      cell(row, item.municipality);
+      cell(row, item.topic);
+      cell(row, minutes(item.waited_seconds));
+      cell(row, item.returning ? _('Yes') : _('No'));
+      var td = document.createElement('td');
+      var button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = _('Accept');
+      button.setAttribute('data-accept', item.conv);
+      button.addEventListener('click', function () { accept(item.conv, item); });
+      td.appendChild(button);
+      row.appendChild(td);
+      body.appendChild(row);
+    });
+    $('queue-empty').hidden = items.length > 0;
+    $('queue').hidden = items.length === 0;
+    $('queue-status').textContent = items.length + ' ' + _('waiting');
+  }
+
+  function accept(conv, item) {
+    request({ type: 'accept', conv: conv }).then(function (ack) {
+      var chat = openChat(conv, ack.prechat || item);
+      chat.childKey = ack.child_public_key;
+      note(chat, _('Waiting for the child’s page to share the conversation key…'));
+      select(conv);
+    }).catch(function (error) {
+      window.alert(error.message || _('This chat could not be accepted.'));
+    });
+  }
+
+  // -- conversations ------------------------------------------------------------------------
+
+  function openChat(conv, prechat) {
+    if (chats[conv]) return chats[conv];
+    var panel = $('panel-template').content.firstElementChild.cloneNode(true);
+    panel.setAttribute('data-conv', conv);
+    panel.id = 'panel-' + conv;
+    var bits = [prechat.age_band, prechat.gender, prechat.municipality, prechat.topic]
+      .filter(function (x) { return x; });
+    panel.querySelector('.prechat').textContent = bits.join(' · ') || _('No pre-chat answers');
+    panel.querySelector('.messages').setAttribute('aria-label', _('Messages'));
+    var tab = document.createElement('button');
+    tab.type = 'button';
+    tab.setAttribute('role', 'tab');
+    tab.setAttribute('data-tab', conv);
+    tab.setAttribute('aria-controls', panel.id);
+    tab.textContent = _('Chat') + ' ' + (Object.keys(chats).length + 1);
+    tab.addEventListener('click', function () { select(conv); });
+    $('tabs').appendChild(tab);
+    $('panels').appendChild(panel);
+    var chat = { conv: conv, key: null, last: 0, panel: panel, tab: tab, unread: 0, outbox: [] };
+    chats[conv] = chat;
+    panel.querySelector('.composer').addEventListener('submit', function (event) {
+      event.preventDefault();
+      send(chat);
+    });
+    panel.querySelector('.compose').addEventListener('keydown', function (event) {
+      if (event.key === 'Enter' && !event.shiftKey) { event.preventDefault(); send(chat); }
+    });
+    panel.querySelector('.compose').addEventListener('input', function () {
+      if (Date.now() - (chat.typedAt || 0) > 3000) {
+        chat.typedAt = Date.now();
+        request({ type: 'typing', conv: conv }).catch(function () {});
+      }
+    });
+    panel.querySelector('.end-chat').addEventListener('click', function () {
+      if (window.confirm(_('End this chat?'))) request({ type: 'end', conv: conv }).catch(function () {});
+    });
+    select(current || conv);
+    return chat;
+  }
+
+  function select(conv) {
+    current = conv;
+    Object.keys(chats).forEach(function (id) {
+      var chat = chats[id];
+      var on = id === conv;
+      chat.panel.hidden = !on;
+      chat.tab.setAttribute('aria-selected', on ? 'true' : 'false');
+      if (on) { chat.unread = 0; drawUnread(chat); }
+    });
+  }
+
+  function drawUnread(chat) {
+    var badge = chat.tab.querySelector('.unread');
+    if (!chat.unread) { if (badge) badge.remove(); return; }
+    if (!badge) {
+      badge = document.createElement('span');
+      badge.className = 'unread';
+      chat.tab.appendChild(badge);
+    }
+    badge.textContent = chat.unread;
+    badge.setAttribute('aria-label', chat.unread + ' ' + _('unread'));
+  }
+
+  function takeKey(conv, wrapped, wrapperPublic) {
+    var chat = chats[conv] || openChat(conv, {});
+    try {
+      chat.key = W.unwrapKey(wrapped, W.sharedKey(W.b64uDecode(wrapperPublic), secretKey));
+    } catch (e) {
+      note(chat, _('The conversation key could not be opened.'));
+      return;
+    }
+    request({ type: 'sync', conv: conv, after: chat.last }).catch(function () {});
+    flush(chat);
+  }
+
+  function showMessage(frame) {
+    var chat = chats[frame.conv];
+    if (!chat || !chat.key || frame.seq <= chat.last) return;
+    chat.last = frame.seq;
+    var text;
+    try {
+      text = W.decryptMessage(chat.key, frame.body,
+        { conv: frame.conv, from: frame.from, cid: frame.cid }).text;
+    } catch (e) {
+      note(chat, _('A message could not be opened.'));
+      return;
+    }
+    addLine(chat, text, frame.from === 'child' ? 'from-child' : 'from-staff', frame.seq);
+    if (frame.from === 'child' && current !== frame.conv) { chat.unread += 1; drawUnread(chat); }
+  }
+
+  function addLine(chat, text, kind, seq) {
+    var line = document.createElement('p');
+    line.className = kind;
+    if (seq) line.setAttribute('data-seq', seq);
+    line.textContent = text;
+    var list = chat.panel.querySelector('.messages');
+    var stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    list.appendChild(line);
+    if (stick) list.scrollTop = list.scrollHeight;
+  }
+
+  function note(chat, text) { addLine(chat, text, 'note'); }
+
+  function send(chat) {
+    var box = chat.panel.querySelector('.compose');
+    var text = box.value.trim();
+    if (!text || chat.ended) return;
+    box.value = '';
+    chat.outbox.push({ id: 'm' + Date.now().toString(36) + '-' + (counter++), text: text, at: Date.now() });
+    flush(chat);
+  }
+
+  /* Sends queued messages in order; each keeps its id, so a resend after a reconnect is
+   * stored once by the server. */
+  function flush(chat) {
+    if (!chat.key || chat.sending || !chat.outbox.length) return;
+    var item = chat.outbox[0];
+    chat.sending = true;
+    var body = W.encryptMessage(chat.key, { conv: chat.conv, from: me.id, cid: item.id, text: item.text, at: item.at });
+    request({ type: 'send', id: item.id, conv: chat.conv, body: body }).then(function (ack) {
+      chat.outbox.shift();
+      chat.sending = false;
+      if (ack.seq === chat.last + 1) chat.last = ack.seq;
+      addLine(chat, item.text, 'from-staff', ack.seq);
+      flush(chat);
+    }).catch(function () {
+      chat.sending = false;
+      setTimeout(function () { flush(chat); }, 1000);
+    });
+  }
+
+  document.addEventListener('keydown', function (event) {
+    if (!event.altKey || !/^[1-9]$/.test(event.key)) return;
+    var ids = Object.keys(chats);
+    var id = ids[Number(event.key) - 1];
+    if (id) { event.preventDefault(); select(id); chats[id].panel.querySelector('.compose').focus(); }
+  });
+
+  $('login-form').addEventListener('submit', signIn);
+  $('sign-out').addEventListener('click', signOut);
+  show('login');
+}());
