@@ -21,13 +21,13 @@ deps: $(VENV)/.installed node_modules/.installed catalogs
 
 ## Compile the .po catalogs in git into the .mo files the server reads.
 catalogs: $(VENV)/.installed
-	@for d in $(DOMAINS); do $(BIN)/pybabel compile --statistics -q -d locales -D $$d || exit 1; done
+	@for d in $(DOMAINS); do $(BIN)/pybabel compile -d locales -D $$d || exit 1; done
 
 ## Re-extract strings from templates and scripts and merge them into the catalogs.
 extract: $(VENV)/.installed
 	@for d in $(DOMAINS); do \
-	  $(BIN)/pybabel extract -q -F locales/$$d.cfg -o locales/$$d.pot --no-location --sort-output . && \
-	  $(BIN)/pybabel update -q -i locales/$$d.pot -d locales -D $$d --no-fuzzy-matching || exit 1; \
+	  $(BIN)/pybabel extract -k translate:2 -F locales/$$d.cfg -o locales/$$d.pot --no-location --sort-output . && \
+	  $(BIN)/pybabel update -i locales/$$d.pot -d locales -D $$d --no-fuzzy-matching || exit 1; \
 	done
 
 ## Chromium comes from Debian; the tests drive it with Playwright and never download a browser.

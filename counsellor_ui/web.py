@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from helpline.crypto import CryptoError, b64u_decode, sign_staff_key
-from helpline.i18n import gettext, pick_locale
+from helpline.i18n import pick_locale, translate
 from helpline.models import Staff, StaffSession, utcnow
 from helpline.security import sessions
 from helpline.security.passwords import verify_password
@@ -105,7 +105,7 @@ async def login(request: Request) -> Response:
     services = _services(request)
     locale = pick_locale(request.query_params.get("lang"))
     if not _same_origin(request):
-        return _error(403, gettext(locale, "This sign-in did not come from the console page."))
+        return _error(403, translate(locale, "This sign-in did not come from the console page."))
     body = await _json_body(request, {"username": 64, "password": 1024})
     if isinstance(body, JSONResponse):
         return body
@@ -114,7 +114,7 @@ async def login(request: Request) -> Response:
         now = utcnow()
         if staff is not None and staff.locked_until is not None and staff.locked_until > now:
             minutes = max(1, int((staff.locked_until - now).total_seconds() // 60) + 1)
-            return _error(423, gettext(locale, "This account is locked after too many failed sign-ins. "
+            return _error(423, translate(locale, "This account is locked after too many failed sign-ins. "
                                                "Try again in %(minutes)d minutes or ask an admin.")
                           % {"minutes": minutes})
         if staff is None or staff.disabled or not verify_password(staff.password_hash, body["password"]):
@@ -123,9 +123,9 @@ async def login(request: Request) -> Response:
                 if staff.failed_logins >= LOCK_AFTER:
                     staff.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
                     staff.failed_logins = 0
-            return _error(401, gettext(locale, "Wrong username or password."))
+            return _error(401, translate(locale, "Wrong username or password."))
         if staff.role not in CONSOLE_ROLES:
-            return _error(403, gettext(locale, "Your role does not use the console."))
+            return _error(403, translate(locale, "Your role does not use the console."))
         staff.failed_logins, staff.locked_until = 0, None
         cookie, csrf = await sessions.create_session(db, staff)
         reply = JSONResponse({**_profile(staff), "csrf": csrf})

@@ -47,7 +47,8 @@ def translations(locale: str) -> NullTranslations:
     return merged or NullTranslations()
 
 
-def gettext(locale: str, message: str) -> str:
+def translate(locale: str, message: str) -> str:
+    """Translates a server-side message; extracted with `pybabel extract -k translate:2`."""
     return translations(locale).gettext(message)
 
 
