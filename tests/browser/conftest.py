@@ -17,7 +17,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in the main thread while it is
+# open, which async tests in later modules must not find.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not shutil.which("chromium") and not shutil.which(CHROMIUM):
         pytest.fail("Chromium is required: apt-get install chromium (make test does it)")
