@@ -45,12 +45,16 @@ def b64u_encode(data: bytes) -> str:
 
 def b64u_decode(text: str) -> bytes:
     """Inverse of :func:`b64u_encode`; refuses anything that is not strict base64url."""
-    if not isinstance(text, str) or any(c in text for c in "+/= \n\r\t"):
+    if not isinstance(text, str):
         raise CryptoError("not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as exc:
         raise CryptoError("not base64url") from exc
+    # Canonical form only: no '=' inside, no stray low bits in the last character.
+    if b64u_encode(raw) != text:
+        raise CryptoError("not canonical base64url")
+    return raw
 
 
 # -- resume code and child keys --------------------------------------------------------------
@@ -132,7 +136,10 @@ def open_sealed(key: bytes, wire: str) -> bytes:
 def encrypt_message(key: bytes, *, conv: str, sender: str, cid: str, text: str, at: int) -> str:
     """Encrypts one chat message; the envelope fields are repeated inside for checking."""
     payload = {"v": 1, "conv": conv, "from": sender, "cid": cid, "text": text, "at": at}
-    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CryptoError("text is not valid Unicode") from exc
     return seal(key, pad(data))
 
 
@@ -142,8 +149,10 @@ def decrypt_message(key: bytes, wire: str, *, conv: str, sender: str, cid: str) 
         payload = json.loads(unpad(open_sealed(key, wire)).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CryptoError("message is not JSON") from exc
-    if not isinstance(payload, dict) or payload.get("v") != 1:
+    if not isinstance(payload, dict) or type(payload.get("v")) is not int or payload["v"] != 1:
         raise CryptoError("unknown message version")
+    if not isinstance(payload.get("text"), str):
+        raise CryptoError("message has no text")
     if (payload.get("conv"), payload.get("from"), payload.get("cid")) != (conv, sender, cid):
         raise CryptoError("message was moved from another conversation or sender")
     return payload
@@ -153,7 +162,7 @@ def check_ciphertext_shape(wire: object, max_bytes: int) -> int:
     """Server-side check of a message body without a key: base64url, padded, within limits.
 
     Returns the raw length. The server cannot tell garbage of the right shape from a message;
-    the receiving client refuses that (docs/protocol.md, ``undecryptable``).
+    the receiving client refuses it and shows a neutral "could not be opened" line.
     """
     if not isinstance(wire, str):
         raise CryptoError("body must be a string")
