@@ -60,7 +60,8 @@ class Socket:
         try:
             async for raw in self.ws:
                 frame = json.loads(raw)
-                waiter = self.pending.pop(frame.get("id") or "", None) if frame.get("type") in ("ack", "error") else None
+                is_answer = frame.get("type") in ("ack", "error")
+                waiter = self.pending.pop(frame.get("id") or "", None) if is_answer else None
                 if waiter is not None and not waiter.done():
                     waiter.set_result(frame)
                     continue

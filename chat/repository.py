@@ -153,7 +153,8 @@ async def count_held(db: AsyncSession, staff_id: int) -> int:
 
 async def held_by(db: AsyncSession, staff_id: int) -> Sequence[Conversation]:
     query = select(Conversation).where(Conversation.counsellor_id == staff_id,
-                                       Conversation.state == ConversationState.ACTIVE).order_by(Conversation.accepted_at)
+                                       Conversation.state == ConversationState.ACTIVE)
+    query = query.order_by(Conversation.accepted_at)
     return (await db.execute(query)).scalars().all()
 
 

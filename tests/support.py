@@ -126,7 +126,8 @@ def create_pg_database(name: str) -> None:
         run_async(_pg_admin(f'CREATE DATABASE "{name}"'))
     except OSError as exc:
         raise RuntimeError(f"PostgreSQL is required for the tests and does not answer at {PG_ADMIN_URL}: {exc}. "
-                           "Start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start") from exc
+                           "Start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+                           ) from exc
 
 
 def drop_pg_database(name: str) -> None:

@@ -67,7 +67,8 @@ def test_child_in_chromium_chats_with_a_counsellor(stack: Stack, server: ServerP
         page.fill("#message-input", "Kam frikë nga dikush në internet")
         page.click("#send-message")
         for _ in range(200):
-            if any(m.text == "Kam frikë nga dikush në internet" for m in counsellor.client.received.get(conv, {}).values()):
+            said = counsellor.client.received.get(conv, {}).values()
+            if any(m.text == "Kam frikë nga dikush në internet" for m in said):
                 break
             page.wait_for_timeout(25)
         texts = [m.text for m in counsellor.client.received.get(conv, {}).values()]

@@ -70,7 +70,6 @@ async def database_dump(stack: Stack) -> bytes:
 
 async def test_full_chat_both_sides_decrypt_and_no_plaintext_anywhere(stack: Stack, server: ServerProcess) -> None:
     password = add_user(stack, "ana")
-    monitor_lines: list[str] = []
     monitor = None
     if stack.redis_url:
         monitor = subprocess.Popen(["redis-cli", "-u", REDIS_URL, "monitor"], stdout=subprocess.PIPE, text=True)  # noqa: S603,S607
