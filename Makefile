@@ -49,7 +49,8 @@ lint: deps
 	$(BIN)/mypy
 
 bench: deps
-	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/load.py --pairs 200 --rate 400 --duration 30 --json /tmp/helpline-bench-sqlite.json
+	$(BIN)/python benchmarks/load.py --pairs 200 --rate 400 --duration 30 --backend postgres --workers 2 --json /tmp/helpline-bench-pg.json
 
 clean:
 	rm -rf $(VENV) node_modules locales/*/LC_MESSAGES/*.mo

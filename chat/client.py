@@ -260,7 +260,10 @@ class StaffClient:
 
     async def sync(self, conv: str, after: int = 0) -> dict[str, Any]:
         assert self.socket is not None
-        return await self.socket.request({"type": "sync", "conv": conv, "after": after})
+        ack = await self.socket.request({"type": "sync", "conv": conv, "after": after})
+        if ack.get("key") and conv not in self.keys:
+            self._take_key(conv, ack["key"], ack["wrapper_public_key"])
+        return ack
 
     async def say(self, conv: str, text: str, frame_id: str | None = None) -> int:
         assert self.socket is not None

@@ -234,6 +234,12 @@ class ChatService:
                             "prechat": prechat_of(conv)})
             return out
 
+    async def key_for(self, conv_id: str, participant: str) -> dict[str, Any]:
+        """The participant's wrapped key for a conversation, if one was stored."""
+        async with self._read() as db:
+            mine = await repo.get_key(db, conv_id, participant)
+        return {"key": mine.wrapped_key, "wrapper_public_key": mine.wrapper_public_key} if mine else {}
+
     # -- both --------------------------------------------------------------------------------
 
     async def send(self, conv_id: str, sender: str, client_id: str, body: str) -> tuple[repo.StoredMessage, bool]:

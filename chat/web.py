@@ -333,13 +333,27 @@ class StaffConnection(ClientConnection):
     async def on_accept(self, frame: Frame) -> dict[str, Any]:
         if not self.services.can(self.staff.role, "chat.accept"):
             raise ProtocolError("forbidden", "Your role does not take chats.")
-        conv, child_public = await self.chat.accept(frame["conv"], self.staff)
-        self.delivered.setdefault(conv.id, 0)
-        await self.hub.watch(conv.id, self)
+        # Listen before taking the chat: with several processes the child's key can come back
+        # through Redis faster than a subscription made afterwards.
+        conv_id = frame["conv"]
+        self.delivered.setdefault(conv_id, 0)
+        await self.hub.watch(conv_id, self)
+        try:
+            conv, child_public = await self.chat.accept(conv_id, self.staff)
+        except ProtocolError:
+            self.delivered.pop(conv_id, None)
+            await self.hub.unwatch(conv_id, self)
+            raise
         from chat.service import prechat_of
 
         return {"conv": conv.id, "child_public_key": child_public, "prechat": prechat_of(conv),
                 "last_seq": conv.last_seq}
+
+    async def on_sync(self, frame: Frame) -> dict[str, Any]:
+        """As for the child, and the ack repeats the staff member's wrapped key, so a lost `key`
+        notice is repaired by the next sync."""
+        reply = await super().on_sync(frame)
+        return {**reply, **await self.chat.key_for(frame["conv"], self.participant)}
 
     async def on_end(self, frame: Frame) -> dict[str, Any]:
         return {"state": await self.chat.end(frame["conv"], self.staff)}

@@ -218,6 +218,7 @@
       chat.childKey = ack.child_public_key;
       note(chat, _('Waiting for the child’s page to share the conversation key…'));
       select(conv);
+      recoverKey(chat, 3000);
     }).catch(function (error) {
       window.alert(error.message || _('This chat could not be accepted.'));
     });
@@ -298,6 +299,17 @@
     }
     request({ type: 'sync', conv: conv, after: chat.last }).catch(function () {});
     flush(chat);
+  }
+
+  /* If the `key` notice was lost (another process, a broker outage), a sync ack repeats it. */
+  function recoverKey(chat, delay) {
+    setTimeout(function () {
+      if (chat.key || chat.ended) return;
+      request({ type: 'sync', conv: chat.conv, after: chat.last }).then(function (ack) {
+        if (ack.key && !chat.key) takeKey(chat.conv, ack.key, ack.wrapper_public_key);
+        else recoverKey(chat, Math.min(delay * 2, 30000));
+      }).catch(function () { recoverKey(chat, Math.min(delay * 2, 30000)); });
+    }, delay);
   }
 
   function showMessage(frame) {

@@ -1,0 +1,266 @@
+"""Load driver: N child/counsellor pairs over real WebSockets with real NaCl, open-loop at rate R.
+
+    python benchmarks/load.py --pairs 200 --rate 400 --duration 30 --backend sqlite
+    python benchmarks/load.py --pairs 200 --rate 400 --duration 30 --backend postgres --workers 2
+
+It starts its own `helpline serve` on a fresh database (tests.support.make_stack), signs in a few
+counsellors, opens every pair, then sends messages at a fixed total rate whatever the server's
+speed (open loop), half from children and half from counsellors. Latency is sender send → receiver
+decrypt, measured on this machine's monotonic clock. Prints JSON and one Markdown table row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chat.client import ChildClient, StaffClient  # noqa: E402
+from tests.support import ServerProcess, add_user, destroy_stack, make_stack  # noqa: E402
+
+TEXT = "Përshëndetje, si je sot? " * 8  # about 200 bytes of realistic Albanian text
+
+
+@dataclass
+class Result:
+    backend: str
+    workers: int
+    pairs: int
+    rate: float
+    duration: float
+    chats_held: int = 0
+    sent: int = 0
+    delivered: int = 0
+    errors: int = 0
+    messages_per_second: float = 0.0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    p99_ms: float = 0.0
+    rss_per_connection_kib: float = 0.0
+    server_cpu_us_per_message: float = 0.0
+    setup_seconds: float = 0.0
+    command: str = ""
+    date: str = ""
+    machine: str = ""
+    latencies: list[float] = field(default_factory=list, repr=False)
+
+    def markdown(self) -> str:
+        return (f"| {self.backend} ×{self.workers} | {self.pairs} | {self.rate:g} | {self.p50_ms:.1f} / "
+                f"{self.p95_ms:.1f} / {self.p99_ms:.1f} | {self.messages_per_second:.0f} | "
+                f"{self.rss_per_connection_kib:.1f} | {self.server_cpu_us_per_message:.0f} | {self.errors} | "
+                f"`{self.command}` | {self.date} | {self.machine} |")
+
+
+def _proc_tree(pid: int) -> list[int]:
+    """The server process and its children (uvicorn workers)."""
+    found = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def rss_kib(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += float(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except OSError:
+            pass
+    return total
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def open_pairs(server: ServerProcess, org_key: bytes, staff_accounts: list[tuple[str, str]],
+                     pairs: int) -> list[tuple[ChildClient, StaffClient, str]]:
+    """Signs each counsellor in once, then opens one child and one counsellor socket per pair."""
+    signed: list[StaffClient] = []
+    for username, password in staff_accounts:
+        client = StaffClient(server.url, username, password)
+        await client.sign_in()
+        signed.append(client)
+    opened: list[tuple[ChildClient, StaffClient, str]] = []
+
+    async def one(index: int) -> None:
+        template = signed[index % len(signed)]
+        child = ChildClient(server.url, org_key)
+        await child.connect()
+        conv = await child.start({"who": "child", "topic": "online"})
+        staff = StaffClient(server.url, template.username, template.password)
+        staff.cookies, staff.csrf, staff.participant = template.cookies, template.csrf, template.participant
+        staff.private_key = template.private_key
+        await staff.connect()
+        await staff.accept(conv)
+        await staff.wait_for_key(conv, timeout=30)
+        opened.append((child, staff, conv))
+
+    batch = 50
+    for start in range(0, pairs, batch):
+        await asyncio.gather(*(one(i) for i in range(start, min(pairs, start + batch))))
+    return opened
+
+
+async def drive(result: Result, opened: list[tuple[ChildClient, StaffClient, str]]) -> None:
+    """Open loop: one send every 1/R seconds, round robin over pairs, alternating direction."""
+    latencies: list[float] = []
+    sent_at: dict[str, float] = {}
+
+    def hook_child(child: ChildClient) -> None:
+        original = child._on_event
+
+        async def on_event(frame: dict[str, Any]) -> None:
+            await original(frame)
+            if frame.get("type") == "msg" and frame.get("cid") in sent_at:
+                latencies.append(time.monotonic() - sent_at.pop(frame["cid"]))
+
+        assert child.socket is not None
+        child.socket.on_event = on_event
+
+    def hook_staff(staff: StaffClient) -> None:
+        original = staff._on_event
+
+        async def on_event(frame: dict[str, Any]) -> None:
+            await original(frame)
+            if frame.get("type") == "msg" and frame.get("cid") in sent_at:
+                latencies.append(time.monotonic() - sent_at.pop(frame["cid"]))
+
+        assert staff.socket is not None
+        staff.socket.on_event = on_event
+
+    for child, staff, _conv in opened:
+        hook_child(child)
+        hook_staff(staff)
+
+    async def send_one(n: int) -> None:
+        child, staff, conv = opened[n % len(opened)]
+        frame_id = f"load-{n}"
+        sent_at[frame_id] = time.monotonic()
+        try:
+            if n % 2:
+                await staff.say(conv, TEXT, frame_id=frame_id)
+            else:
+                await child.say(TEXT, frame_id=frame_id)
+            result.sent += 1
+        except Exception:  # noqa: BLE001 - every failure is counted and reported
+            result.errors += 1
+            sent_at.pop(frame_id, None)
+
+    tasks = []
+    interval = 1.0 / result.rate
+    start = time.monotonic()
+    n = 0
+    while time.monotonic() - start < result.duration:
+        due = start + n * interval
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send_one(n)))
+        n += 1
+    await asyncio.gather(*tasks)
+    deadline = time.monotonic() + 10
+    while sent_at and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    elapsed = time.monotonic() - start
+    result.errors += len(sent_at)  # sent but never delivered
+    result.delivered = len(latencies)
+    result.messages_per_second = result.delivered / elapsed
+    ms = [v * 1000 for v in latencies]
+    result.p50_ms, result.p95_ms, result.p99_ms = (percentile(ms, 0.5), percentile(ms, 0.95),
+                                                   percentile(ms, 0.99))
+    result.latencies = ms
+
+
+async def run(args: argparse.Namespace) -> Result:
+    result = Result(args.backend, args.workers, args.pairs, args.rate, args.duration,
+                    command="python benchmarks/load.py " + " ".join(sys.argv[1:]),
+                    date=dt.date.today().isoformat(),
+                    machine=f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
+    tmp = Path(tempfile.mkdtemp(prefix="helpline-load-"))
+    stack = make_stack(args.backend, tmp, {"HELPLINE_MAX_CHATS": "100000", "HELPLINE_LOG_LEVEL": "WARNING",
+                                           "HELPLINE_FRAMES_PER_MINUTE": "100000",
+                                           "HELPLINE_WORKERS": str(args.workers)})
+    try:
+        accounts = [(f"load{i}", add_user(stack, f"load{i}")) for i in range(max(1, min(args.pairs, 4)))]
+        server = ServerProcess(stack).start()
+        stack.servers.append(server)
+        pids = _proc_tree(server.process.pid) if server.process else []
+        rss_before = rss_kib(pids)
+        began = time.monotonic()
+        opened = await open_pairs(server, stack.org_public_key, accounts, args.pairs)
+        result.setup_seconds = time.monotonic() - began
+        result.chats_held = len(opened)
+        await asyncio.sleep(1)
+        pids = _proc_tree(server.process.pid) if server.process else pids
+        result.rss_per_connection_kib = (rss_kib(pids) - rss_before) / max(1, 2 * len(opened))
+        cpu_before = cpu_seconds(pids)
+        await drive(result, opened)
+        cpu_used = cpu_seconds(pids) - cpu_before
+        result.server_cpu_us_per_message = cpu_used * 1e6 / max(1, result.delivered)
+        await asyncio.gather(*(c.close() for c, _s, _v in opened), *(s.close() for _c, s, _v in opened),
+                             return_exceptions=True)
+    finally:
+        destroy_stack(stack)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pairs", type=int, default=100, help="concurrent child/counsellor pairs")
+    parser.add_argument("--rate", type=float, default=200.0, help="total messages per second (open loop)")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of sending")
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (postgres: use 2)")
+    parser.add_argument("--json", type=Path, help="also write the result here")
+    args = parser.parse_args()
+    if args.workers > 1 and args.backend == "sqlite":
+        parser.error("several workers need --backend postgres (Redis fans out between them)")
+    result = asyncio.run(run(args))
+    data = {k: v for k, v in asdict(result).items() if k != "latencies"}
+    print(json.dumps(data, indent=2))
+    print(result.markdown())
+    if args.json:
+        args.json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    if result.errors:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
