@@ -89,10 +89,21 @@ async def get_key(db: AsyncSession, conv_id: str, participant: str) -> Conversat
         ConversationKey.conversation_id == conv_id, ConversationKey.participant == participant))).scalar_one_or_none()
 
 
-async def next_seq(db: AsyncSession, conv_id: str) -> int | None:
-    """Takes the next sequence number; the UPDATE holds the row lock until commit."""
-    result = await db.execute(update(Conversation).where(Conversation.id == conv_id)
-                              .values(last_seq=Conversation.last_seq + 1).returning(Conversation.last_seq))
+async def next_seq(db: AsyncSession, conv_id: str, *, child_id: int | None = None,
+                   counsellor_id: int | None = None) -> int | None:
+    """Takes the next sequence number if the sender may write now; None otherwise.
+
+    One statement checks membership and state and takes the number; the UPDATE holds the row
+    lock until commit, so concurrent senders in one conversation are serialised.
+    """
+    query = update(Conversation).where(Conversation.id == conv_id)
+    if counsellor_id is not None:
+        query = query.where(Conversation.counsellor_id == counsellor_id,
+                            Conversation.state == ConversationState.ACTIVE)
+    else:
+        query = query.where(Conversation.child_id == child_id,
+                            Conversation.state.in_([ConversationState.QUEUED, ConversationState.ACTIVE]))
+    result = await db.execute(query.values(last_seq=Conversation.last_seq + 1).returning(Conversation.last_seq))
     return result.scalar_one_or_none()
 
 

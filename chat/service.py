@@ -242,7 +242,8 @@ class ChatService:
 
     # -- both --------------------------------------------------------------------------------
 
-    async def send(self, conv_id: str, sender: str, client_id: str, body: str) -> tuple[repo.StoredMessage, bool]:
+    async def send(self, conv_id: str, sender: str, client_id: str, body: str, *, child_id: int | None = None,
+                   staff: Staff | None = None) -> tuple[repo.StoredMessage, bool]:
         """Stores one message once; returns it and whether it is new. Acknowledge only after this."""
         try:
             check_ciphertext_shape(body, self.settings.max_message_bytes)
@@ -250,9 +251,11 @@ class ChatService:
             raise ProtocolError("bad_ciphertext", f"The message body is not accepted: {exc}.") from None
         try:
             async with self._write() as db:
-                seq = await repo.next_seq(db, conv_id)
+                seq = await repo.next_seq(db, conv_id, child_id=child_id,
+                                          counsellor_id=staff.id if staff is not None else None)
                 if seq is None:
-                    raise ProtocolError("not_found", "No such conversation.")
+                    await self._explain_refused_send(db, conv_id, child_id, staff)
+                assert seq is not None
                 stored = repo.add_message(db, conv_id, seq, client_id, sender, body)
                 await db.flush()
         except IntegrityError:
@@ -264,15 +267,15 @@ class ChatService:
         await self.broker.publish(f"conv:{conv_id}", {"k": "msg", "m": stored.frame()})
         return stored, True
 
-    async def check_can_send(self, conv_id: str, *, child_id: int | None = None, staff: Staff | None = None) -> None:
-        async with self._read() as db:
-            if staff is not None:
-                conv = await self.staff_conversation(db, conv_id, staff)
-            else:
-                assert child_id is not None
-                conv = await self._child_conversation(db, conv_id, child_id)
-            if conv.state not in model.OPEN_STATES:
-                raise ProtocolError("bad_state", "This conversation has ended.")
+    async def _explain_refused_send(self, db: AsyncSession, conv_id: str, child_id: int | None,
+                                    staff: Staff | None) -> None:
+        """Only on the error path: says why the guarded UPDATE in `send` matched no row."""
+        if staff is not None:
+            conv = await self.staff_conversation(db, conv_id, staff)
+        else:
+            assert child_id is not None
+            conv = await self._child_conversation(db, conv_id, child_id)
+        raise ProtocolError("bad_state", f"You cannot write in a conversation that is {conv.state}.")
 
     async def messages_after(self, conv_id: str, after: int, limit: int = 500) -> list[repo.StoredMessage]:
         async with self._read() as db:

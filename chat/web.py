@@ -189,8 +189,8 @@ class ClientConnection:
 
     async def on_send(self, frame: Frame) -> dict[str, Any]:
         conv_id = frame["conv"]
-        await self.check_can_send(conv_id)
-        stored, _new = await self.chat.send(conv_id, self.participant, frame.id, frame["body"])
+        stored, _new = await self.chat.send(conv_id, self.participant, frame.id, frame["body"],
+                                            **await self.sender(conv_id))
         async with self._lock:
             if self.delivered.get(conv_id) == stored.seq - 1:
                 self.delivered[conv_id] = stored.seq
@@ -200,7 +200,8 @@ class ClientConnection:
         """Refuses a conversation this client is not part of (each side defines membership)."""
         raise ProtocolError("forbidden", "This conversation is not yours.")
 
-    async def check_can_send(self, conv_id: str) -> None:
+    async def sender(self, conv_id: str) -> dict[str, Any]:
+        """Who is writing, for the guarded insert in ChatService.send (which checks membership)."""
         raise ProtocolError("forbidden", "This conversation is not yours.")
 
     async def on_close(self) -> None:
@@ -227,10 +228,9 @@ class ChildConnection(ClientConnection):
         if self.conv_id is None or conv_id != self.conv_id:
             raise ProtocolError("not_found", "Start or resume a conversation first.")
 
-    async def check_can_send(self, conv_id: str) -> None:
+    async def sender(self, conv_id: str) -> dict[str, Any]:
         await self.check_member(conv_id)
-        assert self.child_id is not None
-        await self.chat.check_can_send(conv_id, child_id=self.child_id)
+        return {"child_id": self.child_id}
 
     async def _attach(self, conv_id: str, child_id: int) -> None:
         if self.conv_id and self.conv_id != conv_id:
@@ -310,8 +310,8 @@ class StaffConnection(ClientConnection):
         async with self.services.sessionmaker() as db:
             await self.chat.staff_conversation(db, conv_id, self.staff)
 
-    async def check_can_send(self, conv_id: str) -> None:
-        await self.chat.check_can_send(conv_id, staff=self.staff)
+    async def sender(self, conv_id: str) -> dict[str, Any]:
+        return {"staff": self.staff}
 
     async def run(self) -> None:
         self.hub.add_staff(self)

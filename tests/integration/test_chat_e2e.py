@@ -12,7 +12,7 @@ from collections.abc import Callable
 import nacl.signing
 import pytest
 
-from chat.client import ChildClient, StaffClient
+from chat.client import ChildClient, FrameError, StaffClient
 from helpline import crypto
 from tests.support import REDIS_URL, ROOT, ServerProcess, Stack, add_user
 
@@ -86,6 +86,10 @@ async def test_full_chat_both_sides_decrypt_and_no_plaintext_anywhere(stack: Sta
     ended = await staff.end(conv)
     assert ended["state"] == "ended"
     assert (await child.socket.next_event("ended"))["by"] == "staff"  # type: ignore[union-attr]
+    for late in (child.say("after the end"), staff.say(conv, "after the end")):
+        with pytest.raises(FrameError) as refused:
+            await late
+        assert refused.value.code == "bad_state"
     await child.close()
     await staff.close()
     server.stop()
