@@ -41,6 +41,7 @@ run: deps
 	$(BIN)/helpline serve
 
 test: deps browser
+	$(BIN)/ruff check helpline chat referral counsellor_ui tests benchmarks
 	node --test tests/js/
 	$(BIN)/pytest -q -p no:cacheprovider
 

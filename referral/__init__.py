@@ -1,0 +1,1 @@
+"""Referrals to Child Protection Officers, police and services (the workflow grows here)."""
