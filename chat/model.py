@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpline import lifecycle
+from helpline.lifecycle import IllegalTransition
 from helpline.models import ConversationState as State
+
+__all__ = ["IllegalTransition", "State", "check_transition"]
 
 TRANSITIONS: dict[State, frozenset[State]] = {
     State.QUEUED: frozenset({State.ACTIVE, State.ABANDONED}),
@@ -22,21 +26,9 @@ OPEN_STATES = (State.QUEUED, State.ACTIVE)
 URGENT_TOPICS = frozenset({"violence"})
 
 
-class IllegalTransition(Exception):
-    """A state change the lifecycle does not allow; the message says which."""
-
-    def __init__(self, current: str, target: str) -> None:
-        super().__init__(f"A conversation that is {current} cannot become {target}.")
-        self.current = current
-        self.target = target
-
-
 def check_transition(current: str, target: str) -> State:
     """Returns the target state, or raises IllegalTransition."""
-    here, there = State(current), State(target)
-    if there not in TRANSITIONS[here]:
-        raise IllegalTransition(here, there)
-    return there
+    return lifecycle.check_transition(TRANSITIONS, "conversation", State(current), State(target))
 
 
 def urgency_from_prechat(prechat: dict[str, Any]) -> int:

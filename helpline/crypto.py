@@ -65,7 +65,7 @@ def new_resume_secret() -> bytes:
 
 
 def format_resume_code(secret: bytes) -> str:
-    """80 bits as ``XXXX-XXXX-XXXX-XXXX`` in Crockford base32 (no I, L, O, U)."""
+    """80 bits as four groups of four, ``7K3M-Q9XD-2PRT-WZ4A``, in Crockford base32 (no I, L, O, U)."""
     if len(secret) != RESUME_SECRET_BYTES:
         raise CryptoError("resume secret must be 10 bytes")
     number = int.from_bytes(secret, "big")

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import enum
 
+from helpline import lifecycle
+from helpline.lifecycle import IllegalTransition
+
+__all__ = ["IllegalTransition", "ReferralState", "check_transition"]
+
 
 class ReferralState(enum.StrEnum):
     DRAFT = "draft"
@@ -29,18 +34,6 @@ TRANSITIONS: dict[ReferralState, frozenset[ReferralState]] = {
 }
 
 
-class IllegalReferralTransition(Exception):
-    """A change the workflow does not allow; the message names both states."""
-
-    def __init__(self, current: ReferralState, target: ReferralState) -> None:
-        super().__init__(f"A referral that is {current.value} cannot become {target.value}.")
-        self.current = current
-        self.target = target
-
-
 def check_transition(current: str, target: str) -> ReferralState:
-    """Returns the target state, or raises IllegalReferralTransition (ValueError for unknown names)."""
-    here, there = ReferralState(current), ReferralState(target)
-    if there not in TRANSITIONS[here]:
-        raise IllegalReferralTransition(here, there)
-    return there
+    """Returns the target state, or raises IllegalTransition (ValueError for unknown names)."""
+    return lifecycle.check_transition(TRANSITIONS, "referral", ReferralState(current), ReferralState(target))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from referral.model import TRANSITIONS, IllegalReferralTransition, ReferralState, check_transition
+from referral.model import TRANSITIONS, IllegalTransition, ReferralState, check_transition
 
 STATES = list(ReferralState)
 
@@ -17,7 +17,7 @@ def test_every_pair_is_allowed_or_refused_as_the_table_says(current: ReferralSta
     if target in TRANSITIONS[current]:
         assert check_transition(current, target) is target
     else:
-        with pytest.raises(IllegalReferralTransition, match=f"{current.value} cannot become {target.value}"):
+        with pytest.raises(IllegalTransition, match=f"{current.value} cannot become {target.value}"):
             check_transition(current, target)
 
 
@@ -27,7 +27,7 @@ def test_random_walks_stay_valid_and_closed_is_final(steps: list[ReferralState])
     for step in steps:
         try:
             state = check_transition(state, step)
-        except IllegalReferralTransition:
+        except IllegalTransition:
             pass
         assert state in STATES
     if state is ReferralState.CLOSED:
