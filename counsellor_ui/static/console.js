@@ -216,7 +216,7 @@
     request({ type: 'accept', conv: conv }).then(function (ack) {
       var chat = openChat(conv, ack.prechat || item);
       chat.childKey = ack.child_public_key;
-      note(chat, _('Waiting for the child’s page to share the conversation key…'));
+      note(chat, _('Waiting for the child’s page to share the conversation key…')).classList.add('waiting-key');
       select(conv);
       recoverKey(chat, 3000);
     }).catch(function (error) {
@@ -297,6 +297,8 @@
       note(chat, _('The conversation key could not be opened.'));
       return;
     }
+    var waiting = chat.panel.querySelector('.waiting-key');
+    if (waiting) waiting.remove();
     request({ type: 'sync', conv: conv, after: chat.last }).catch(function () {});
     flush(chat);
   }
@@ -337,9 +339,10 @@
     var stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     list.appendChild(line);
     if (stick) list.scrollTop = list.scrollHeight;
+    return line;
   }
 
-  function note(chat, text) { addLine(chat, text, 'note'); }
+  function note(chat, text) { return addLine(chat, text, 'note'); }
 
   function send(chat) {
     var box = chat.panel.querySelector('.compose');
