@@ -42,11 +42,13 @@ run: deps
 
 test: deps browser
 	$(BIN)/ruff check helpline chat referral counsellor_ui tests benchmarks
+	$(BIN)/mypy
 	node --test tests/js/
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: deps
 	$(BIN)/ruff check helpline chat referral counsellor_ui tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/mypy
 
 bench: deps

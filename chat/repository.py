@@ -143,7 +143,8 @@ async def recent_waits(db: AsyncSession, limit: int = 20) -> list[float]:
     query = (select(Conversation.created_at, Conversation.accepted_at)
              .where(Conversation.accepted_at.is_not(None))
              .order_by(Conversation.accepted_at.desc()).limit(limit))
-    return [(accepted - created).total_seconds() for created, accepted in (await db.execute(query)).all()]
+    rows = (await db.execute(query)).all()
+    return [(accepted - created).total_seconds() for created, accepted in rows if accepted is not None]
 
 
 async def claim(db: AsyncSession, conv_id: str, staff_id: int) -> bool:

@@ -22,7 +22,7 @@ from chat import repository as repo
 from chat.broker import Broker
 from chat.protocol import ProtocolError
 from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
-from helpline.models import Conversation, ConversationState, Staff
+from helpline.models import Conversation, ConversationState, Staff, utcnow
 from helpline.settings import Settings
 
 log = logging.getLogger("helpline.chat")
@@ -55,7 +55,7 @@ def is_open(settings: Settings, now: dt.datetime | None = None) -> bool:
     start, end = settings.opening_hours
     local = (now or dt.datetime.now(dt.UTC)).astimezone(settings.timezone)
     minute = local.hour * 60 + local.minute
-    return start <= minute < end if start < end else minute >= start or minute < end
+    return bool(start <= minute < end if start < end else minute >= start or minute < end)
 
 
 class ChatService:
@@ -119,7 +119,7 @@ class ChatService:
                 age_band=prechat.get("age_band"), gender=prechat.get("gender"),
                 municipality=prechat.get("municipality"), topic=prechat.get("topic"),
                 in_danger=prechat.get("danger"), returning=returning, last_seq=0,
-                created_at=repo.utcnow())
+                created_at=utcnow())
             db.add(conv)
             await db.flush()
             await repo.set_key(db, conv.id, CHILD, self_key, public_key)
@@ -290,7 +290,7 @@ class ChatService:
         async with self._read() as db:
             rows = await repo.queued(db)
             waits = await repo.recent_waits(db)
-        now = repo.utcnow()
+        now = utcnow()
         items = [{"conv": c.id, "urgency": c.urgency, "who": c.contact_by, "age_band": c.age_band,
                   "gender": c.gender, "municipality": c.municipality, "topic": c.topic,
                   "waited_seconds": int((now - c.created_at).total_seconds()), "returning": c.returning}

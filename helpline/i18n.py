@@ -56,8 +56,11 @@ def _js_messages(path: Path) -> list[str]:
     if not path.exists():
         return []
     with path.open("rb") as handle:
-        found = extract_javascript(handle, ["_"], [], {})
-        return [msg for _line, _func, msg, _comments in found if isinstance(msg, str)]
+        messages: list[str] = []
+        for _line, _func, message, _comments in extract_javascript(handle, {"_": None}, [], {}):
+            if isinstance(message, str):
+                messages.append(message)
+        return messages
 
 
 @functools.cache

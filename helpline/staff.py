@@ -55,7 +55,8 @@ async def sign_pending_keys(url: str, signing_key: nacl.signing.SigningKey) -> l
         async with make_sessionmaker(engine)() as db, db.begin():
             query = select(Staff).where(Staff.public_key.is_not(None), Staff.key_signature.is_(None))
             for staff in (await db.execute(query)).scalars():
-                staff.key_signature = sign_staff_key(signing_key, staff.participant_id, b64u_decode(staff.public_key))
+                public = b64u_decode(str(staff.public_key))
+                staff.key_signature = sign_staff_key(signing_key, staff.participant_id, public)
                 signed.append(staff.username)
     finally:
         await engine.dispose()
