@@ -26,7 +26,7 @@ catalogs: $(VENV)/.installed
 ## Re-extract strings from templates and scripts and merge them into the catalogs.
 extract: $(VENV)/.installed
 	@for d in $(DOMAINS); do \
-	  $(BIN)/pybabel extract -k translate:2 -F locales/$$d.cfg -o locales/$$d.pot --no-location --sort-output . && \
+	  $(BIN)/pybabel extract -k translate:2 -k t -F locales/$$d.cfg -o locales/$$d.pot --no-location --sort-output . && \
 	  $(BIN)/pybabel update -i locales/$$d.pot -d locales -D $$d --no-fuzzy-matching || exit 1; \
 	done
 

@@ -6,7 +6,6 @@ publish a notice. A ProtocolError leaves the database as it was.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
@@ -14,14 +13,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import model
 from chat import repository as repo
 from chat.broker import Broker
 from chat.protocol import ProtocolError
 from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
+from helpline.db import Store, StoreUnavailable
 from helpline.models import Conversation, ConversationState, Staff, utcnow
 from helpline.settings import Settings
 
@@ -59,38 +59,26 @@ def is_open(settings: Settings, now: dt.datetime | None = None) -> bool:
 
 
 class ChatService:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], broker: Broker, settings: Settings) -> None:
-        self.sessionmaker = sessionmaker
+    def __init__(self, store: Store, broker: Broker, settings: Settings) -> None:
+        self.store = store
+        self.sessionmaker = store.sessionmaker
         self.broker = broker
         self.settings = settings
-        # SQLite has one writer: serialise writes in-process instead of fighting over the file lock.
-        self._write_lock = asyncio.Lock() if settings.uses_sqlite else None
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncSession]:
         try:
-            async with self.sessionmaker() as db:
+            async with self.store.read() as db:
                 yield db
-        except (OperationalError, DBAPIError, OSError) as exc:
-            log.warning("database read failed: %s", type(exc).__name__)
+        except StoreUnavailable:
             raise ProtocolError("unavailable", UNAVAILABLE) from None
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
-        lock = self._write_lock
         try:
-            if lock is not None:
-                await lock.acquire()
-            try:
-                async with self.sessionmaker() as db, db.begin():
-                    yield db
-            finally:
-                if lock is not None:
-                    lock.release()
-        except IntegrityError:
-            raise
-        except (OperationalError, DBAPIError, OSError) as exc:
-            log.warning("database write failed: %s", type(exc).__name__)
+            async with self.store.write() as db:
+                yield db
+        except StoreUnavailable:
             raise ProtocolError("unavailable", UNAVAILABLE) from None
 
     # -- child -------------------------------------------------------------------------------

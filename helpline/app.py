@@ -30,7 +30,7 @@ from chat.hub import Hub
 from chat.model import CHAT_ROLES
 from chat.service import ChatService
 from helpline import bundle, i18n, keys
-from helpline.db import make_engine, make_sessionmaker
+from helpline.db import Store, make_engine, make_sessionmaker
 from helpline.middleware import ForgetClient, SecurityHeaders, content_security_policy
 from helpline.models import Staff
 from helpline.settings import Settings, load_settings
@@ -46,6 +46,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    store: Store
     broker: Broker
     chat: ChatService
     hub: Hub
@@ -87,8 +88,8 @@ class Services:
             await db.commit()
         if found is None:
             return None
-        staff: Staff = found[0]
-        return staff if not staff.disabled else None
+        staff, session = found
+        return staff if not staff.disabled and session.mfa_done else None
 
     def origin_of(self, host: str, scheme: str) -> str:
         if self.settings.public_origin:
@@ -105,12 +106,13 @@ def build_services(settings: Settings) -> Services:
     engine = make_engine(str(settings.database_url))
     sessionmaker = make_sessionmaker(engine)
     broker = make_broker(str(settings.redis_url), str(settings.redis_prefix))
-    chat_service = ChatService(sessionmaker, broker, settings)
+    store = Store(sessionmaker, serialise_writes=settings.uses_sqlite)
+    chat_service = ChatService(store, broker, settings)
     org_public = keys.load_public_key(settings.org_public_key_file)
     css_path = ROOT / "helpline" / "static" / "child.css"
     css = css_path.read_text(encoding="utf-8") if css_path.exists() else ""
     return Services(
-        settings=settings, engine=engine, sessionmaker=sessionmaker, broker=broker, chat=chat_service,
+        settings=settings, engine=engine, sessionmaker=sessionmaker, store=store, broker=broker, chat=chat_service,
         hub=Hub(chat_service), org_public_key=org_public,
         org_signing_key=keys.load_optional_signing_key(settings.org_key_file),
         server_secret=keys.load_or_create_secret(settings.secret_file),

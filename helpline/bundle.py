@@ -19,7 +19,9 @@ NACL = ROOT / "node_modules" / "tweetnacl" / "nacl.min.js"
 WIRE = ROOT / "helpline" / "static" / "js" / "wire.js"
 SOURCES: dict[str, list[Path]] = {
     "child": [NACL, WIRE, ROOT / "helpline" / "static" / "js" / "child.js"],
-    "console": [NACL, WIRE, ROOT / "counsellor_ui" / "static" / "console.js"],
+    "console": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
+                              for name in ("console", "console_auth", "console_cases", "console_supervise",
+                                           "console_admin"))],
 }
 
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+log = logging.getLogger("helpline.db")
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -27,3 +34,44 @@ def make_engine(url: str) -> AsyncEngine:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not be reached; nothing was stored."""
+
+
+class Store:
+    """Units of work. On SQLite every write in this process takes one lock: SQLite has one writer,
+    and waiting here is cheaper and fairer than retrying on its file lock."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, serialise_writes: bool) -> None:
+        self.sessionmaker = sessionmaker
+        self._lock = asyncio.Lock() if serialise_writes else None
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        try:
+            async with self.sessionmaker() as db:
+                yield db
+        except (DBAPIError, OSError) as exc:
+            log.warning("database read failed: %s", type(exc).__name__)
+            raise StoreUnavailable from None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction committed on leaving; IntegrityError passes through for the caller."""
+        lock = self._lock
+        try:
+            if lock is not None:
+                await lock.acquire()
+            try:
+                async with self.sessionmaker() as db, db.begin():
+                    yield db
+            finally:
+                if lock is not None:
+                    lock.release()
+        except IntegrityError:
+            raise
+        except (DBAPIError, OSError) as exc:
+            log.warning("database write failed: %s", type(exc).__name__)
+            raise StoreUnavailable from None

@@ -21,9 +21,9 @@ DOMAINS = ("child", "console")
 LOCALES = ("sq", "en")
 DEFAULT_LOCALE = "sq"
 BABEL_LOCALES = {"sq": "sq_AL", "en": "en"}
-JS_SOURCES = {
-    "child": ROOT / "helpline" / "static" / "js" / "child.js",
-    "console": ROOT / "counsellor_ui" / "static" / "console.js",
+JS_SOURCES: dict[str, list[Path]] = {
+    "child": [ROOT / "helpline" / "static" / "js" / "child.js"],
+    "console": sorted((ROOT / "counsellor_ui" / "static").glob("console*.js")),
 }
 
 
@@ -67,7 +67,7 @@ def _js_messages(path: Path) -> list[str]:
 def js_strings(domain: str, locale: str) -> dict[str, str]:
     """The translated strings a browser script asks for with ``_("…")``, for its config block."""
     catalog = translations(locale)
-    return {msg: catalog.gettext(msg) for msg in _js_messages(JS_SOURCES[domain])}
+    return {msg: catalog.gettext(msg) for path in JS_SOURCES[domain] for msg in _js_messages(path)}
 
 
 def make_environment(search_paths: Iterable[Path]) -> jinja2.Environment:

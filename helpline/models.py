@@ -94,6 +94,13 @@ class Staff(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # TOTP: the secret is sealed with the server secret; a code's time step is refused on reuse.
+    totp_secret: Mapped[str | None] = mapped_column(String(200))
+    totp_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigId)
+    status: Mapped[str] = mapped_column(String(16), default="available")  # available, busy, break
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    key_reset_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def participant_id(self) -> str:
@@ -106,6 +113,8 @@ class StaffSession(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie value
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
+    # False until the second factor (TOTP or a recovery code) has been given in this session.
+    mfa_done: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -120,6 +129,7 @@ class ChildIdentity(Base):
     public_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     blocked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    block_reason: Mapped[str | None] = mapped_column(String(32))
 
 
 class ConversationState(enum.StrEnum):
@@ -140,6 +150,7 @@ class Conversation(Base):
     age_band: Mapped[str | None] = mapped_column(String(16))
     gender: Mapped[str | None] = mapped_column(String(16))
     municipality: Mapped[str | None] = mapped_column(String(64))
+    county: Mapped[str | None] = mapped_column(String(64))
     topic: Mapped[str | None] = mapped_column(String(32))
     in_danger: Mapped[bool | None] = mapped_column(Boolean)
     returning: Mapped[bool] = mapped_column("returning_child", Boolean, default=False)
@@ -199,3 +210,133 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class RecoveryCode(Base):
+    """One-time second-factor codes, stored as keyed hashes."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Throttle(Base):
+    """Failed attempts per keyed hash (of a username, a resume token, ...): never an address."""
+
+    __tablename__ = "throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Agency(Base):
+    """A service that receives referrals: a municipality's Child Protection Unit, a police unit, ..."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(48), unique=True)
+    name: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(24))  # cpu, police, police_cyber, state_agency, helpline, ...
+    county: Mapped[str | None] = mapped_column(String(64))
+    municipality: Mapped[str | None] = mapped_column(String(64))
+    fallback_email: Mapped[str | None] = mapped_column(String(254))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConversationAccess(Base):
+    """A staff member other than the counsellor who may read a conversation (a supervisor)."""
+
+    __tablename__ = "conversation_access"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    granted_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    joined_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("conversation_id", "staff_id", name="uq_conversation_access_staff"),)
+
+
+class Transfer(Base):
+    """A handover: to a named colleague or back to the queue, with a note under the conversation key."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    from_staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    to_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    note: Mapped[str | None] = mapped_column(Text)  # b64u(nonce || secretbox) under the conversation key
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Alert(Base):
+    """'Ask a supervisor', an emergency, or a long wait: shown on every supervisor console until handled."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # help, emergency, long_wait, escalation
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    raised_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    handled_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class CaseRecord(Base):
+    """How a contact is counted (Child Helpline International's framework) plus an encrypted note.
+
+    Every column but ``note``/``note_keys`` is metadata that statistics may read.
+    """
+
+    __tablename__ = "case_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), unique=True)
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    contact_type: Mapped[str] = mapped_column(String(24))  # counselling, silent, prank, abusive, ...
+    primary_category: Mapped[str | None] = mapped_column(String(64), index=True)
+    secondary_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    risk: Mapped[str] = mapped_column(String(12), default="none")
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    gender: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)  # ciphertext, see docs/encryption.md
+    note_keys: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    taxonomy_version: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CannedReply(Base):
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    locale: Mapped[str] = mapped_column(String(8))
+    shortcut: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("locale", "shortcut", name="uq_canned_replies_shortcut"),)
+
+
+class ConfigValue(Base):
+    """Settings admins change in the browser (opening hours, limits); environment gives defaults."""
+
+    __tablename__ = "config_values"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

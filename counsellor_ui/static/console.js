@@ -1,5 +1,6 @@
-/* The counsellor console: sign in, unlock the staff key, take chats from the queue and work
- * them in tabs. Message text is decrypted only here (docs/encryption.md, docs/protocol.md). */
+/* The counsellor console core: the socket, the queue and chats in tabs. Message text is decrypted
+ * only here (docs/encryption.md, docs/protocol.md). Other console files (sign-in, cases,
+ * supervision, admin) plug in through window.HelplineConsole, defined at the end. */
 (function () {
   'use strict';
 
@@ -21,59 +22,28 @@
   var current = null;
   var pingTimer = null;
 
-  // -- sign-in -------------------------------------------------------------------------------
+  // -- requests ------------------------------------------------------------------------------
 
-  function post(path, body) {
+  function post(path, body, method) {
     return fetch(path, {
-      method: 'POST', credentials: 'same-origin',
+      method: method || 'POST', credentials: 'same-origin',
       headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
       body: JSON.stringify(body)
-    }).then(function (answer) {
-      return answer.json().then(function (data) {
-        if (!answer.ok) throw new Error(data.error || _('The server refused the request.'));
-        return data;
-      });
-    });
+    }).then(answerOf);
   }
 
-  function signIn(event) {
-    event.preventDefault();
-    var password = $('login-password').value;
-    $('login-error').textContent = '';
-    $('login-submit').disabled = true;
-    post('/console/api/login', { username: $('login-username').value, password: password })
-      .then(function (info) {
-        me = info.staff;
-        csrf = info.csrf;
-        return W.deriveWrappingKey(password, W.b64uDecode(info.kdf_salt)).then(function (wrapping) {
-          if (info.needs_key) return enrol(wrapping);
-          secretKey = W.openPrivateKey(wrapping, info.encrypted_private_key);
-        });
-      })
-      .then(function () {
-        $('login-password').value = '';
-        show('work');
-        connect();
-      })
-      .catch(function (error) {
-        $('login-error').textContent = error.message;
-      })
-      .then(function () { $('login-submit').disabled = false; });
+  function get(path) {
+    return fetch(path, { credentials: 'same-origin' }).then(answerOf);
   }
 
-  function enrol(wrapping) {
-    var pair = nacl.box.keyPair();
-    return post('/console/api/keys', {
-      public_key: W.b64uEncode(pair.publicKey),
-      encrypted_private_key: W.sealPrivateKey(wrapping, pair.secretKey)
-    }).then(function () { secretKey = pair.secretKey; });
-  }
-
-  function signOut() {
-    post('/console/api/logout', {}).catch(function () {}).then(function () {
-      secretKey = null;
-      if (socket) socket.close();
-      location.replace('/console');
+  function answerOf(answer) {
+    return answer.json().catch(function () { return {}; }).then(function (data) {
+      if (!answer.ok) {
+        var error = new Error(data.error || _('The server refused the request.'));
+        error.status = answer.status;
+        throw error;
+      }
+      return data;
     });
   }
 
@@ -129,10 +99,17 @@
     }
     var handler = handlers[frame.type];
     if (handler) handler(frame);
+    (extraHandlers[frame.type] || []).forEach(function (fn) { fn(frame); });
   }
+
+  var extraHandlers = {};   // frame type -> [fn], added by other console files
+  var hooks = { panel: [], ended: [], working: [], hello: [] };
+
+  function runHooks(name, arg) { hooks[name].forEach(function (fn) { fn(arg); }); }
 
   var handlers = {
     hello: function (frame) {
+      runHooks('hello', frame);
       frame.conversations.forEach(function (item) {
         var chat = openChat(item.conv, item.prechat);
         chat.childKey = item.child_public_key;
@@ -164,6 +141,7 @@
       note(chat, frame.by === 'child' ? _('The child ended the chat.') : _('The chat has ended.'));
       chat.panel.querySelector('.composer').hidden = true;
       chat.panel.querySelector('.end-chat').hidden = true;
+      runHooks('ended', chat);
     },
     reconnect: function () { if (socket) socket.close(); }
   };
@@ -263,6 +241,7 @@
       if (window.confirm(_('End this chat?'))) request({ type: 'end', conv: conv }).catch(function () {});
     });
     select(current || conv);
+    runHooks('panel', chat);
     return chat;
   }
 
@@ -379,7 +358,31 @@
     if (id) { event.preventDefault(); select(id); chats[id].panel.querySelector('.compose').focus(); }
   });
 
-  $('login-form').addEventListener('submit', signIn);
-  $('sign-out').addEventListener('click', signOut);
+  /* Called by the sign-in file once the staff key is open. */
+  function startWork(profile, token, key) {
+    me = profile;
+    csrf = token;
+    secretKey = key;
+    show('work');
+    connect();
+    runHooks('working', me);
+  }
+
+  function stopWork() {
+    secretKey = null;
+    if (socket) socket.close();
+  }
+
+  window.HelplineConsole = {
+    W: W, CONFIG: CONFIG, ORG_KEY: ORG_KEY, $: $, _: _,
+    post: post, get: get, request: request, show: show,
+    startWork: startWork, stopWork: stopWork,
+    me: function () { return me; },
+    secretKey: function () { return secretKey; },
+    setCsrf: function (token) { csrf = token; },
+    chats: chats, openChat: openChat, select: select, note: note, takeKey: takeKey,
+    on: function (type, fn) { (extraHandlers[type] = extraHandlers[type] || []).push(fn); },
+    hook: function (name, fn) { hooks[name].push(fn); }
+  };
   show('login');
 }());

@@ -20,11 +20,11 @@ def _digest(cookie_value: str) -> str:
     return hashlib.sha256(cookie_value.encode("ascii", "replace")).hexdigest()
 
 
-async def create_session(db: AsyncSession, staff: Staff) -> tuple[str, str]:
+async def create_session(db: AsyncSession, staff: Staff, *, mfa_done: bool = False) -> tuple[str, str]:
     """Starts a session; returns (cookie value, csrf token). A new session at every sign-in."""
     cookie = b64u_encode(secrets.token_bytes(32))
     csrf = b64u_encode(secrets.token_bytes(24))
-    db.add(StaffSession(id=_digest(cookie), staff_id=staff.id, csrf_token=csrf))
+    db.add(StaffSession(id=_digest(cookie), staff_id=staff.id, csrf_token=csrf, mfa_done=mfa_done))
     await db.flush()
     return cookie, csrf
 

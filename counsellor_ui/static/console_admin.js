@@ -1,0 +1,1 @@
+/* console_admin: filled in by its feature. */

@@ -1,0 +1,1 @@
+/* console_cases: filled in by its feature. */

@@ -1,0 +1,1 @@
+/* console_supervise: filled in by its feature. */
