@@ -340,3 +340,116 @@ class ConfigValue(Base):
     value: Mapped[Any] = mapped_column(JSON)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# -- referrals (referral/, migration 0003) ------------------------------------------------------
+
+
+class Referral(Base):
+    """A case sent to an agency. Routing and statistics read the metadata; the content is ciphertext
+    under a referral key that only the readers in ``referral_keys`` can unwrap."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    urgency: Mapped[str] = mapped_column(String(12))  # emergency, urgent, routine
+    chi_category: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    return_reason: Mapped[str | None] = mapped_column(String(32))
+    # Which kinds of detail were shared, and whether with the child's consent: metadata, not the detail.
+    consent: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    content: Mapped[str] = mapped_column(Text)  # b64u(nonce || secretbox) under the referral key
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_records.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ack_deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_referrals_due", "state", "ack_deadline_at"),)
+
+
+class ReferralKey(Base):
+    """The referral key wrapped (NaCl box, by the sender's key) for one reader."""
+
+    __tablename__ = "referral_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
+    reader: Mapped[str] = mapped_column(String(48))  # staff:<public_id>
+    wrapped_key: Mapped[str] = mapped_column(String(128))
+    wrapper_public_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("referral_id", "reader", name="uq_referral_keys_reader"),)
+
+
+class ReferralEvent(Base):
+    """One step of a referral: a transition, an action taken, a question or an answer.
+
+    ``body`` is ciphertext under the referral key; ``detail`` holds codes only (outcome, reason).
+    """
+
+    __tablename__ = "referral_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # transition, action, question, answer, escalation, keys
+    actor: Mapped[str] = mapped_column(String(48))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    body: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OfficerContact(Base):
+    """Where an officer gets notices (only 'a referral is waiting', never its content)."""
+
+    __tablename__ = "officer_contacts"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notice(Base):
+    """An email waiting to go, going, sent or given up; the worker claims rows with a guarded UPDATE."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to: Mapped[str] = mapped_column("recipient", String(254))
+    kind: Mapped[str] = mapped_column(String(24))  # referral_waiting, escalation
+    referral_id: Mapped[str | None] = mapped_column(ForeignKey("referrals.id", ondelete="SET NULL"))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, sending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_notices_due", "status", "next_attempt_at"),)
+
+
+class Escalation(Base):
+    """A referral's missed deadline, raised once: the unique key makes a second attempt fail."""
+
+    __tablename__ = "referral_escalations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))  # ack_overdue
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("referral_id", "kind", name="uq_referral_escalations_kind"),)
