@@ -74,6 +74,12 @@ def _timezone(text: str) -> ZoneInfo:
         raise ValueError("must be an IANA time zone such as Europe/Tirane") from exc
 
 
+def _smtp_tls(text: str) -> str:
+    if text not in {"starttls", "tls", "none"}:
+        raise ValueError("must be starttls, tls or none")
+    return text
+
+
 def _log_level(text: str) -> str:
     level = text.upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -121,6 +127,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_SESSION_IDLE_MINUTES", "30", "Staff session idle timeout", _positive_int),
     Setting("HELPLINE_SESSION_MAX_HOURS", "12", "Staff session absolute timeout", _positive_int),
     Setting("HELPLINE_LOG_LEVEL", "INFO", "Log level", _log_level),
+    Setting("HELPLINE_ACK_EMERGENCY_MINUTES", "60",
+            "Minutes an agency has to acknowledge an emergency referral before it escalates", _positive_int),
+    Setting("HELPLINE_ACK_URGENT_MINUTES", "1440",
+            "Minutes an agency has to acknowledge an urgent referral before it escalates", _positive_int),
+    Setting("HELPLINE_ACK_ROUTINE_MINUTES", "4320",
+            "Minutes an agency has to acknowledge a routine referral before it escalates", _positive_int),
+    Setting("HELPLINE_SMTP_HOST", "",
+            "Mail server for referral notices; empty writes each notice to the outbox folder in HELPLINE_DATA_DIR"),
+    Setting("HELPLINE_SMTP_PORT", "587", "Mail server port", _positive_int),
+    Setting("HELPLINE_SMTP_TLS", "starttls", "starttls, tls (implicit, port 465) or none (local relay only)",
+            _smtp_tls),
+    Setting("HELPLINE_SMTP_USERNAME", "", "Mail server user name (empty: no authentication)"),
+    Setting("HELPLINE_SMTP_PASSWORD", "", "Mail server password", secret=True),
+    Setting("HELPLINE_MAIL_FROM", "helpline@localhost", "Sender address of referral notices"),
+    Setting("HELPLINE_NOTICE_RETRY_SECONDS", "60",
+            "Wait before retrying a notice that failed; doubles each attempt, at most one hour", _positive_int),
+    Setting("HELPLINE_NOTICE_MAX_ATTEMPTS", "12", "Attempts before a notice is marked failed for admins",
+            _positive_int),
+    Setting("HELPLINE_WORKER_SECONDS", "15",
+            "How often the background worker sends due notices and escalates overdue referrals", _positive_int),
 )
 
 
