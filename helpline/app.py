@@ -25,6 +25,8 @@ from starlette.websockets import WebSocket
 
 import chat.web
 import helpline.web
+import referral.portal
+import referral.worker
 from chat.broker import Broker, make_broker
 from chat.hub import Hub
 from chat.model import CHAT_ROLES
@@ -124,7 +126,7 @@ def build_services(settings: Settings) -> Services:
 
 
 def _routes() -> list[BaseRoute]:
-    routes: list[BaseRoute] = [*helpline.web.routes, *chat.web.routes]
+    routes: list[BaseRoute] = [*helpline.web.routes, *chat.web.routes, *referral.portal.routes]
     with contextlib.suppress(ImportError):
         import counsellor_ui.web
 
@@ -143,9 +145,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.broker.start()
         await services.hub.start()
+        worker = referral.worker.start(services)  # escalations and notices, state in the DB
         try:
             yield
         finally:
+            await referral.worker.stop(worker)
             await services.hub.stop()
             await services.broker.stop()
             await services.engine.dispose()

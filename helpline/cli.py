@@ -1,4 +1,4 @@
-"""The `helpline` command line: serve, migrate, keys, users, bundles."""
+"""The `helpline` command line: serve, migrate, keys, users, bundles, directory, audit, notices."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import getpass
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 from helpline.settings import SETTINGS, Settings, SettingsError, load_settings
 
@@ -130,6 +131,7 @@ def cmd_setup(args: argparse.Namespace) -> None:
     upgrade_database(str(settings.database_url))
     init_org_key(settings.org_key_file, settings.org_public_key_file)
     url = str(settings.database_url)
+    load_directory(url)
     origin = f"http://{settings.host}:{settings.port}"
     if asyncio.run(count_staff(url)) == 0:
         password = secrets.token_urlsafe(12)
@@ -138,6 +140,146 @@ def cmd_setup(args: argparse.Namespace) -> None:
               "  (shown once: keep it safe)")
         print("Add a counsellor to take chats:\n  .venv/bin/helpline user add NAME --role counsellor\n")
     print(f"The child page is at {origin}/ and the console at {origin}/console")
+
+
+async def _with_store(url: str, work: Any) -> Any:
+    """Runs ``work(store)`` against the configured database and disposes of the engine."""
+    from helpline.db import Store, make_engine, make_sessionmaker
+
+    engine = make_engine(url)
+    try:
+        return await work(Store(make_sessionmaker(engine), serialise_writes=url.startswith("sqlite")))
+    finally:
+        await engine.dispose()
+
+
+def load_directory(url: str, path: Path | None = None) -> Any:
+    from referral import directory
+
+    async def work(store: Any) -> Any:
+        async with store.write() as db:
+            return await directory.load(db, path or directory.DATA_FILE)
+
+    return asyncio.run(_with_store(url, work))
+
+
+def cmd_directory_load(args: argparse.Namespace) -> None:
+    try:
+        result = load_directory(str(_settings().database_url), Path(args.file) if args.file else None)
+    except (OSError, ValueError) as exc:
+        sys.exit(f"The directory was not loaded: {exc}")
+    print(f"Directory {result.version}: {result.added} added, {result.updated} updated, "
+          f"{result.unchanged} unchanged.")
+
+
+def cmd_directory_list(args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from helpline.models import Agency
+
+    async def work(store: Any) -> list[Agency]:
+        async with store.read() as db:
+            query = select(Agency).order_by(Agency.kind, Agency.county, Agency.name)
+            if args.kind:
+                query = query.where(Agency.kind == args.kind)
+            return list((await db.execute(query)).scalars())
+
+    for agency in asyncio.run(_with_store(str(_settings().database_url), work)):
+        print(f"{agency.code}\t{agency.kind}\t{agency.county or '-'}\t{agency.name}\t{agency.fallback_email or '-'}")
+
+
+def cmd_directory_contact(args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from helpline.models import Agency
+
+    if args.email and ("@" not in args.email or len(args.email) > 254 or any(c.isspace() for c in args.email)):
+        sys.exit("That is not an email address.")
+
+    async def work(store: Any) -> bool:
+        async with store.write() as db:
+            agency = (await db.execute(select(Agency).where(Agency.code == args.code))).scalar_one_or_none()
+            if agency is None:
+                return False
+            agency.fallback_email = args.email or None
+            return True
+
+    if not asyncio.run(_with_store(str(_settings().database_url), work)):
+        sys.exit(f"There is no agency {args.code}; see `helpline directory list`.")
+    print(f"Fallback contact of {args.code}: {args.email or '-'}")
+
+
+def cmd_directory_officer(args: argparse.Namespace) -> None:
+    """Puts an officer account in an agency, with the address their notices go to."""
+    from sqlalchemy import select
+
+    from helpline.models import Agency, OfficerContact, Staff, utcnow
+
+    async def work(store: Any) -> str | None:
+        async with store.write() as db:
+            staff = (await db.execute(select(Staff).where(Staff.username == args.username))).scalar_one_or_none()
+            if staff is None or staff.role != "officer":
+                return f"{args.username} is not an officer account (helpline user add NAME --role officer)."
+            agency = (await db.execute(select(Agency).where(Agency.code == args.code))).scalar_one_or_none()
+            if agency is None:
+                return f"There is no agency {args.code}; see `helpline directory list`."
+            staff.agency_id = agency.id
+            contact = await db.get(OfficerContact, staff.id)
+            if args.email:
+                if contact is None:
+                    db.add(OfficerContact(staff_id=staff.id, email=args.email, updated_at=utcnow()))
+                else:
+                    contact.email, contact.updated_at = args.email, utcnow()
+            return None
+
+    if args.email and ("@" not in args.email or len(args.email) > 254 or any(c.isspace() for c in args.email)):
+        sys.exit("That is not an email address.")
+    problem = asyncio.run(_with_store(str(_settings().database_url), work))
+    if problem:
+        sys.exit(problem)
+    print(f"{args.username} is an officer of {args.code}.")
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> None:
+    from helpline.security import audit
+
+    async def work(store: Any) -> Any:
+        async with store.read() as db:
+            return await audit.verify(db)
+
+    verdict = asyncio.run(_with_store(str(_settings().database_url), work))
+    if not verdict.ok:
+        print(f"The audit log is broken at row {verdict.bad_id}: {verdict.reason} "
+              f"({verdict.rows} row(s) before it are intact).", file=sys.stderr)
+        sys.exit(1)
+    print(f"The audit log is intact: {verdict.rows} row(s).")
+
+
+def cmd_notices_list(args: argparse.Namespace) -> None:
+    from referral import notices
+
+    async def work(store: Any) -> list[dict[str, Any]]:
+        async with store.read() as db:
+            return await notices.listing(db, args.limit)
+
+    for item in asyncio.run(_with_store(str(_settings().database_url), work)):
+        print(f"{item['id']}\t{item['status']}\t{item['attempts']}\t{item['kind']}\t{item['to']}\t"
+              f"{item['last_error'] or ''}")
+
+
+def cmd_notices_send(args: argparse.Namespace) -> None:
+    """One run of what the server's worker does: escalate overdue referrals, send due notices."""
+    from referral import deadlines, notices
+
+    settings = _settings()
+
+    async def work(store: Any) -> tuple[int, int]:
+        at = deadlines.now()
+        escalated = await deadlines.escalate_due(store, settings, at)
+        return escalated, await notices.deliver_due(store, notices.make_mailer(settings), settings, at)
+
+    escalated, sent = asyncio.run(_with_store(str(settings.database_url), work))
+    print(f"{escalated} referral(s) escalated, {sent} notice(s) sent.")
 
 
 def cmd_bundle_hash(args: argparse.Namespace) -> None:
@@ -185,6 +327,36 @@ def parser() -> argparse.ArgumentParser:
     bundle = sub.add_parser("bundle", help="browser bundles").add_subparsers(required=True, metavar="ACTION")
     bundle.add_parser("hash", help="print each bundle's SHA-384 (publish it)").set_defaults(func=cmd_bundle_hash)
     sub.add_parser("settings", help="list every HELPLINE_* setting").set_defaults(func=cmd_settings)
+
+    agencies = sub.add_parser("directory", help="agencies that receive referrals").add_subparsers(
+        required=True, metavar="ACTION")
+    load = agencies.add_parser("load", help="add or update every agency of the data file (by code)")
+    load.add_argument("--file", help="data file (default referral/data/agencies.json)")
+    load.set_defaults(func=cmd_directory_load)
+    listing = agencies.add_parser("list", help="list the agencies")
+    listing.add_argument("--kind")
+    listing.set_defaults(func=cmd_directory_list)
+    contact = agencies.add_parser("contact", help="set an agency's fallback contact (escalations)")
+    contact.add_argument("code")
+    contact.add_argument("email", nargs="?", default="", help="empty removes it")
+    contact.set_defaults(func=cmd_directory_contact)
+    officer = agencies.add_parser("officer", help="make an officer account a member of an agency")
+    officer.add_argument("username")
+    officer.add_argument("code")
+    officer.add_argument("--email", help="where their referral notices go")
+    officer.set_defaults(func=cmd_directory_officer)
+
+    audit_cmds = sub.add_parser("audit", help="the audit log").add_subparsers(required=True, metavar="ACTION")
+    audit_cmds.add_parser("verify", help="check the hash chain; name the first altered or removed row"
+                          ).set_defaults(func=cmd_audit_verify)
+
+    notice_cmds = sub.add_parser("notices", help="referral notices (email)").add_subparsers(
+        required=True, metavar="ACTION")
+    notice_list = notice_cmds.add_parser("list", help="recent notices and their delivery status")
+    notice_list.add_argument("--limit", type=int, default=50)
+    notice_list.set_defaults(func=cmd_notices_list)
+    notice_cmds.add_parser("send", help="escalate overdue referrals and send due notices once"
+                           ).set_defaults(func=cmd_notices_send)
     return top
 
 

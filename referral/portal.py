@@ -1,0 +1,204 @@
+"""HTTP API of referrals: the officers' portal (/referrals/api/...), the console side
+(/console/api/referrals...) and the admins' view of the notice outbox (/admin/api/outbox).
+
+Bodies and content are ciphertext made in the browser; see docs/referrals.md for the formats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+
+from helpline import validate
+from helpline.models import Agency
+from helpline.staffweb import Refused, StaffCall, staff_route
+from referral import deadlines, directory, notices, service
+from referral.service import ReferralError, WrappedKey
+
+B64 = validate.string(200)
+KEYS = validate.list_of(validate.mapping(validate.choice("reader", "wrapped_key", "wrapper_public_key"),
+                                         validate.string(128), 3), service.MAX_READERS)
+BODY = validate.string(service.MAX_EVENT_BYTES * 2)
+
+
+@asynccontextmanager
+async def _writing(call: StaffCall) -> AsyncIterator[AsyncSession]:
+    """A write transaction whose ReferralError becomes a translated refusal (403s are audited)."""
+    try:
+        async with call.services.store.write() as db:
+            yield db
+    except ReferralError as exc:
+        raise Refused(exc.status, call.t(exc.message) % exc.params) from None
+
+
+def _keys(raw: list[dict[str, str]]) -> list[WrappedKey]:
+    keys = []
+    for item in raw:
+        if set(item) != {"reader", "wrapped_key", "wrapper_public_key"}:
+            raise Refused(400, "Each key needs reader, wrapped_key and wrapper_public_key.")
+        keys.append(WrappedKey(item["reader"], item["wrapped_key"], item["wrapper_public_key"]))
+    return keys
+
+
+def _rid(call: StaffCall) -> str:
+    rid = str(call.request.path_params["rid"])
+    if len(rid) > 32:
+        raise Refused(404, call.t("There is no such referral."))
+    return rid
+
+
+# -- officers' portal -------------------------------------------------------------------------------
+
+
+async def portal_list(call: StaffCall) -> Response:
+    async with _writing(call) as db:
+        items = await service.list_for(db, call.staff)
+    return JSONResponse({"referrals": items})
+
+
+async def referral_read(call: StaffCall) -> Response:
+    async with _writing(call) as db:
+        item = await service.read(db, call.staff, _rid(call))
+    return JSONResponse(item)
+
+
+async def portal_acknowledge(call: StaffCall) -> Response:
+    async with _writing(call) as db:
+        referral = await service.acknowledge(db, call.staff, _rid(call), deadlines.now())
+        return JSONResponse({"state": referral.state})
+
+
+async def portal_action(call: StaffCall) -> Response:
+    data = await call.body({"kind": validate.choice(*service.ACTION_KINDS), "body": BODY})
+    async with _writing(call) as db:
+        referral = await service.record_action(db, call.staff, _rid(call), data["kind"], data["body"],
+                                               deadlines.now())
+        return JSONResponse({"state": referral.state})
+
+
+async def portal_question(call: StaffCall) -> Response:
+    data = await call.body({"body": BODY})
+    async with _writing(call) as db:
+        referral = await service.ask(db, call.staff, _rid(call), data["body"], deadlines.now())
+        return JSONResponse({"state": referral.state})
+
+
+async def portal_return(call: StaffCall) -> Response:
+    data = await call.body({"reason": validate.choice(*service.RETURN_REASONS),
+                            "body": validate.Optional(BODY)})
+    async with _writing(call) as db:
+        referral = await service.give_back(db, call.staff, _rid(call), data["reason"], data["body"],
+                                           deadlines.now())
+        return JSONResponse({"state": referral.state})
+
+
+async def portal_close(call: StaffCall) -> Response:
+    data = await call.body({"outcome": validate.choice(*service.OUTCOMES), "body": validate.Optional(BODY)})
+    async with _writing(call) as db:
+        referral = await service.close(db, call.staff, _rid(call), data["outcome"], data["body"], deadlines.now())
+        return JSONResponse({"state": referral.state, "outcome": referral.outcome})
+
+
+# -- console side -----------------------------------------------------------------------------------
+
+
+async def console_agencies(call: StaffCall) -> Response:
+    """The directory, with the agency the form should propose for this municipality and concern."""
+    params = call.request.query_params
+    municipality, concern = params.get("municipality"), params.get("concern")
+    async with call.services.store.read() as db:
+        agencies = (await db.execute(select(Agency).where(Agency.active.is_(True))
+                                     .order_by(Agency.kind, Agency.county, Agency.name))).scalars().all()
+    county = next((a.county for a in agencies if a.municipality == municipality), None)
+    suggested = directory.suggest_code(municipality, county, concern)
+    return JSONResponse({"agencies": [directory.public(a) for a in agencies],
+                         "suggested": suggested if any(a.code == suggested for a in agencies) else None,
+                         "urgencies": list(service.URGENCIES), "consent_items": list(service.CONSENT_ITEMS),
+                         "consent_bases": list(service.CONSENT_BASES)})
+
+
+async def console_readers(call: StaffCall) -> Response:
+    """Whom the browser must wrap the referral key for (their keys are checked against the org key)."""
+    code = call.request.query_params.get("agency", "")
+    async with _writing(call) as db:
+        agency = await service.agency_by_code(db, code)
+        people = await service.readers(db, agency, call.staff)
+        return JSONResponse({"agency": directory.public(agency), "readers": [service.reader_info(s) for s in people]})
+
+
+async def console_create(call: StaffCall) -> Response:
+    data = await call.body({
+        "agency": validate.string(48), "urgency": validate.choice(*service.URGENCIES),
+        "chi_category": validate.string(64),
+        "consent": validate.mapping(validate.string(32), validate.string(48), len(service.CONSENT_ITEMS)),
+        "content": validate.string(service.MAX_CONTENT_BYTES * 2), "keys": KEYS,
+        "conversation": validate.Optional(validate.string(32)),
+    })
+    async with _writing(call) as db:
+        referral = await service.create(
+            db, call.staff, call.services.settings, agency_code=data["agency"], urgency=data["urgency"],
+            chi_category=data["chi_category"], consent=data["consent"], content=data["content"],
+            keys=_keys(data["keys"]), conversation_id=data["conversation"], now=deadlines.now())
+        agency = await db.get(Agency, referral.agency_id)
+        return JSONResponse(service.summary(referral, agency), status_code=201)
+
+
+async def console_list(call: StaffCall) -> Response:
+    async with _writing(call) as db:
+        items = await service.list_for(db, call.staff)
+    return JSONResponse({"referrals": items})
+
+
+async def console_answer(call: StaffCall) -> Response:
+    data = await call.body({"body": BODY})
+    async with _writing(call) as db:
+        referral = await service.answer(db, call.staff, _rid(call), data["body"], deadlines.now())
+        return JSONResponse({"state": referral.state})
+
+
+async def console_reroute(call: StaffCall) -> Response:
+    data = await call.body({"agency": validate.string(48), "keys": KEYS})
+    async with _writing(call) as db:
+        referral = await service.reroute(db, call.staff, call.services.settings, _rid(call), data["agency"],
+                                         _keys(data["keys"]), deadlines.now())
+        agency = await db.get(Agency, referral.agency_id)
+        return JSONResponse(service.summary(referral, agency))
+
+
+# -- admins -----------------------------------------------------------------------------------------
+
+
+async def admin_outbox(call: StaffCall) -> Response:
+    """Every notice and its delivery status; with no SMTP server these are the outbox's files."""
+    folder = notices.outbox_folder(call.services.settings)
+    async with call.services.store.read() as db:
+        items: list[dict[str, Any]] = await notices.listing(db)
+    files = sorted(p.name for p in folder.glob("*.eml")) if folder.is_dir() else []
+    return JSONResponse({"mode": "smtp" if call.services.settings.smtp_host else "outbox", "notices": items,
+                         "outbox_files": files})
+
+
+POST = ("POST",)
+routes: list[BaseRoute] = [
+    staff_route("/referrals/api/referrals", "referral.portal", portal_list),
+    staff_route("/referrals/api/referrals/{rid}", "referral.portal", referral_read),
+    staff_route("/referrals/api/referrals/{rid}/acknowledge", "referral.portal", portal_acknowledge, methods=POST),
+    staff_route("/referrals/api/referrals/{rid}/actions", "referral.portal", portal_action, methods=POST),
+    staff_route("/referrals/api/referrals/{rid}/questions", "referral.portal", portal_question, methods=POST),
+    staff_route("/referrals/api/referrals/{rid}/return", "referral.portal", portal_return, methods=POST),
+    staff_route("/referrals/api/referrals/{rid}/close", "referral.portal", portal_close, methods=POST),
+    staff_route("/console/api/referral-agencies", "referral.create", console_agencies),
+    staff_route("/console/api/referral-readers", "referral.create", console_readers),
+    staff_route("/console/api/referrals", "referral.create", console_create, methods=POST),
+    staff_route("/console/api/referrals", "referral.track", console_list),
+    staff_route("/console/api/referrals/{rid}", "referral.track", referral_read),
+    staff_route("/console/api/referrals/{rid}/answers", "referral.track", console_answer, methods=POST),
+    staff_route("/console/api/referrals/{rid}/reroute", "referral.create", console_reroute, methods=POST),
+    staff_route("/admin/api/outbox", "admin.outbox", admin_outbox),
+]

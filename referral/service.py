@@ -1,0 +1,410 @@
+"""Referral use cases: create and send, acknowledge, act, ask and answer, return and re-route, close.
+
+Every function runs inside the caller's write transaction and writes the hash-chained audit log.
+The server never sees a referral's words: ``content`` and event bodies are ciphertext under a
+referral key the counsellor's browser made and wrapped for each reader. Access:
+
+- an officer sees only referrals sent to their own agency (and never a draft);
+- a counsellor sees the referrals they made; a supervisor sees every referral.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline import crypto
+from helpline.models import Agency, CaseRecord, Conversation, Referral, ReferralEvent, ReferralKey, Role, Staff
+from helpline.security import audit
+from helpline.settings import Settings
+from referral import notices as notices
+from referral.model import IllegalTransition, ReferralState, check_transition
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; the portal translates it for the caller."""
+    return message
+
+
+URGENCIES = ("emergency", "urgent", "routine")
+URGENCY_RANK = {name: rank for rank, name in enumerate(URGENCIES)}
+OUTCOMES = ("child_protected", "family_supported", "services_provided", "investigation_opened",
+            "referred_onward", "no_action_needed", "child_not_found", "other")
+RETURN_REASONS = ("not_our_area", "not_our_competence", "duplicate", "not_enough_information")
+ACTION_KINDS = ("contact_child", "contact_family", "home_visit", "school_contact", "assessment",
+                "police_report", "medical_care", "shelter", "meeting", "other")
+# Kinds of detail a referral may carry; the consent record says which were shared and on what basis.
+CONSENT_ITEMS = ("identity", "contact", "location", "family", "school", "health", "account_of_events")
+CONSENT_BASES = ("child_consented", "shared_without_consent_for_safety", "not_shared")
+MAX_CONTENT_BYTES = 64 * 1024
+MAX_EVENT_BYTES = 16 * 1024
+MAX_READERS = 64
+HELPLINE_ROLES = frozenset({Role.COUNSELLOR.value, Role.SUPERVISOR.value})
+
+
+class ReferralError(Exception):
+    """A refusal with an HTTP-like status and a translatable message; nothing was changed."""
+
+    def __init__(self, status: int, message: str, params: dict[str, Any] | None = None) -> None:
+        super().__init__(message % (params or {}))
+        self.status = status
+        self.message = message
+        self.params = params or {}
+
+
+@dataclass(frozen=True)
+class WrappedKey:
+    reader: str
+    wrapped_key: str
+    wrapper_public_key: str
+
+
+def new_id() -> str:
+    return secrets.token_hex(10)
+
+
+def deadline_minutes(settings: Settings, urgency: str) -> int:
+    minutes: int = getattr(settings, f"ack_{urgency}_minutes")
+    return minutes
+
+
+def subject_of(referral_id: str) -> str:
+    return f"referral:{referral_id}"
+
+
+def check_body(wire: Any, max_bytes: int = MAX_EVENT_BYTES) -> str:
+    try:
+        crypto.check_ciphertext_shape(wire, max_bytes)
+    except crypto.CryptoError:
+        raise ReferralError(400, N_("The text must be encrypted in the browser (a padded secretbox).")) from None
+    return str(wire)
+
+
+def check_consent(consent: dict[str, Any]) -> dict[str, str]:
+    clean: dict[str, str] = {}
+    for item, basis in consent.items():
+        if item not in CONSENT_ITEMS or basis not in CONSENT_BASES:
+            raise ReferralError(400, N_("The consent record names an unknown item or basis."))
+        clean[item] = basis
+    return clean
+
+
+# -- who may read ---------------------------------------------------------------------------------
+
+
+def is_helpline(staff: Staff) -> bool:
+    return staff.role in HELPLINE_ROLES
+
+
+async def agency_by_code(db: AsyncSession, code: str) -> Agency:
+    agency = (await db.execute(select(Agency).where(Agency.code == code))).scalar_one_or_none()
+    if agency is None or not agency.active:
+        raise ReferralError(400, N_("There is no active agency with the code %(code)s."), {"code": code[:48]})
+    return agency
+
+
+async def readers(db: AsyncSession, agency: Agency, creator: Staff, also: frozenset[int] = frozenset()
+                  ) -> list[Staff]:
+    """Everyone the referral key must be wrapped for: the agency's officers with a signed key,
+    every supervisor with a signed key, and the counsellor who writes it."""
+    query = select(Staff).where(Staff.disabled.is_(False), Staff.key_signature.is_not(None),
+                                ((Staff.role == Role.OFFICER.value) & (Staff.agency_id == agency.id))
+                                | (Staff.role == Role.SUPERVISOR.value) | Staff.id.in_({creator.id, *also}))
+    return list((await db.execute(query.order_by(Staff.id))).scalars())
+
+
+def reader_info(staff: Staff) -> dict[str, Any]:
+    return {"id": staff.participant_id, "name": staff.display_name, "role": staff.role,
+            "public_key": staff.public_key, "signature": staff.key_signature}
+
+
+async def _load(db: AsyncSession, referral_id: str, *, lock: bool = False) -> Referral:
+    query = select(Referral).where(Referral.id == referral_id)
+    if lock and db.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    referral = (await db.execute(query)).scalar_one_or_none()
+    if referral is None:
+        raise ReferralError(404, N_("There is no such referral."))
+    return referral
+
+
+def may_see(staff: Staff, referral: Referral) -> bool:
+    if staff.role == Role.OFFICER.value:
+        return staff.agency_id is not None and staff.agency_id == referral.agency_id \
+            and referral.state != ReferralState.DRAFT
+    if staff.role == Role.SUPERVISOR.value:
+        return True
+    return staff.role == Role.COUNSELLOR.value and referral.created_by == staff.id
+
+
+async def visible(db: AsyncSession, staff: Staff, referral_id: str, *, lock: bool = False) -> Referral:
+    """The referral if this staff member may see it; 403 (audited by the route guard) otherwise."""
+    referral = await _load(db, referral_id, lock=lock)
+    if not may_see(staff, referral):
+        raise ReferralError(403, N_("This referral is not for you."))
+    return referral
+
+
+# -- steps ----------------------------------------------------------------------------------------
+
+
+async def _event(db: AsyncSession, referral: Referral, actor: Staff | str, kind: str, *, now: dt.datetime,
+                 from_state: str | None = None, to_state: str | None = None, body: str | None = None,
+                 detail: dict[str, Any] | None = None) -> ReferralEvent:
+    name = actor if isinstance(actor, str) else actor.participant_id
+    event = ReferralEvent(referral_id=referral.id, kind=kind, actor=name, from_state=from_state, to_state=to_state,
+                          body=body, detail=detail or {}, created_at=now)
+    db.add(event)
+    audit_detail = {"kind": kind, **({"from": from_state, "to": to_state} if to_state else {}), **(detail or {})}
+    await audit.record(db, name, f"referral.{kind}", subject_of(referral.id), audit_detail)
+    return event
+
+
+async def _move(db: AsyncSession, referral: Referral, actor: Staff | str, target: ReferralState, *,
+                now: dt.datetime, body: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    try:
+        check_transition(referral.state, target)
+    except IllegalTransition as exc:
+        raise ReferralError(409, N_("A referral that is %(current)s cannot become %(target)s."),
+                            {"current": exc.current.value, "target": exc.target.value}) from None
+    before = referral.state
+    referral.state = target.value
+    referral.updated_at = now
+    await _event(db, referral, actor, "transition", now=now, from_state=before, to_state=target.value, body=body,
+                 detail=detail)
+
+
+async def _store_keys(db: AsyncSession, referral: Referral, creator: Staff, agency: Agency,
+                      keys: list[WrappedKey], now: dt.datetime, also: set[int] | None = None) -> None:
+    """Checks the wrapped keys: only allowed readers, every required reader, wrapped by the sender."""
+    allowed = {s.participant_id: s for s in await readers(db, agency, creator, frozenset(also or ()))}
+    given = {k.reader: k for k in keys}
+    if len(given) != len(keys) or len(keys) > MAX_READERS:
+        raise ReferralError(400, N_("Each reader must get exactly one wrapped key."))
+    strangers = sorted(set(given) - set(allowed))
+    if strangers:
+        raise ReferralError(400, N_("%(reader)s may not read this referral."), {"reader": strangers[0][:48]})
+    missing = sorted(set(allowed) - set(given))
+    if missing:
+        raise ReferralError(400, N_("The referral key is not wrapped for %(reader)s."), {"reader": missing[0]})
+    for key in keys:
+        if key.wrapper_public_key != creator.public_key:
+            raise ReferralError(400, N_("Keys must be wrapped with your own key."))
+        db.add(ReferralKey(referral_id=referral.id, reader=key.reader, wrapped_key=key.wrapped_key,
+                           wrapper_public_key=key.wrapper_public_key, created_at=now))
+
+
+async def _send(db: AsyncSession, referral: Referral, actor: Staff, agency: Agency, settings: Settings,
+                now: dt.datetime) -> None:
+    await _move(db, referral, actor, ReferralState.SENT, now=now, detail={"agency": agency.code})
+    referral.sent_at = now
+    referral.ack_deadline_at = now + dt.timedelta(minutes=deadline_minutes(settings, referral.urgency))
+    await notices.queue_referral_waiting(db, referral, agency, settings, now)
+
+
+async def create(db: AsyncSession, staff: Staff, settings: Settings, *, agency_code: str, urgency: str,
+                 chi_category: str, consent: dict[str, Any], content: str, keys: list[WrappedKey],
+                 conversation_id: str | None, now: dt.datetime) -> Referral:
+    """Creates a referral as a draft and sends it: the two steps are both in its history."""
+    if staff.public_key is None or staff.key_signature is None:
+        raise ReferralError(409, N_("Set up your key before you refer a case."))
+    if urgency not in URGENCIES:
+        raise ReferralError(400, N_("Urgency must be emergency, urgent or routine."))
+    agency = await agency_by_code(db, agency_code)
+    case_id: int | None = None
+    if conversation_id is not None:
+        conversation = await db.get(Conversation, conversation_id)
+        if conversation is None:
+            raise ReferralError(400, N_("There is no such conversation."))
+        if staff.role != Role.SUPERVISOR.value and conversation.counsellor_id != staff.id:
+            raise ReferralError(403, N_("You may refer only a case you held."))
+        case_id = (await db.execute(select(CaseRecord.id).where(CaseRecord.conversation_id == conversation_id))
+                   ).scalar_one_or_none()
+    referral = Referral(id=new_id(), agency_id=agency.id, urgency=urgency, chi_category=chi_category,
+                        state=ReferralState.DRAFT.value, consent=check_consent(consent),
+                        content=check_body(content, MAX_CONTENT_BYTES), created_by=staff.id,
+                        conversation_id=conversation_id, case_id=case_id, created_at=now, updated_at=now)
+    db.add(referral)
+    await db.flush()
+    await _store_keys(db, referral, staff, agency, keys, now)
+    await _event(db, referral, staff, "created", now=now, to_state=ReferralState.DRAFT.value,
+                 detail={"agency": agency.code, "urgency": urgency})
+    await _send(db, referral, staff, agency, settings, now)
+    return referral
+
+
+async def acknowledge(db: AsyncSession, officer: Staff, referral_id: str, now: dt.datetime) -> Referral:
+    referral = await visible(db, officer, referral_id, lock=True)
+    _officer_only(officer)
+    await _move(db, referral, officer, ReferralState.ACKNOWLEDGED, now=now)
+    referral.acknowledged_at = now
+    return referral
+
+
+async def record_action(db: AsyncSession, officer: Staff, referral_id: str, kind: str, body: str,
+                        now: dt.datetime) -> Referral:
+    """An action the agency took; the first one moves an acknowledged referral to in_progress."""
+    if kind not in ACTION_KINDS:
+        raise ReferralError(400, N_("Unknown kind of action."))
+    body = check_body(body)
+    referral = await visible(db, officer, referral_id, lock=True)
+    _officer_only(officer)
+    if referral.state == ReferralState.ACKNOWLEDGED:
+        await _move(db, referral, officer, ReferralState.IN_PROGRESS, now=now)
+    elif referral.state != ReferralState.IN_PROGRESS:
+        raise ReferralError(409, N_("Acknowledge the referral before you record an action."))
+    await _event(db, referral, officer, "action", now=now, body=body, detail={"action": kind})
+    referral.updated_at = now
+    return referral
+
+
+async def ask(db: AsyncSession, officer: Staff, referral_id: str, body: str, now: dt.datetime) -> Referral:
+    """The agency asks the helpline a question (an encrypted line in the referral's thread)."""
+    body = check_body(body)
+    referral = await visible(db, officer, referral_id)
+    _officer_only(officer)
+    if referral.state in (ReferralState.CLOSED, ReferralState.RETURNED):
+        raise ReferralError(409, N_("This referral is %(state)s; questions are closed."), {"state": referral.state})
+    await _event(db, referral, officer, "question", now=now, body=body)
+    return referral
+
+
+async def answer(db: AsyncSession, staff: Staff, referral_id: str, body: str, now: dt.datetime) -> Referral:
+    body = check_body(body)
+    referral = await visible(db, staff, referral_id)
+    if not is_helpline(staff):
+        raise ReferralError(403, N_("Only the helpline answers questions."))
+    if referral.state == ReferralState.DRAFT:
+        raise ReferralError(409, N_("This referral has not been sent."))
+    await _event(db, referral, staff, "answer", now=now, body=body)
+    return referral
+
+
+async def give_back(db: AsyncSession, officer: Staff, referral_id: str, reason: str, body: str | None,
+                    now: dt.datetime) -> Referral:
+    """The agency says the referral is not theirs: it returns to the helpline for re-routing."""
+    if reason not in RETURN_REASONS:
+        raise ReferralError(400, N_("Unknown reason for returning a referral."))
+    body = check_body(body) if body is not None else None
+    referral = await visible(db, officer, referral_id, lock=True)
+    _officer_only(officer)
+    await _move(db, referral, officer, ReferralState.RETURNED, now=now, body=body, detail={"reason": reason})
+    referral.return_reason = reason
+    return referral
+
+
+async def reroute(db: AsyncSession, staff: Staff, settings: Settings, referral_id: str, agency_code: str,
+                  keys: list[WrappedKey], now: dt.datetime) -> Referral:
+    """A returned referral goes to another agency: back to draft, new readers' keys, sent again."""
+    referral = await visible(db, staff, referral_id, lock=True)
+    if not is_helpline(staff) or staff.id != referral.created_by and staff.role != Role.SUPERVISOR.value:
+        raise ReferralError(403, N_("Only the helpline re-routes a referral."))
+    agency = await agency_by_code(db, agency_code)
+    await _move(db, referral, staff, ReferralState.DRAFT, now=now, detail={"agency": agency.code})
+    await db.execute(delete(ReferralKey).where(ReferralKey.referral_id == referral.id))
+    # Whoever re-routes wraps the keys again; the counsellor who made the referral keeps a key.
+    await _store_keys(db, referral, staff, agency, keys, now, also={referral.created_by})
+    referral.agency_id = agency.id
+    referral.return_reason = None
+    referral.acknowledged_at = None
+    await _send(db, referral, staff, agency, settings, now)
+    return referral
+
+
+async def close(db: AsyncSession, officer: Staff, referral_id: str, outcome: str, body: str | None,
+                now: dt.datetime) -> Referral:
+    if outcome not in OUTCOMES:
+        raise ReferralError(400, N_("Unknown outcome."))
+    body = check_body(body) if body is not None else None
+    referral = await visible(db, officer, referral_id, lock=True)
+    _officer_only(officer)
+    await _move(db, referral, officer, ReferralState.CLOSED, now=now, body=body, detail={"outcome": outcome})
+    referral.outcome = outcome
+    referral.closed_at = now
+    return referral
+
+
+def _officer_only(staff: Staff) -> None:
+    if staff.role != Role.OFFICER.value:
+        raise ReferralError(403, N_("Only the agency's officers do this."))
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+
+def summary(referral: Referral, agency: Agency | None) -> dict[str, Any]:
+    return {
+        "id": referral.id, "state": referral.state, "urgency": referral.urgency,
+        "chi_category": referral.chi_category, "outcome": referral.outcome, "return_reason": referral.return_reason,
+        "agency": agency.code if agency else None, "agency_name": agency.name if agency else None,
+        "consent": referral.consent, "conversation": referral.conversation_id,
+        "created_at": _iso(referral.created_at), "sent_at": _iso(referral.sent_at),
+        "ack_deadline_at": _iso(referral.ack_deadline_at), "acknowledged_at": _iso(referral.acknowledged_at),
+        "closed_at": _iso(referral.closed_at), "updated_at": _iso(referral.updated_at),
+    }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def list_for(db: AsyncSession, staff: Staff, *, open_only: bool = False, limit: int = 200
+                   ) -> list[dict[str, Any]]:
+    """Officers: their agency's referrals, most urgent and nearest deadline first. Helpline: their own
+    (supervisors: all), newest first. The listing itself is audited."""
+    query = select(Referral, Agency).join(Agency, Agency.id == Referral.agency_id)
+    if staff.role == Role.OFFICER.value:
+        if staff.agency_id is None:
+            return []
+        rank = case(*((Referral.urgency == name, r) for name, r in URGENCY_RANK.items()), else_=9)
+        query = (query.where(Referral.agency_id == staff.agency_id, Referral.state != ReferralState.DRAFT.value)
+                 .order_by(case((Referral.state == ReferralState.CLOSED.value, 1), else_=0), rank,
+                           Referral.ack_deadline_at, Referral.id))
+    elif staff.role == Role.SUPERVISOR.value:
+        query = query.order_by(Referral.created_at.desc(), Referral.id)
+    elif staff.role == Role.COUNSELLOR.value:
+        query = query.where(Referral.created_by == staff.id).order_by(Referral.created_at.desc(), Referral.id)
+    else:
+        raise ReferralError(403, N_("Your role may not do this."))
+    if open_only:
+        query = query.where(Referral.state != ReferralState.CLOSED.value)
+    rows = (await db.execute(query.limit(limit))).all()
+    await audit.record(db, staff.participant_id, "referral.list", "referrals", {"count": len(rows)})
+    return [summary(referral, agency) for referral, agency in rows]
+
+
+async def read(db: AsyncSession, staff: Staff, referral_id: str) -> dict[str, Any]:
+    """Everything the reader's browser needs to decrypt the referral and its thread; audited."""
+    referral = await visible(db, staff, referral_id)
+    agency = await db.get(Agency, referral.agency_id)
+    key = (await db.execute(select(ReferralKey).where(ReferralKey.referral_id == referral.id,
+                                                      ReferralKey.reader == staff.participant_id))
+           ).scalar_one_or_none()
+    events = (await db.execute(select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
+                               .order_by(ReferralEvent.id))).scalars().all()
+    names = await _names(db, {e.actor for e in events})
+    sender = await db.get(Staff, referral.created_by)
+    await audit.record(db, staff.participant_id, "referral.read", subject_of(referral.id),
+                       {"with_key": key is not None})
+    return {
+        **summary(referral, agency),
+        "content": referral.content,
+        "key": {"wrapped_key": key.wrapped_key, "wrapper_public_key": key.wrapper_public_key} if key else None,
+        "sender": reader_info(sender) if sender else None,
+        "events": [{"id": e.id, "kind": e.kind, "actor": e.actor, "actor_name": names.get(e.actor, e.actor),
+                    "from": e.from_state, "to": e.to_state, "body": e.body, "detail": e.detail,
+                    "at": _iso(e.created_at)} for e in events],
+    }
+
+
+async def _names(db: AsyncSession, actors: set[str]) -> dict[str, str]:
+    ids = [a.removeprefix("staff:") for a in actors if a.startswith("staff:")]
+    if not ids:
+        return {}
+    rows = (await db.execute(select(Staff.public_id, Staff.display_name).where(Staff.public_id.in_(ids)))).all()
+    return {f"staff:{public_id}": name for public_id, name in rows}
