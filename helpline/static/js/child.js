@@ -6,6 +6,12 @@
   var W = window.HelplineWire;
   var CONFIG = JSON.parse(document.getElementById('helpline-config').textContent);
   var STRINGS = CONFIG.strings || {};
+  var PLURALS = CONFIG.plurals || {};
+  /* Plural rules by the name the server gives (helpline/web.py PLURAL_RULES): no eval under our CSP. */
+  var PLURAL_RULES = {
+    'one-other': function (n) { return n === 1 ? 0 : 1; }
+  };
+  var pluralIndex = PLURAL_RULES[CONFIG.plural_rule] || PLURAL_RULES['one-other'];
   var STORE_SECRET = 'helpline.secret';
   var STORE_SEQ = 'helpline.seq';
   var PING_EVERY = 25000;
@@ -18,7 +24,7 @@
   var TRANSIENT = { rate_limited: true, unavailable: true };
   var EVENTS = {
     position: onPosition, assigned: onAssigned, msg: onMessage, typing: onTyping, ended: onEnded,
-    reconnect: onReconnect
+    reconnect: onReconnect, transferred: onTransferred, joined: onJoined
   };
   var SCREEN_OF = {
     welcome: 'screen-welcome', prechat: 'screen-prechat', queue: 'screen-chat', chat: 'screen-chat',
@@ -27,6 +33,18 @@
 
   function _(text) {
     return STRINGS[text] || text;
+  }
+
+  /* Plural forms from the catalog (sq and en have two); {n} becomes the number in the locale's style. */
+  function ngettext(singular, plural, n) {
+    var forms = PLURALS[singular] || [singular, plural];
+    return (forms[pluralIndex(n)] || forms[forms.length - 1]).replace('{n}', formatNumber(n));
+  }
+
+  /* Whole numbers with the group separator Babel gives for the locale (sq_AL: "1 234"). */
+  function formatNumber(n) {
+    var group = (CONFIG.number || {}).group || ',';
+    return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, group);
   }
 
   function $(id) {
@@ -283,6 +301,7 @@
     }
     if (reply.code === 'closed') return show('closed');
     if (reply.code === 'not_found') return show('welcome');
+    if (reply.code === 'blocked') return giveUp(_('This chat is closed. If you need help, you can call 116 111 for free.'));
     giveUp(_('Something went wrong. Please try again.'));
   }
 
@@ -411,12 +430,11 @@
   function onPosition(p) {
     if (p.conv !== chat.conv) return;
     var position = p.position <= 1 ? _('You are next!')
-      : _('Your place in the queue: {n}').replace('{n}', p.position);
+      : _('Your place in the queue: {n}').replace('{n}', formatNumber(p.position));
     var seconds = Math.max(0, Number(p.wait_seconds) || 0);
     var minutes = Math.round(seconds / 60);
     var wait = seconds < 60 ? _('Expected wait: less than a minute')
-      : minutes === 1 ? _('Expected wait: about 1 minute')
-        : _('Expected wait: about {n} minutes').replace('{n}', minutes);
+      : ngettext('Expected wait: about {n} minute', 'Expected wait: about {n} minutes', minutes);
     // Rewrite only what changed, so the live region does not repeat itself.
     if ($('queue-position').textContent !== position) $('queue-position').textContent = position;
     if ($('queue-wait').textContent !== wait) $('queue-wait').textContent = wait;
@@ -465,9 +483,29 @@
 
   function onEnded(e) {
     if (e.conv !== chat.conv) return;
+    if (e.blocked) {
+      giveUp(_('This chat is closed. If you need help, you can call 116 111 for free.'));
+      return;
+    }
     chat.state = e.state;
     $('typing').hidden = true;
     show('ended');
+  }
+
+  /* A counsellor handed the chat on: say so plainly; nothing is lost. */
+  function onTransferred(e) {
+    if (e.conv !== chat.conv) return;
+    if (e.to === 'queue') {
+      chat.state = 'queued';
+      addMessage('note', _('Your counsellor asked a colleague to continue. Please wait a little. Your messages are safe.'));
+    } else {
+      addMessage('note', _('Another counsellor will continue with you. They can read what you wrote before.'));
+    }
+  }
+
+  function onJoined(e) {
+    if (e.conv !== chat.conv) return;
+    addMessage('note', _('A supervisor has joined to help your counsellor. They can read this chat too.'));
   }
 
   function sendMessage(event) {
@@ -574,14 +612,23 @@
     $(id).addEventListener(type, handler);
   }
 
-  function init() {
+  /* On every child page: quick exit (button, or Esc three times), and links between our own pages
+   * (language, safety pages, start) replace the history entry instead of adding one, so the site
+   * only ever holds one entry and quick exit leaves no way back. */
+  function initEveryPage() {
     on('quick-exit', 'click', quickExit);
     document.addEventListener('keydown', onKey);
-    // Switching language replaces this history entry too, so quick exit still leaves no way back.
-    on('switch-lang', 'click', function (event) {
+    document.addEventListener('click', function (event) {
+      var link = event.target.closest && event.target.closest('a[data-replace]');
+      if (!link || event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey) return;
       event.preventDefault();
-      location.replace(event.currentTarget.href);
+      location.replace(link.href);
     });
+  }
+
+  function init() {
+    initEveryPage();
+    if (!$('screen-welcome')) return; // a safety page: nothing else to run
     on('start-chat', 'click', function () { show('prechat'); });
     on('prechat-form', 'submit', startChat);
     on('resume-link', 'click', function () {
