@@ -249,8 +249,15 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
 
     verdict = asyncio.run(_with_store(str(_settings().database_url), work))
     if not verdict.ok:
-        print(f"The audit log is broken at row {verdict.bad_id}: {verdict.reason} "
-              f"({verdict.rows} row(s) before it are intact).", file=sys.stderr)
+        bad, first_missing = int(verdict.bad_id or 0), verdict.rows + 1
+        if bad > first_missing:
+            gone = f"row {first_missing}" if bad == first_missing + 1 else f"rows {first_missing} to {bad - 1}"
+            problem = f"{gone} {'was' if bad == first_missing + 1 else 'were'} removed (row {bad} follows row " \
+                      f"{verdict.rows})"
+        else:
+            problem = f"row {bad} was altered ({verdict.reason})"
+        print(f"The audit log is broken: {problem}; the {verdict.rows} row(s) before it are intact.",
+              file=sys.stderr)
         sys.exit(1)
     print(f"The audit log is intact: {verdict.rows} row(s).")
 
