@@ -55,5 +55,10 @@ bench: deps
 	$(BIN)/python benchmarks/load.py --pairs 200 --rate 400 --duration 30 --json /tmp/helpline-bench-sqlite.json
 	$(BIN)/python benchmarks/load.py --pairs 200 --rate 400 --duration 30 --backend postgres --workers 2 --json /tmp/helpline-bench-pg.json
 
+## Screenshots of every child screen at 320 px, both locales, into docs/screenshots/ (they are committed).
+screenshots: deps browser
+	rm -f docs/screenshots/*.png
+	HELPLINE_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/browser/test_child_screenshots.py -k sqlite
+
 clean:
 	rm -rf $(VENV) node_modules locales/*/LC_MESSAGES/*.mo
