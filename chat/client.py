@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import nacl.public
+import pyotp
 from websockets.asyncio.client import ClientConnection, connect
 
 from helpline import crypto
@@ -199,13 +200,42 @@ class ChildClient:
             await self.socket.close()
 
 
-class StaffClient:
-    """A counsellor: signs in over HTTP, enrols or unlocks their key, then chats over /ws/staff."""
+# The second factor, as a staff member's phone app would give it. The server refuses a time step
+# it has seen, so codes are taken per secret, each step once: a second sign-in inside the same
+# 30 s step uses the next step's code (the server accepts one step of clock drift) or waits.
+_TOTP_SECRETS: dict[tuple[str, str], str] = {}  # (username, password) -> secret, for later clients
+_LAST_STEP: dict[str, int] = {}  # secret -> last step used
 
-    def __init__(self, base_url: str, username: str, password: str) -> None:
+
+def remember_totp(username: str, password: str, secret: str) -> None:
+    _TOTP_SECRETS[(username, password)] = secret
+
+
+def totp_secret_for(username: str, password: str) -> str | None:
+    return _TOTP_SECRETS.get((username, password))
+
+
+async def next_totp_code(secret: str) -> str:
+    """A code for a time step this process has not used yet (waits when two steps are used)."""
+    now = time.time()
+    current = int(now // 30)
+    step = max(current, _LAST_STEP.get(secret, -1) + 1)
+    if step > current + 1:
+        await asyncio.sleep((step - 1) * 30 - now + 0.05)
+    _LAST_STEP[secret] = step
+    return pyotp.TOTP(secret).at(step * 30)
+
+
+class StaffClient:
+    """A counsellor: signs in over HTTP with password and TOTP (enrolling it at the first sign-in),
+    enrols or unlocks their key, then chats over /ws/staff."""
+
+    def __init__(self, base_url: str, username: str, password: str, totp_secret: str | None = None) -> None:
         self.base_url = base_url
         self.username = username
         self.password = password
+        self.totp_secret = totp_secret or totp_secret_for(username, password)
+        self.recovery_codes: list[str] = []
         self.private_key: nacl.public.PrivateKey | None = None
         self.participant = ""
         self.cookies: dict[str, str] = {}
@@ -215,13 +245,33 @@ class StaffClient:
         self.socket: Socket | None = None
         self.key_events: dict[str, asyncio.Event] = {}
 
+    async def _second_factor(self, http: httpx.AsyncClient, step: str, csrf: str) -> dict[str, Any]:
+        if step == "enrol":
+            enrolled = await http.post("/console/api/mfa/enrol", headers={"x-csrf-token": csrf}, json={})
+            enrolled.raise_for_status()
+            self.totp_secret = str(enrolled.json()["secret"])
+            remember_totp(self.username, self.password, self.totp_secret)
+            answer = await http.post("/console/api/mfa/confirm", headers={"x-csrf-token": csrf},
+                                     json={"code": await next_totp_code(self.totp_secret)})
+        else:
+            if self.totp_secret is None:
+                raise RuntimeError(f"{self.username} has TOTP enrolled and this client has no secret for it")
+            answer = await http.post("/console/api/mfa/verify", headers={"x-csrf-token": csrf},
+                                     json={"code": await next_totp_code(self.totp_secret)})
+        answer.raise_for_status()
+        info: dict[str, Any] = answer.json()
+        self.recovery_codes = info.get("recovery_codes", self.recovery_codes)
+        return info
+
     async def sign_in(self) -> dict[str, Any]:
+        """Password, then the second factor; returns the profile (with the sealed private key)."""
         origin = self.base_url
         async with httpx.AsyncClient(base_url=self.base_url, headers={"origin": origin}) as http:
             answer = await http.post("/console/api/login", json={"username": self.username, "password": self.password})
             answer.raise_for_status()
-            info: dict[str, Any] = answer.json()
-            self.cookies = dict(answer.cookies)
+            first: dict[str, Any] = answer.json()
+            info = await self._second_factor(http, first["next"], first["csrf"])
+            self.cookies = dict(http.cookies)
             self.csrf = info["csrf"]
             self.participant = info["staff"]["id"]
             wrapping = crypto.derive_wrapping_key(self.password, crypto.b64u_decode(info["kdf_salt"]))
@@ -283,8 +333,37 @@ class StaffClient:
         self.keys[conv] = crypto.unwrap_key(wrapped, crypto.b64u_decode(wrapper_public), self.private_key)
         self.key_events.setdefault(conv, asyncio.Event()).set()
 
+    # -- teamwork: the key is wrapped here, for a colleague whose key the org key signed ----------
+
+    def wrap_for(self, conv: str, card: dict[str, Any], org_public: bytes) -> str:
+        public = crypto.b64u_decode(card["public_key"])
+        if not crypto.verify_staff_key(org_public, card["id"], public, card["signature"]):
+            raise ValueError("the colleague's key is not signed by the org key")
+        assert self.private_key is not None
+        return crypto.wrap_key(self.keys[conv], public, self.private_key)
+
+    async def transfer(self, conv: str, card: dict[str, Any] | None, org_public: bytes,
+                       note: str | None = None) -> dict[str, Any]:
+        assert self.socket is not None
+        frame: dict[str, Any] = {"type": "transfer", "conv": conv, "to": card["id"] if card else "queue"}
+        if card is not None:
+            frame["key"] = self.wrap_for(conv, card, org_public)
+        if note is not None:
+            payload = {"v": 1, "conv": conv, "kind": "handover", "text": note}
+            frame["note"] = crypto.seal(self.keys[conv], crypto.pad(json.dumps(payload).encode("utf-8")))
+        return await self.socket.request(frame)
+
+    async def grant(self, conv: str, card: dict[str, Any], org_public: bytes) -> dict[str, Any]:
+        assert self.socket is not None
+        return await self.socket.request({"type": "grant", "conv": conv, "to": card["id"],
+                                          "key": self.wrap_for(conv, card, org_public)})
+
+    async def command(self, frame: dict[str, Any]) -> dict[str, Any]:
+        assert self.socket is not None
+        return await self.socket.request(frame)
+
     async def _on_event(self, frame: dict[str, Any]) -> None:
-        if frame["type"] == "key":
+        if frame["type"] in ("key", "handover", "granted") and frame.get("key"):
             self._take_key(frame["conv"], frame["key"], frame["wrapper_public_key"])
         elif frame["type"] == "msg" and frame["conv"] in self.keys:
             payload = crypto.decrypt_message(self.keys[frame["conv"]], frame["body"], conv=frame["conv"],

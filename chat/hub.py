@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("helpline.hub")
 
+STAFF_CHANNEL = "staff"  # notices for staff consoles: {"to": participant or "role:<role>", "frame": ...}
+
 QUEUE_REFRESH_DELAY = 0.2
 QUEUE_TICK_SECONDS = 15.0
 DEGRADED_POLL_SECONDS = 1.0
@@ -39,6 +41,7 @@ class Hub:
 
     async def start(self) -> None:
         await self.chat.broker.subscribe("queue")
+        await self.chat.broker.subscribe(STAFF_CHANNEL)
         self._ticker = asyncio.create_task(self._tick(), name="hub-ticker")
 
     async def stop(self) -> None:
@@ -78,6 +81,11 @@ class Hub:
     async def on_notice(self, channel: str, notice: dict[str, Any]) -> None:
         if channel == "queue":
             self.schedule_queue_refresh()
+            return
+        if channel == STAFF_CHANNEL:
+            for conn in list(self._staff):
+                if conn.wants_staff(notice.get("to", "")):
+                    self._spawn(conn.on_staff_event(notice["frame"]))
             return
         if not channel.startswith("conv:"):
             return

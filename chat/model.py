@@ -1,6 +1,7 @@
 """Conversation lifecycle: pure rules, no I/O.
 
-``queued → active → ended``, or ``queued → abandoned`` when the child leaves before pick-up.
+``queued → active → ended``, or ``queued → abandoned`` when the child leaves before pick-up;
+``active → queued`` when a counsellor hands the chat back to the queue.
 Queue order is urgency first, then waiting time; urgency comes only from pre-chat answers.
 """
 
@@ -16,7 +17,7 @@ __all__ = ["IllegalTransition", "State", "check_transition"]
 
 TRANSITIONS: dict[State, frozenset[State]] = {
     State.QUEUED: frozenset({State.ACTIVE, State.ABANDONED}),
-    State.ACTIVE: frozenset({State.ENDED}),
+    State.ACTIVE: frozenset({State.ENDED, State.QUEUED}),
     State.ENDED: frozenset(),
     State.ABANDONED: frozenset(),
 }
@@ -49,6 +50,3 @@ def estimate_wait_seconds(position: int, recent_waits: list[float]) -> int:
     """A plain estimate: position times the average recent wait per place, at least 30 s a place."""
     per_place = max(30.0, sum(recent_waits) / len(recent_waits)) if recent_waits else 120.0
     return int(position * per_place)
-
-# Roles that take chats from the queue (the console's permission table refines the rest).
-CHAT_ROLES = frozenset({"counsellor", "supervisor"})

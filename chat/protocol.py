@@ -124,16 +124,27 @@ CHILD_FRAMES: dict[str, dict[str, Check]] = {
     "ping": {},
 }
 
+_PARTICIPANT = _string(48)
+
 STAFF_FRAMES: dict[str, dict[str, Check]] = {
     "accept": {"conv": _CONV},
     "send": {"conv": _CONV, "body": _body},
     "sync": {"conv": _CONV, "after": _seq},
     "typing": {"conv": _CONV},
     "end": {"conv": _CONV},
+    "transfer": {"conv": _CONV, "to": _PARTICIPANT, "key": _wrapped, "note": _body},
+    "ask_supervisor": {"conv": _CONV, "kind": _choice("help", "emergency")},
+    "join": {"alert": _seq},
+    "grant": {"conv": _CONV, "to": _PARTICIPANT, "key": _wrapped},
+    "assign": {"conv": _CONV, "to": _PARTICIPANT},
+    "block": {"conv": _CONV, "reason": _choice("abusive", "threats", "prank", "sexual", "other")},
+    "status": {"status": _choice("available", "busy", "break")},
     "ping": {},
 }
 
-OPTIONAL = {("start", "prechat")}
+# Fields a frame may leave out, and the value they then take.
+OPTIONAL: dict[tuple[str, str], Any] = {("start", "prechat"): {}, ("transfer", "key"): None,
+                                        ("transfer", "note"): None}
 
 
 @dataclass(frozen=True)
@@ -168,7 +179,8 @@ def parse_frame(text: str | bytes | None, schema: dict[str, dict[str, Check]], m
     for name, check in schema[kind].items():
         if name not in data:
             if (kind, name) in OPTIONAL:
-                fields[name] = {}
+                default = OPTIONAL[(kind, name)]
+                fields[name] = dict(default) if isinstance(default, dict) else default
                 continue
             raise ProtocolError("bad_frame", f"'{name}' is missing.", frame_id)
         try:

@@ -8,12 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.models import (
+    CaseRecord,
     ChildIdentity,
     Conversation,
+    ConversationAccess,
     ConversationKey,
     ConversationState,
     Message,
@@ -98,13 +100,50 @@ async def next_seq(db: AsyncSession, conv_id: str, *, child_id: int | None = Non
     """
     query = update(Conversation).where(Conversation.id == conv_id)
     if counsellor_id is not None:
-        query = query.where(Conversation.counsellor_id == counsellor_id,
-                            Conversation.state == ConversationState.ACTIVE)
+        query = query.where(staff_may_write(counsellor_id), Conversation.state == ConversationState.ACTIVE)
     else:
         query = query.where(Conversation.child_id == child_id,
                             Conversation.state.in_([ConversationState.QUEUED, ConversationState.ACTIVE]))
     result = await db.execute(query.values(last_seq=Conversation.last_seq + 1).returning(Conversation.last_seq))
     return result.scalar_one_or_none()
+
+
+def granted(staff_id: int) -> Any:
+    """SQL: the staff member was granted access to the conversation (a supervisor who joined)."""
+    return exists().where(ConversationAccess.conversation_id == Conversation.id,
+                          ConversationAccess.staff_id == staff_id)
+
+
+def staff_may_write(staff_id: int) -> Any:
+    return or_(Conversation.counsellor_id == staff_id, granted(staff_id))
+
+
+async def is_member(db: AsyncSession, conv_id: str, staff_id: int) -> bool:
+    query = select(Conversation.id).where(Conversation.id == conv_id, staff_may_write(staff_id))
+    return (await db.execute(query)).first() is not None
+
+
+async def grant(db: AsyncSession, conv_id: str, staff_id: int, granted_by: int) -> None:
+    found = (await db.execute(select(ConversationAccess).where(
+        ConversationAccess.conversation_id == conv_id, ConversationAccess.staff_id == staff_id))).scalar_one_or_none()
+    if found is None:
+        db.add(ConversationAccess(conversation_id=conv_id, staff_id=staff_id, granted_by=granted_by,
+                                  joined_at=utcnow()))
+        await db.flush()
+
+
+async def granted_to(db: AsyncSession, staff_id: int) -> Sequence[Conversation]:
+    query = select(Conversation).where(granted(staff_id), Conversation.state == ConversationState.ACTIVE)
+    return (await db.execute(query)).scalars().all()
+
+
+async def pending_wrap_up(db: AsyncSession, staff_id: int) -> str | None:
+    """A conversation this counsellor held to its end and has not recorded yet."""
+    query = (select(Conversation.id).where(
+        Conversation.counsellor_id == staff_id, Conversation.state == ConversationState.ENDED,
+        ~exists().where(CaseRecord.conversation_id == Conversation.id))
+        .order_by(Conversation.ended_at).limit(1))
+    return (await db.execute(query)).scalar_one_or_none()
 
 
 async def message_by_client_id(db: AsyncSession, conv_id: str, client_id: str) -> StoredMessage | None:

@@ -20,6 +20,7 @@ from chat import model
 from chat import repository as repo
 from chat.broker import Broker
 from chat.protocol import ProtocolError
+from helpline import runtime_config
 from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
 from helpline.db import Store, StoreUnavailable
 from helpline.models import Conversation, ConversationState, Staff, utcnow
@@ -51,8 +52,9 @@ def prechat_of(conv: Conversation) -> dict[str, Any]:
             "municipality": conv.municipality, "topic": conv.topic, "danger": conv.in_danger}
 
 
-def is_open(settings: Settings, now: dt.datetime | None = None) -> bool:
-    start, end = settings.opening_hours
+def is_open(settings: Settings, now: dt.datetime | None = None, hours: tuple[int, int] | None = None) -> bool:
+    """Open at ``now``? ``hours`` (from helpline.runtime_config) overrides the environment's."""
+    start, end = hours or settings.opening_hours
     local = (now or dt.datetime.now(dt.UTC)).astimezone(settings.timezone)
     minute = local.hour * 60 + local.minute
     return bool(start <= minute < end if start < end else minute >= start or minute < end)
@@ -91,12 +93,12 @@ class ChatService:
             if child is not None and child.public_key != public_key:
                 raise ProtocolError("forbidden", "This token belongs to another key.")
             if child is not None and child.blocked_at is not None:
-                raise ProtocolError("forbidden", "This chat is closed. You can call 116 111.")
+                raise ProtocolError("blocked", "This chat is closed. You can call 116 111.")
             if child is not None:
                 latest = await repo.latest_conversation(db, child.id)
                 if latest is not None and latest.state in model.OPEN_STATES:
                     return latest
-            if not is_open(self.settings):
+            if not is_open(self.settings, hours=await runtime_config.opening_hours(self.store, self.settings)):
                 raise ProtocolError("closed", "The chat is closed now.")
             returning = child is not None and await repo.count_conversations(db, child.id) > 0
             if child is None:
@@ -174,12 +176,14 @@ class ChatService:
 
     async def accept(self, conv_id: str, staff: Staff) -> tuple[Conversation, str]:
         """Assigns a queued conversation to a counsellor within their limit of chats."""
-        limit = staff.max_chats or self.settings.max_chats
+        limit = staff.max_chats or await runtime_config.max_chats(self.store, self.settings)
         async with self._write() as db:
             conv = await repo.get_conversation(db, conv_id)
             if conv is None:
                 raise ProtocolError("not_found", "No such conversation.")
             self._transition(conv.state, ConversationState.ACTIVE)
+            if self.settings.require_wrap_up and await repo.pending_wrap_up(db, staff.id):
+                raise ProtocolError("wrap_up", "Record the case of your last chat before you take the next one.")
             if await repo.count_held(db, staff.id) >= limit:
                 raise ProtocolError("busy", f"You already hold {limit} chats; end one first.")
             if not await repo.claim(db, conv_id, staff.id):
@@ -204,7 +208,7 @@ class ChatService:
         conv = await repo.get_conversation(db, conv_id)
         if conv is None:
             raise ProtocolError("not_found", "No such conversation.")
-        if conv.counsellor_id != staff.id:
+        if conv.counsellor_id != staff.id and not await repo.is_member(db, conv_id, staff.id):
             raise ProtocolError("forbidden", "This conversation is not yours.")
         return conv
 
@@ -212,14 +216,15 @@ class ChatService:
         """The conversations a staff member holds, for the console's `hello`."""
         async with self._read() as db:
             out = []
-            for conv in await repo.held_by(db, staff.id):
+            convs = [*await repo.held_by(db, staff.id), *await repo.granted_to(db, staff.id)]
+            for conv in convs:
                 mine = await repo.get_key(db, conv.id, staff.participant_id)
                 child_key = await repo.get_key(db, conv.id, CHILD)
                 out.append({"conv": conv.id, "state": conv.state, "last_seq": conv.last_seq,
                             "child_public_key": child_key.wrapper_public_key if child_key else None,
                             "key": mine.wrapped_key if mine else None,
                             "wrapper_public_key": mine.wrapper_public_key if mine else None,
-                            "prechat": prechat_of(conv)})
+                            "prechat": prechat_of(conv), "granted": conv.counsellor_id != staff.id})
             return out
 
     async def key_for(self, conv_id: str, participant: str) -> dict[str, Any]:

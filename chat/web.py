@@ -13,9 +13,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chat.protocol import CHILD_FRAMES, STAFF_FRAMES, Check, Frame, ProtocolError, parse_frame
 from chat.repository import StoredMessage
-from chat.service import CHILD
+from chat.service import CHILD, prechat_of
 from helpline.crypto import b64u_decode
 from helpline.models import ConversationState, Staff
+from helpline.security import permissions
 
 if TYPE_CHECKING:
     from helpline.app import Services
@@ -80,7 +81,13 @@ class ClientConnection:
     def wants(self, to: str, frame: dict[str, Any]) -> bool:
         return to == "all" or to == self.participant
 
+    def wants_staff(self, to: str) -> bool:
+        return False
+
     async def on_event(self, frame: dict[str, Any]) -> None:
+        await self.push(frame)
+
+    async def on_staff_event(self, frame: dict[str, Any]) -> None:
         await self.push(frame)
 
     async def deliver(self, message: StoredMessage) -> None:
@@ -302,9 +309,17 @@ class StaffConnection(ClientConnection):
         super().__init__(websocket, services)
         self.staff = staff
         self.participant = staff.participant_id
+        self.team = services.teamwork
 
     def wants(self, to: str, frame: dict[str, Any]) -> bool:
         return to in ("all", self.participant) or (to.startswith("others:") and to != "others:" + self.participant)
+
+    def wants_staff(self, to: str) -> bool:
+        return to in (self.participant, "all", "role:" + self.staff.role)
+
+    def _allow(self, action: str) -> None:
+        if not permissions.allowed(self.staff.role, action):
+            raise ProtocolError("forbidden", "Your role may not do this.")
 
     async def check_member(self, conv_id: str) -> None:
         async with self.services.sessionmaker() as db:
@@ -322,30 +337,47 @@ class StaffConnection(ClientConnection):
 
     async def on_open(self) -> None:
         held = await self.chat.held(self.staff)
-        await self.push({"type": "hello", "staff": {"id": self.participant, "name": self.staff.display_name},
-                         "conversations": held})
+        alerts = await self.team.open_alerts() if permissions.allowed(self.staff.role, "supervise.view") else []
+        await self.push({"type": "hello", "staff": {"id": self.participant, "name": self.staff.display_name,
+                                                    "role": self.staff.role, "status": self.staff.status},
+                         "conversations": held, "alerts": alerts})
         for item in held:
             self.delivered.setdefault(item["conv"], item["last_seq"])
             await self.hub.watch(item["conv"], self)
         items, _ = await self.chat.queue_snapshot()
         await self.push({"type": "queue", "items": items})
 
+    async def _follow(self, conv_id: str, after: int = 0) -> None:
+        self.delivered.setdefault(conv_id, after)
+        await self.hub.watch(conv_id, self)
+
+    async def _drop(self, conv_id: str) -> None:
+        self.delivered.pop(conv_id, None)
+        await self.hub.unwatch(conv_id, self)
+
+    async def on_event(self, frame: dict[str, Any]) -> None:
+        # A chat handed on is no longer ours: stop following it before saying so.
+        if frame.get("type") == "transferred" and frame.get("from") == self.participant:
+            await self._drop(frame["conv"])
+        await self.push(frame)
+
+    async def on_staff_event(self, frame: dict[str, Any]) -> None:
+        # Chats that become ours (handover, grant, a supervisor's assignment) are followed from here.
+        if frame.get("type") in ("handover", "granted", "assigned_to_you"):
+            await self._follow(frame["conv"])
+        await self.push(frame)
+
     async def on_accept(self, frame: Frame) -> dict[str, Any]:
-        if not self.services.can(self.staff.role, "chat.accept"):
-            raise ProtocolError("forbidden", "Your role does not take chats.")
+        self._allow("chat.accept")
         # Listen before taking the chat: with several processes the child's key can come back
         # through Redis faster than a subscription made afterwards.
         conv_id = frame["conv"]
-        self.delivered.setdefault(conv_id, 0)
-        await self.hub.watch(conv_id, self)
+        await self._follow(conv_id)
         try:
             conv, child_public = await self.chat.accept(conv_id, self.staff)
         except ProtocolError:
-            self.delivered.pop(conv_id, None)
-            await self.hub.unwatch(conv_id, self)
+            await self._drop(conv_id)
             raise
-        from chat.service import prechat_of
-
         return {"conv": conv.id, "child_public_key": child_public, "prechat": prechat_of(conv),
                 "last_seq": conv.last_seq}
 
@@ -356,7 +388,35 @@ class StaffConnection(ClientConnection):
         return {**reply, **await self.chat.key_for(frame["conv"], self.participant)}
 
     async def on_end(self, frame: Frame) -> dict[str, Any]:
+        self._allow("chat.work")
         return {"state": await self.chat.end(frame["conv"], self.staff)}
+
+    async def on_transfer(self, frame: Frame) -> dict[str, Any]:
+        self._allow("chat.work")
+        return await self.team.transfer(frame["conv"], self.staff, frame["to"], frame["key"], frame["note"])
+
+    async def on_ask_supervisor(self, frame: Frame) -> dict[str, Any]:
+        self._allow("chat.ask_supervisor")
+        return await self.team.ask_supervisor(frame["conv"], self.staff, frame["kind"])
+
+    async def on_join(self, frame: Frame) -> dict[str, Any]:
+        self._allow("supervise.act")
+        return await self.team.request_join(frame["alert"], self.staff)
+
+    async def on_grant(self, frame: Frame) -> dict[str, Any]:
+        self._allow("chat.work")
+        return await self.team.grant(frame["conv"], self.staff, frame["to"], frame["key"])
+
+    async def on_assign(self, frame: Frame) -> dict[str, Any]:
+        self._allow("supervise.act")
+        return await self.team.assign(frame["conv"], self.staff, frame["to"])
+
+    async def on_block(self, frame: Frame) -> dict[str, Any]:
+        self._allow("chat.work")
+        return await self.team.block(frame["conv"], self.staff, frame["reason"])
+
+    async def on_status(self, frame: Frame) -> dict[str, Any]:
+        return await self.team.set_status(self.staff, frame["status"])
 
 
 async def child_socket(websocket: WebSocket) -> None:
@@ -369,6 +429,9 @@ async def staff_socket(websocket: WebSocket) -> None:
     staff = await services.staff_for_websocket(websocket)
     if staff is None:
         await websocket.close(code=4401)
+        return
+    if not permissions.allowed(staff.role, "console.use"):
+        await websocket.close(code=4403)
         return
     await StaffConnection(websocket, services, staff).run()
 

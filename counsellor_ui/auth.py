@@ -1,33 +1,40 @@
-"""Console sign-in: password, key enrolment, who am I, sign-out.
+"""Console sign-in: password, then the second factor (TOTP or a recovery code), key enrolment,
+password change and sign-out.
 
-Every state-changing call carries the session's CSRF token in ``X-CSRF-Token``; sign-in, which
-has no session yet, instead requires that a present Origin header is our own.
+The password alone opens a session that can do nothing but give the second factor
+(``mfa_done`` False): enrol TOTP at the first sign-in, or verify a code afterwards. When the
+second factor is given the session is replaced (new cookie, new CSRF token) and only then is
+the profile with the encrypted private key returned. Every state-changing call carries the
+session's CSRF token in ``X-CSRF-Token``; sign-in, which has no session yet, instead requires
+that a present Origin header is our own. Failures count in helpline.security.throttle.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
+import asyncio
+import secrets
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from helpline import validate
 from helpline.crypto import CryptoError, b64u_decode, sign_staff_key
+from helpline.db import StoreUnavailable
 from helpline.i18n import pick_locale, translate
-from helpline.models import Staff, StaffSession, utcnow
-from helpline.security import sessions
-from helpline.security.passwords import verify_password
+from helpline.models import RecoveryCode, Staff, StaffSession, utcnow
+from helpline.security import audit, sessions, throttle, totp
+from helpline.security.passwords import check_password_policy, hash_password, verify_password
+from helpline.staffweb import Refused, read_json
 
 if TYPE_CHECKING:
     from helpline.app import Services
 
 CONSOLE_ROLES = frozenset({"counsellor", "supervisor", "admin"})
-LOCK_AFTER = 10
-LOCK_MINUTES = 15
-MAX_BODY = 8192
+SEALED_KEY_BYTES = 24 + 16 + 32
 
 
 def _services(request: Request) -> Services:
@@ -35,30 +42,21 @@ def _services(request: Request) -> Services:
     return services
 
 
+def _locale(request: Request) -> str:
+    return pick_locale(request.query_params.get("lang"))
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-async def _json_body(request: Request, fields: dict[str, int]) -> dict[str, str] | JSONResponse:
-    """Reads a JSON object whose named fields are strings of at most the given lengths."""
-    if "application/json" not in request.headers.get("content-type", ""):
-        return _error(415, "Send JSON (Content-Type: application/json).")
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        return _error(413, "The request is too large.")
+async def _body(request: Request, spec: dict[str, validate.Check]) -> dict[str, Any]:
+    locale = _locale(request)
+    data = await read_json(request, locale)
     try:
-        data = json.loads(raw)
-    except ValueError:
-        return _error(400, "The request is not valid JSON.")
-    if not isinstance(data, dict):
-        return _error(400, "The request must be a JSON object.")
-    clean: dict[str, str] = {}
-    for name, limit in fields.items():
-        value = data.get(name)
-        if not isinstance(value, str) or not 0 < len(value) <= limit:
-            return _error(400, f"'{name}' must be a string of 1 to {limit} characters.")
-        clean[name] = value
-    return clean
+        return validate.fields(data, spec)
+    except ValueError as exc:
+        raise Refused(400, translate(locale, "The request was refused: %(reason)s.") % {"reason": exc}) from None
 
 
 def _same_origin(request: Request) -> bool:
@@ -67,7 +65,8 @@ def _same_origin(request: Request) -> bool:
                                                                     request.url.scheme)
 
 
-def _profile(staff: Staff) -> dict[str, Any]:
+def profile(staff: Staff) -> dict[str, Any]:
+    """What the console needs once the second factor is given (the key stays sealed)."""
     return {
         "staff": {"id": staff.participant_id, "name": staff.display_name, "role": staff.role,
                   "locale": staff.locale},
@@ -76,97 +75,334 @@ def _profile(staff: Staff) -> dict[str, Any]:
         "key_signature": staff.key_signature,
         "encrypted_private_key": staff.encrypted_private_key,
         "needs_key": staff.public_key is None,
+        "key_reset": staff.public_key is None and staff.key_reset_at is not None,
     }
 
 
-async def _current(request: Request, db: AsyncSession, *, csrf: bool) -> tuple[Staff, StaffSession] | None:
+def _next_step(staff: Staff) -> str:
+    return "verify" if staff.totp_confirmed_at is not None else "enrol"
+
+
+def _locked_message(locale: str, minutes: int) -> str:
+    return translate(locale, "This account is locked after too many failed attempts. "
+                             "Try again in %(minutes)d min or ask an admin.") % {"minutes": minutes}
+
+
+def _set_cookie(services: Services, reply: Response, cookie: str) -> None:
+    reply.set_cookie(sessions.COOKIE_NAME, cookie, httponly=True, samesite="strict",
+                     secure=bool(services.settings.cookie_secure), path="/")
+
+
+async def _current(request: Request, db: AsyncSession, *, csrf: bool = True) -> tuple[Staff, StaffSession]:
+    """The session behind the cookie (and, for changes, the matching CSRF header), or Refused."""
     settings = _services(request).settings
+    locale = _locale(request)
     found = await sessions.authenticate(db, request.cookies.get(sessions.COOKIE_NAME, ""),
                                         idle_minutes=settings.session_idle_minutes,
                                         max_hours=settings.session_max_hours)
     if found is None:
-        return None
+        raise Refused(401, translate(locale, "Sign in first."))
     if csrf and request.headers.get("x-csrf-token") != found[1].csrf_token:
-        return None
+        raise Refused(403, translate(locale, "This request lacks the page's security token. "
+                                             "Reload the page and try again."))
     return found
 
 
+async def _rotate(db: AsyncSession, request: Request, staff: Staff) -> tuple[str, str]:
+    """Replaces the half-signed-in session with a full one: a new cookie and CSRF token."""
+    await sessions.end_session(db, request.cookies.get(sessions.COOKIE_NAME, ""))
+    return await sessions.create_session(db, staff, mfa_done=True)
+
+
+def guarded(handler: Any) -> Any:
+    """Turns Refused and an unreachable database into clear JSON errors."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            response: Response = await handler(request)
+            return response
+        except Refused as exc:
+            return _error(exc.status, exc.message)
+        except StoreUnavailable:
+            return _error(503, translate(_locale(request), "The database is unavailable; nothing was changed. "
+                                                           "Try again in a moment."))
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+# -- password ---------------------------------------------------------------------------------
+
+@guarded
 async def login(request: Request) -> Response:
     services = _services(request)
-    locale = pick_locale(request.query_params.get("lang"))
+    locale = _locale(request)
     if not _same_origin(request):
         return _error(403, translate(locale, "This sign-in did not come from the console page."))
-    body = await _json_body(request, {"username": 64, "password": 1024})
-    if isinstance(body, JSONResponse):
-        return body
-    async with services.sessionmaker() as db, db.begin():
+    body = await _body(request, {"username": validate.string(64), "password": validate.string(1024)})
+    key = throttle.key_for(services.server_secret, body["username"])
+    async with services.store.read() as db:
+        minutes = await throttle.locked_for(db, key)
         staff = await sessions.staff_by_username(db, body["username"])
-        now = utcnow()
-        if staff is not None and staff.locked_until is not None and staff.locked_until > now:
-            minutes = max(1, int((staff.locked_until - now).total_seconds() // 60) + 1)
-            return _error(423, translate(locale, "This account is locked after too many failed sign-ins. "
-                                               "Try again in %(minutes)d minutes or ask an admin.")
-                          % {"minutes": minutes})
-        if staff is None or staff.disabled or not verify_password(staff.password_hash, body["password"]):
+    if minutes:
+        return _error(423, _locked_message(locale, minutes))
+    ok = (staff is not None and not staff.disabled
+          and await asyncio.to_thread(verify_password, staff.password_hash, body["password"]))
+    async with services.store.write() as db:
+        if not ok or staff is None:
+            locked = await throttle.fail(db, key)
             if staff is not None:
-                staff.failed_logins += 1
-                if staff.failed_logins >= LOCK_AFTER:
-                    staff.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
-                    staff.failed_logins = 0
-            return _error(401, translate(locale, "Wrong username or password."))
-        if staff.role not in CONSOLE_ROLES:
-            return _error(403, translate(locale, "Your role does not use the console."))
-        staff.failed_logins, staff.locked_until = 0, None
-        cookie, csrf = await sessions.create_session(db, staff, mfa_done=True)
-        reply = JSONResponse({**_profile(staff), "csrf": csrf})
-    reply.set_cookie(sessions.COOKIE_NAME, cookie, httponly=True, samesite="strict",
-                     secure=bool(services.settings.cookie_secure), path="/")
+                await audit.record(db, staff.participant_id, "signin.failed", staff.participant_id,
+                                   {"factor": "password"})
+            problem = (423, _locked_message(locale, locked)) if locked else (
+                401, translate(locale, "Wrong username or password."))
+        else:
+            # Every role signs in here (one staff session); what each may do is the matrix's call.
+            problem = None
+            cookie, csrf = await sessions.create_session(db, staff, mfa_done=False)
+    if problem is not None:
+        return _error(*problem)
+    assert staff is not None
+    reply = JSONResponse({"next": _next_step(staff), "csrf": csrf,
+                          "staff": {"name": staff.display_name, "locale": staff.locale}})
+    _set_cookie(services, reply, cookie)
     return reply
 
 
-async def me(request: Request) -> Response:
+# -- second factor ----------------------------------------------------------------------------
+
+@guarded
+async def mfa_enrol(request: Request) -> Response:
+    """A new TOTP secret (sealed in the database) with its QR code; confirmed by the next call."""
     services = _services(request)
-    async with services.sessionmaker() as db, db.begin():
-        found = await _current(request, db, csrf=False)
-        if found is None:
-            return _error(401, "Sign in first.")
-        return JSONResponse({**_profile(found[0]), "csrf": found[1].csrf_token})
+    locale = _locale(request)
+    async with services.store.write() as db:
+        staff, session = await _current(request, db)
+        if staff.totp_confirmed_at is not None:
+            raise Refused(409, translate(locale, "This account already has an authenticator app. "
+                                                 "Give its code, or a recovery code."))
+        secret = totp.new_secret()
+        staff.totp_secret = totp.seal_secret(services.server_secret, secret)
+        uri = totp.provisioning_uri(secret, staff.username)
+    return JSONResponse({"secret": secret, "uri": uri, "qr": totp.qr_data_uri(uri)})
 
 
+async def _failed_factor(db: AsyncSession, services: Services, staff: Staff, locale: str,
+                         message: str) -> tuple[int, str]:
+    locked = await throttle.fail(db, throttle.key_for(services.server_secret, staff.username))
+    await audit.record(db, staff.participant_id, "signin.failed", staff.participant_id, {"factor": "second"})
+    return (423, _locked_message(locale, locked)) if locked else (400, message)
+
+
+async def _check_lock(db: AsyncSession, services: Services, staff: Staff, locale: str) -> None:
+    minutes = await throttle.locked_for(db, throttle.key_for(services.server_secret, staff.username))
+    if minutes:
+        raise Refused(423, _locked_message(locale, minutes))
+
+
+async def _signed_in(db: AsyncSession, request: Request, staff: Staff, extra: dict[str, Any]) -> Response:
+    services = _services(request)
+    await throttle.clear(db, throttle.key_for(services.server_secret, staff.username))
+    cookie, csrf = await _rotate(db, request, staff)
+    left = await _recovery_left(db, staff.id)
+    reply = JSONResponse({**profile(staff), "csrf": csrf, "recovery_left": left, **extra})
+    _set_cookie(services, reply, cookie)
+    return reply
+
+
+async def _recovery_left(db: AsyncSession, staff_id: int) -> int:
+    rows = await db.execute(select(RecoveryCode.id).where(RecoveryCode.staff_id == staff_id,
+                                                          RecoveryCode.used_at.is_(None)))
+    return len(rows.all())
+
+
+@guarded
+async def mfa_confirm(request: Request) -> Response:
+    """The first code from the app confirms enrolment; answers the recovery codes, shown once."""
+    services = _services(request)
+    locale = _locale(request)
+    body = await _body(request, {"code": validate.string(16)})
+    async with services.store.write() as db:
+        staff, _session = await _current(request, db)
+        if staff.totp_confirmed_at is not None:
+            raise Refused(409, translate(locale, "This account already has an authenticator app."))
+        await _check_lock(db, services, staff, locale)
+        secret = totp.open_secret(services.server_secret, staff.totp_secret or "")
+        if secret is None:
+            raise Refused(409, translate(locale, "Start the set-up of the authenticator app first."))
+        step = totp.matching_step(secret, body["code"], None)
+        if step is None:
+            problem = await _failed_factor(db, services, staff, locale, translate(
+                locale, "Wrong code. Check that your phone's clock is right and try the newest code."))
+        else:
+            problem = None
+            staff.totp_confirmed_at, staff.totp_last_step = utcnow(), step
+            await db.execute(delete(RecoveryCode).where(RecoveryCode.staff_id == staff.id))
+            codes = totp.new_recovery_codes()
+            for code in codes:
+                db.add(RecoveryCode(staff_id=staff.id,
+                                    code_hash=totp.recovery_hash(services.server_secret, staff.id, code)))
+            await db.flush()
+            await audit.record(db, staff.participant_id, "mfa.enrolled", staff.participant_id, {})
+            return await _signed_in(db, request, staff, {"recovery_codes": codes})
+    assert problem is not None
+    raise Refused(*problem)
+
+
+@guarded
+async def mfa_verify(request: Request) -> Response:
+    """A TOTP code (each time step once) or an unused recovery code finishes the sign-in."""
+    services = _services(request)
+    locale = _locale(request)
+    body = await _body(request, {"code": validate.string(32)})
+    async with services.store.write() as db:
+        staff, _session = await _current(request, db)
+        if staff.totp_confirmed_at is None:
+            raise Refused(409, translate(locale, "Set up your authenticator app first."))
+        await _check_lock(db, services, staff, locale)
+        code = body["code"]
+        method = "totp"
+        if totp.looks_like_recovery(code):
+            method = "recovery"
+            digest = totp.recovery_hash(services.server_secret, staff.id, code)
+            row = (await db.execute(select(RecoveryCode).where(
+                RecoveryCode.staff_id == staff.id, RecoveryCode.code_hash == digest))).scalar_one_or_none()
+            if row is not None and row.used_at is None:
+                row.used_at = utcnow()
+                await db.flush()
+                ok = True
+                message = ""
+            else:
+                ok = False
+                message = (translate(locale, "This recovery code was already used.") if row is not None
+                           else translate(locale, "Wrong recovery code."))
+        else:
+            secret = totp.open_secret(services.server_secret, staff.totp_secret or "") or ""
+            step = totp.matching_step(secret, code, staff.totp_last_step) if secret else None
+            ok = step is not None
+            if step is not None:
+                staff.totp_last_step = step
+                message = ""
+            elif secret and totp.was_reused(secret, code, staff.totp_last_step):
+                message = translate(locale, "This code was already used. Wait for the next code in your app.")
+            else:
+                message = translate(locale, "Wrong code. Check that your phone's clock is right "
+                                            "and try the newest code.")
+        if ok:
+            await audit.record(db, staff.participant_id, "signin", staff.participant_id, {"factor": method})
+            return await _signed_in(db, request, staff, {})
+        problem = await _failed_factor(db, services, staff, locale, message)
+    assert problem is not None
+    raise Refused(*problem)
+
+
+# -- the signed-in member ---------------------------------------------------------------------
+
+@guarded
+async def me(request: Request) -> Response:
+    async with _services(request).store.write() as db:
+        staff, session = await _current(request, db, csrf=False)
+        if not session.mfa_done:
+            return JSONResponse({"next": _next_step(staff), "csrf": session.csrf_token})
+        return JSONResponse({**profile(staff), "csrf": session.csrf_token,
+                             "recovery_left": await _recovery_left(db, staff.id)})
+
+
+async def _full_session(request: Request, db: AsyncSession) -> tuple[Staff, StaffSession]:
+    staff, session = await _current(request, db)
+    if not session.mfa_done:
+        raise Refused(401, translate(_locale(request), "Give your second sign-in factor first."))
+    return staff, session
+
+
+def _sealed_key(locale: str, value: str) -> str:
+    try:
+        raw = b64u_decode(value)
+    except CryptoError:
+        raw = b""
+    if len(raw) != SEALED_KEY_BYTES:
+        raise Refused(400, translate(locale, "A sealed private key has 72 bytes in base64url."))
+    return value
+
+
+@guarded
 async def enrol_key(request: Request) -> Response:
     """Stores the key pair the browser made; signs it when the org key is at hand."""
     services = _services(request)
-    body = await _json_body(request, {"public_key": 64, "encrypted_private_key": 255})
-    if isinstance(body, JSONResponse):
-        return body
+    locale = _locale(request)
+    body = await _body(request, {"public_key": validate.string(64), "encrypted_private_key": validate.string(255)})
     try:
         public = b64u_decode(body["public_key"])
-        sealed = b64u_decode(body["encrypted_private_key"])
     except CryptoError:
-        return _error(400, "Keys must be base64url.")
-    if len(public) != 32 or len(sealed) != 24 + 16 + 32:
-        return _error(400, "A public key has 32 bytes and a sealed private key 72.")
-    async with services.sessionmaker() as db, db.begin():
-        found = await _current(request, db, csrf=True)
-        if found is None:
-            return _error(403, "Sign in first (and send the CSRF token).")
-        staff = found[0]
+        public = b""
+    if len(public) != 32:
+        raise Refused(400, translate(locale, "A public key has 32 bytes in base64url."))
+    sealed = _sealed_key(locale, body["encrypted_private_key"])
+    async with services.store.write() as db:
+        staff, _session = await _full_session(request, db)
         if staff.public_key is not None:
-            return _error(409, "This account already has a key.")
-        staff.public_key, staff.encrypted_private_key = body["public_key"], body["encrypted_private_key"]
+            raise Refused(409, translate(locale, "This account already has a key."))
+        staff.public_key, staff.encrypted_private_key = body["public_key"], sealed
         signing = services.org_signing_key
         staff.key_signature = sign_staff_key(signing, staff.participant_id, public) if signing else None
+        await audit.record(db, staff.participant_id, "key.enrolled", staff.participant_id,
+                           {"signed": staff.key_signature is not None})
         return JSONResponse({"key_signature": staff.key_signature, "pending": staff.key_signature is None})
 
 
+@guarded
+async def change_password(request: Request) -> Response:
+    """The old password, the new one, and the private key the browser re-sealed under it (with a
+    new salt) change together in one transaction, or nothing changes."""
+    services = _services(request)
+    locale = _locale(request)
+    body = await _body(request, {
+        "old_password": validate.string(1024), "new_password": validate.string(1024),
+        "kdf_salt": validate.string(32), "encrypted_private_key": validate.Optional(validate.string(255)),
+    })
+    weak = check_password_policy(body["new_password"])
+    if weak:
+        raise Refused(400, translate(locale, "A password needs at least %(count)d characters.") % {"count": 12}
+                      if len(body["new_password"]) < 12 else weak)
+    try:
+        salt_ok = len(b64u_decode(body["kdf_salt"])) == 16
+    except CryptoError:
+        salt_ok = False
+    if not salt_ok:
+        raise Refused(400, translate(locale, "The key salt must be 16 bytes in base64url."))
+    async with services.store.read() as db:
+        staff, _session = await _full_session(request, db)
+    ok = await asyncio.to_thread(verify_password, staff.password_hash, body["old_password"])
+    new_hash = await asyncio.to_thread(hash_password, body["new_password"]) if ok else ""
+    async with services.store.write() as db:
+        staff, session = await _full_session(request, db)
+        if not ok:
+            problem = await _failed_factor(db, services, staff, locale,
+                                           translate(locale, "Your current password is not right."))
+        elif staff.public_key is not None and not body["encrypted_private_key"]:
+            problem = (400, translate(locale, "Send your private key sealed under the new password."))
+        else:
+            problem = None
+            if staff.public_key is not None:
+                staff.encrypted_private_key = _sealed_key(locale, body["encrypted_private_key"])
+            staff.password_hash, staff.kdf_salt = new_hash, body["kdf_salt"]
+            # Other sessions end: whoever knew the old password is signed out everywhere else.
+            await db.execute(delete(StaffSession).where(StaffSession.staff_id == staff.id,
+                                                        StaffSession.id != session.id))
+            await audit.record(db, staff.participant_id, "password.changed", staff.participant_id, {})
+            return JSONResponse({**profile(staff), "csrf": session.csrf_token})
+    assert problem is not None
+    raise Refused(*problem)
+
+
+@guarded
 async def logout(request: Request) -> Response:
     services = _services(request)
-    async with services.sessionmaker() as db, db.begin():
-        found = await _current(request, db, csrf=True)
-        if found is None:
-            return _error(403, "Sign in first (and send the CSRF token).")
+    async with services.store.write() as db:
+        staff, _session = await _current(request, db)
         if request.url.path.endswith("everywhere"):
-            await sessions.end_all_sessions(db, found[0].id)
+            await sessions.end_all_sessions(db, staff.id)
+            await audit.record(db, staff.participant_id, "signout.everywhere", staff.participant_id, {})
         else:
             await sessions.end_session(db, request.cookies.get(sessions.COOKIE_NAME, ""))
     reply = JSONResponse({"ok": True})
@@ -174,10 +410,19 @@ async def logout(request: Request) -> Response:
     return reply
 
 
+def one_time_password() -> str:
+    """Shown once to an admin (new account, reset); about 96 bits."""
+    return secrets.token_urlsafe(12)
+
+
 routes = [
     Route("/console/api/login", login, methods=["POST"]),
+    Route("/console/api/mfa/enrol", mfa_enrol, methods=["POST"]),
+    Route("/console/api/mfa/confirm", mfa_confirm, methods=["POST"]),
+    Route("/console/api/mfa/verify", mfa_verify, methods=["POST"]),
     Route("/console/api/me", me),
     Route("/console/api/keys", enrol_key, methods=["POST"]),
+    Route("/console/api/password", change_password, methods=["POST"]),
     Route("/console/api/logout", logout, methods=["POST"]),
     Route("/console/api/logout-everywhere", logout, methods=["POST"]),
 ]

@@ -29,8 +29,8 @@ import referral.portal
 import referral.worker
 from chat.broker import Broker, make_broker
 from chat.hub import Hub
-from chat.model import CHAT_ROLES
 from chat.service import ChatService
+from chat.teamwork import Teamwork
 from helpline import bundle, i18n, keys
 from helpline.db import Store, make_engine, make_sessionmaker
 from helpline.middleware import ForgetClient, SecurityHeaders, content_security_policy
@@ -51,6 +51,7 @@ class Services:
     store: Store
     broker: Broker
     chat: ChatService
+    teamwork: Teamwork
     hub: Hub
     org_public_key: bytes
     org_signing_key: nacl.signing.SigningKey | None
@@ -67,12 +68,6 @@ class Services:
 
     def js_strings(self, domain: str, locale: str) -> dict[str, str]:
         return i18n.js_strings(domain, locale)
-
-    @staticmethod
-    def can(role: str, action: str) -> bool:
-        if action == "chat.accept":
-            return role in CHAT_ROLES
-        return False
 
     async def staff_for_websocket(self, websocket: WebSocket) -> Staff | None:
         """The signed-in staff member behind a console socket, or None (also for a foreign Origin)."""
@@ -114,7 +109,8 @@ def build_services(settings: Settings) -> Services:
     css_path = ROOT / "helpline" / "static" / "child.css"
     css = css_path.read_text(encoding="utf-8") if css_path.exists() else ""
     return Services(
-        settings=settings, engine=engine, sessionmaker=sessionmaker, store=store, broker=broker, chat=chat_service,
+        settings=settings, engine=engine, sessionmaker=sessionmaker, store=store, broker=broker,
+        chat=chat_service, teamwork=Teamwork(chat_service),
         hub=Hub(chat_service), org_public_key=org_public,
         org_signing_key=keys.load_optional_signing_key(settings.org_key_file),
         server_secret=keys.load_or_create_secret(settings.secret_file),

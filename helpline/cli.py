@@ -137,7 +137,8 @@ def cmd_setup(args: argparse.Namespace) -> None:
         password = secrets.token_urlsafe(12)
         asyncio.run(add_staff(url, "admin", password, "admin", display_name="Admin", locale="en"))
         print(f"\nFirst admin created. Sign in at {origin}/console\n  username: admin\n  password: {password}\n"
-              "  (shown once: keep it safe)")
+              "  (shown once: keep it safe)\n"
+              "At the first sign-in you set up an authenticator app (TOTP) and get recovery codes.")
         print("Add a counsellor to take chats:\n  .venv/bin/helpline user add NAME --role counsellor\n")
     print(f"The child page is at {origin}/ and the console at {origin}/console")
 

@@ -199,3 +199,31 @@ def add_user(stack: Stack, username: str, role: str = "counsellor", password: st
         [sys.executable, "-m", "helpline.cli", "user", "add", username, "--role", role, "--name", username.title()],
         input=password + "\n", text=True, cwd=ROOT, env=stack.env, check=True, capture_output=True)
     return password
+
+
+def totp_code(secret: str) -> str:
+    """The authenticator app's code for a time step not used yet in this test process."""
+    from chat.client import next_totp_code
+
+    code: str = run_async(next_totp_code(secret))
+    return code
+
+
+def enrol_totp(server_url: str, username: str, password: str) -> str:
+    """Signs in with the password and enrols TOTP through the real HTTP API; returns the secret.
+
+    Later StaffClient(username, password) sign-ins find the secret without being told.
+    """
+    from chat.client import remember_totp
+
+    with httpx.Client(base_url=server_url, headers={"origin": server_url}) as http:
+        login = http.post("/console/api/login", json={"username": username, "password": password})
+        login.raise_for_status()
+        csrf = login.json()["csrf"]
+        enrolled = http.post("/console/api/mfa/enrol", headers={"x-csrf-token": csrf}, json={})
+        enrolled.raise_for_status()
+        secret: str = enrolled.json()["secret"]
+        http.post("/console/api/mfa/confirm", headers={"x-csrf-token": csrf},
+                  json={"code": totp_code(secret)}).raise_for_status()
+    remember_totp(username, password, secret)
+    return secret

@@ -50,9 +50,37 @@
   function show(name) {
     document.body.setAttribute('data-state', name === 'work' ? 'working' : 'signed-out');
     $('screen-login').hidden = name !== 'login';
-    $('screen-work').hidden = name !== 'work';
     $('sign-out').hidden = name !== 'work';
+    $('views').hidden = name !== 'work';
+    if (name !== 'work') { showView(null); return; }
+    var first = null;
+    Array.prototype.forEach.call(document.querySelectorAll('#views [data-view]'), function (button) {
+      var allowed = (button.getAttribute('data-roles') || '').split(' ').indexOf(me.role) >= 0;
+      button.hidden = !allowed;
+      if (allowed && !first) first = button.getAttribute('data-view');
+    });
+    showView(first);
   }
+
+  /* One section at a time: chats, cases, supervision or admin. */
+  function showView(view) {
+    ['work', 'cases', 'supervise', 'admin'].forEach(function (name) {
+      var section = $('screen-' + name);
+      if (section) section.hidden = name !== view;
+    });
+    var team = $('screen-team');
+    if (team) team.hidden = !(view === 'work' && me && me.role !== 'admin');
+    Array.prototype.forEach.call(document.querySelectorAll('#views [data-view]'), function (button) {
+      if (button.getAttribute('data-view') === view) button.setAttribute('aria-current', 'page');
+      else button.removeAttribute('aria-current');
+    });
+    runHooks('view', view);
+  }
+
+  document.getElementById('views').addEventListener('click', function (event) {
+    var view = event.target.getAttribute && event.target.getAttribute('data-view');
+    if (view) showView(view);
+  });
 
   // -- socket --------------------------------------------------------------------------------
 
@@ -103,7 +131,7 @@
   }
 
   var extraHandlers = {};   // frame type -> [fn], added by other console files
-  var hooks = { panel: [], ended: [], working: [], hello: [] };
+  var hooks = { panel: [], ended: [], working: [], hello: [], view: [], refused: [] };
 
   function runHooks(name, arg) { hooks[name].forEach(function (fn) { fn(arg); }); }
 
@@ -112,6 +140,7 @@
       runHooks('hello', frame);
       frame.conversations.forEach(function (item) {
         var chat = openChat(item.conv, item.prechat);
+        chat.granted = item.granted;
         chat.childKey = item.child_public_key;
         if (item.key) takeKey(item.conv, item.key, item.wrapper_public_key);
       });
@@ -140,11 +169,73 @@
       chat.ended = true;
       note(chat, frame.by === 'child' ? _('The child ended the chat.') : _('The chat has ended.'));
       chat.panel.querySelector('.composer').hidden = true;
-      chat.panel.querySelector('.end-chat').hidden = true;
+      chat.panel.querySelector('.chat-actions').hidden = true;
+      if (frame.blocked) note(chat, _('The contact was blocked.'));
       runHooks('ended', chat);
     },
-    reconnect: function () { if (socket) socket.close(); }
+    reconnect: function () { if (socket) socket.close(); },
+    transferred: function (frame) {
+      var chat = chats[frame.conv];
+      if (!chat) return;
+      if (frame.from === me.id) {
+        chat.ended = true;
+        chat.handedOn = true;
+        note(chat, frame.to === 'queue' ? _('You put this chat back in the queue.')
+          : _('You handed this chat to {name}.').replace('{name}', frame.name || ''));
+        chat.panel.querySelector('.composer').hidden = true;
+        chat.panel.querySelector('.chat-actions').hidden = true;
+      } else {
+        note(chat, _('The chat was handed to {name}.').replace('{name}', frame.name || _('the queue')));
+      }
+    },
+    handover: function (frame) {
+      var chat = joinChat(frame);
+      note(chat, _('{name} handed this chat to you.').replace('{name}', frame.from || ''));
+      if (frame.note) chat.handoverNote = frame.note;
+      showHandoverNote(chat);
+    },
+    granted: function (frame) {
+      var chat = joinChat(frame);
+      chat.granted = true;
+      note(chat, _('{name} gave you access to this chat. The child sees that you joined.')
+        .replace('{name}', frame.from || ''));
+    },
+    assigned_to_you: function (frame) {
+      var chat = joinChat(frame);
+      note(chat, _('{name} gave you this chat.').replace('{name}', frame.by || ''));
+    },
+    joined: function (frame) {
+      var chat = chats[frame.conv];
+      if (chat && frame.id !== me.id) {
+        note(chat, _('{name} (supervisor) joined the chat.').replace('{name}', frame.name || ''));
+      }
+    }
   };
+
+  /* A chat that became ours without an accept: by handover, grant or assignment. */
+  function joinChat(frame) {
+    var chat = openChat(frame.conv, frame.prechat || {});
+    chat.childKey = frame.child_public_key;
+    if (frame.key) {
+      takeKey(frame.conv, frame.key, frame.wrapper_public_key);
+    } else {
+      note(chat, _('Waiting for the child’s page to share the conversation key…')).classList.add('waiting-key');
+      recoverKey(chat, 3000);
+    }
+    if (!current || !chats[current] || chats[current].ended) select(frame.conv);
+    return chat;
+  }
+
+  function showHandoverNote(chat) {
+    if (!chat.key || !chat.handoverNote) return;
+    try {
+      var data = JSON.parse(new TextDecoder().decode(W.unpad(W.openSealed(chat.key, chat.handoverNote))));
+      if (data.conv === chat.conv) note(chat, _('Handover note: {text}').replace('{text}', data.text));
+    } catch (e) {
+      note(chat, _('The handover note could not be opened.'));
+    }
+    chat.handoverNote = null;
+  }
 
   // -- queue ---------------------------------------------------------------------------------
 
@@ -191,6 +282,7 @@
   }
 
   function accept(conv, item) {
+    $('work-error').textContent = '';
     request({ type: 'accept', conv: conv }).then(function (ack) {
       var chat = openChat(conv, ack.prechat || item);
       chat.childKey = ack.child_public_key;
@@ -198,7 +290,13 @@
       select(conv);
       recoverKey(chat, 3000);
     }).catch(function (error) {
-      window.alert(error.message || _('This chat could not be accepted.'));
+      var known = {
+        busy: _('You already hold as many chats as you may. End one first.'),
+        wrap_up: _('Record the case of your last chat before you take the next one.'),
+        bad_state: _('Another counsellor has just taken this chat.')
+      };
+      $('work-error').textContent = known[error.code] || error.message || _('This chat could not be accepted.');
+      runHooks('refused', error);
     });
   }
 
@@ -222,7 +320,7 @@
     tab.addEventListener('click', function () { select(conv); });
     $('tabs').appendChild(tab);
     $('panels').appendChild(panel);
-    var chat = { conv: conv, key: null, last: 0, panel: panel, tab: tab, unread: 0, outbox: [] };
+    var chat = { conv: conv, key: null, last: 0, panel: panel, tab: tab, unread: 0, outbox: [], prechat: prechat };
     chats[conv] = chat;
     panel.querySelector('.composer').addEventListener('submit', function (event) {
       event.preventDefault();
@@ -278,6 +376,7 @@
     }
     var waiting = chat.panel.querySelector('.waiting-key');
     if (waiting) waiting.remove();
+    showHandoverNote(chat);
     request({ type: 'sync', conv: conv, after: chat.last }).catch(function () {});
     flush(chat);
   }
@@ -305,7 +404,8 @@
       note(chat, _('A message could not be opened.'));
       return;
     }
-    addLine(chat, text, frame.from === 'child' ? 'from-child' : 'from-staff', frame.seq);
+    var kind = frame.from === 'child' ? 'from-child' : (frame.from === me.id ? 'from-staff' : 'from-colleague');
+    addLine(chat, text, kind, frame.seq);
     if (frame.from === 'child' && current !== frame.conv) { chat.unread += 1; drawUnread(chat); }
   }
 
@@ -364,7 +464,7 @@
     csrf = token;
     secretKey = key;
     show('work');
-    connect();
+    if (me.role === 'counsellor' || me.role === 'supervisor') connect();
     runHooks('working', me);
   }
 
@@ -375,12 +475,12 @@
 
   window.HelplineConsole = {
     W: W, CONFIG: CONFIG, ORG_KEY: ORG_KEY, $: $, _: _,
-    post: post, get: get, request: request, show: show,
+    post: post, get: get, request: request, show: show, showView: showView,
     startWork: startWork, stopWork: stopWork,
     me: function () { return me; },
     secretKey: function () { return secretKey; },
     setCsrf: function (token) { csrf = token; },
-    chats: chats, openChat: openChat, select: select, note: note, takeKey: takeKey,
+    chats: chats, openChat: openChat, select: select, note: note, takeKey: takeKey, accept: accept,
     on: function (type, fn) { (extraHandlers[type] = extraHandlers[type] || []).push(fn); },
     hook: function (name, fn) { hooks[name].push(fn); }
   };

@@ -1,1 +1,188 @@
-/* console_cases: filled in by its feature. */
+/* Case records: the wrap-up form after a chat ends, and the case list. The case note is sealed
+ * here under a fresh key, wrapped for every helpline staff key the org key signed. */
+(function () {
+  'use strict';
+
+  var C = window.HelplineConsole;
+  var W = C.W;
+  var $ = C.$;
+  var _ = C._;
+  var taxonomy = null;
+
+  function loadTaxonomy() {
+    if (taxonomy) return Promise.resolve(taxonomy);
+    return C.get('/console/api/taxonomy').then(function (data) { taxonomy = data; return data; });
+  }
+
+  function fill(select, items, blank) {
+    select.textContent = '';
+    if (blank) select.appendChild(new Option(blank, ''));
+    items.forEach(function (item) { select.appendChild(new Option(item.label, item.code)); });
+  }
+
+  function readers() {
+    return C.get('/console/api/colleagues').then(function (data) {
+      return data.staff.filter(function (card) {
+        try {
+          return W.verifyStaffKey(C.ORG_KEY, card.id, W.b64uDecode(card.public_key), card.signature);
+        } catch (e) { return false; }
+      });
+    });
+  }
+
+  function sealNote(conv, text, cards) {
+    var noteKey = W.newConversationKey();
+    var sealed = W.seal(noteKey, W.pad(W.utf8(JSON.stringify({ v: 1, conv: conv, kind: 'case-note', text: text }))));
+    var ephemeral = nacl.box.keyPair();
+    var keys = {};
+    cards.forEach(function (card) {
+      keys[card.id] = W.wrapKey(noteKey, W.sharedKey(W.b64uDecode(card.public_key), ephemeral.secretKey));
+    });
+    return { note: sealed, note_keys: { epk: W.b64uEncode(ephemeral.publicKey), keys: keys } };
+  }
+
+  function openNote(conv, note, noteKeys) {
+    var mine = noteKeys.keys[C.me().id];
+    if (!mine) return null;
+    var noteKey = W.unwrapKey(mine, W.sharedKey(W.b64uDecode(noteKeys.epk), C.secretKey()));
+    var data = JSON.parse(new TextDecoder().decode(W.unpad(W.openSealed(noteKey, note))));
+    return data.conv === conv ? data.text : null;
+  }
+
+  function caseForm(chat) {
+    var area = chat.panel.querySelector('.case-area');
+    if (area.querySelector('.case-form')) return;
+    var form = $('case-template').content.firstElementChild.cloneNode(true);
+    area.appendChild(form);
+    loadTaxonomy().then(function (tax) {
+      fill(form.elements.contact_type, tax.contact_types);
+      fill(form.elements.primary_category, tax.categories, _('(none)'));
+      var subs = [];
+      tax.categories.forEach(function (cat) { subs = subs.concat(cat.sub); });
+      fill(form.elements.secondary_categories, subs);
+      fill(form.elements.risk, tax.risk_levels);
+      fill(form.elements.age_band, tax.age_bands, _('(not given)'));
+      fill(form.elements.gender, tax.genders, _('(not given)'));
+      fill(form.elements.outcome, tax.outcomes);
+      var prechat = chat.prechat || {};
+      if (prechat.age_band) form.elements.age_band.value = prechat.age_band;
+      if (prechat.gender) form.elements.gender.value = prechat.gender;
+      form.elements.contact_type.focus();
+    });
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      var f = form.elements;
+      var error = form.querySelector('.case-error');
+      error.textContent = '';
+      var body = {
+        contact_type: f.contact_type.value,
+        primary_category: f.primary_category.value || null,
+        secondary_categories: Array.prototype.filter.call(f.secondary_categories.options, function (o) {
+          return o.selected;
+        }).map(function (o) { return o.value; }),
+        risk: f.risk.value, outcome: f.outcome.value,
+        age_band: f.age_band.value || null, gender: f.gender.value || null,
+        follow_up: f.follow_up.checked
+      };
+      if (body.contact_type === 'counselling' && !body.primary_category) {
+        error.textContent = _('Choose the main category of a counselling contact.');
+        f.primary_category.focus();
+        return;
+      }
+      var text = f.note.value.trim();
+      var ready = text ? readers().then(function (cards) {
+        var sealed = sealNote(chat.conv, text, cards);
+        body.note = sealed.note;
+        body.note_keys = sealed.note_keys;
+      }) : Promise.resolve();
+      ready.then(function () {
+        return C.post('/console/api/cases/' + encodeURIComponent(chat.conv), body, 'PUT');
+      }).then(function () {
+        chat.recorded = true;
+        area.textContent = '';
+        var done = document.createElement('p');
+        done.className = 'case-saved';
+        done.setAttribute('role', 'status');
+        done.textContent = _('Case recorded. You can take the next chat.');
+        area.appendChild(done);
+      }).catch(function (e) { error.textContent = e.message; });
+    });
+  }
+
+  C.hook('ended', function (chat) { if (!chat.handedOn) caseForm(chat); });
+
+  /* After a reload: a chat that ended without its record opens again for wrap-up. */
+  C.hook('hello', function () {
+    C.get('/console/api/cases/pending').then(function (data) {
+      if (!data.conv || C.chats[data.conv]) return;
+      C.get('/console/api/cases/' + encodeURIComponent(data.conv)).then(function (found) {
+        var chat = C.openChat(data.conv, found.prechat || {});
+        chat.prechat = found.prechat;
+        chat.ended = true;
+        chat.panel.querySelector('.composer').hidden = true;
+        chat.panel.querySelector('.chat-actions').hidden = true;
+        C.note(chat, _('This chat has ended. Record it before you take the next one.'));
+        caseForm(chat);
+      });
+    }).catch(function () {});
+  });
+  C.hook('refused', function (error) {
+    if (error.code !== 'wrap_up') return;
+    Object.keys(C.chats).forEach(function (id) {
+      var chat = C.chats[id];
+      if (chat.ended && !chat.recorded && !chat.handedOn) { C.select(id); caseForm(chat); }
+    });
+  });
+
+  // -- case list ------------------------------------------------------------------------------
+
+  function cell(row, text) {
+    var td = document.createElement('td');
+    td.textContent = text == null || text === '' ? '–' : String(text);
+    row.appendChild(td);
+  }
+
+  function labelOf(list, code) {
+    var found = (list || []).filter(function (item) { return item.code === code; })[0];
+    return found ? found.label : code;
+  }
+
+  function search(event) {
+    if (event) event.preventDefault();
+    var params = [];
+    [['from', 'case-from'], ['to', 'case-to'], ['category', 'case-category'], ['risk', 'case-risk'],
+      ['status', 'case-status']].forEach(function (pair) {
+      var value = $(pair[1]).value;
+      if (value) params.push(pair[0] + '=' + encodeURIComponent(value));
+    });
+    C.get('/console/api/cases?' + params.join('&')).then(function (data) {
+      var body = $('case-list').tBodies[0];
+      body.textContent = '';
+      data.cases.forEach(function (item) {
+        var row = document.createElement('tr');
+        cell(row, new Date(item.created_at).toLocaleString(document.documentElement.lang));
+        cell(row, item.recorded ? labelOf(taxonomy.contact_types, item.contact_type) : '');
+        cell(row, item.recorded ? labelOf(taxonomy.categories, item.primary_category) : '');
+        cell(row, item.recorded ? labelOf(taxonomy.risk_levels, item.risk) : '');
+        cell(row, item.recorded ? labelOf(taxonomy.outcomes, item.outcome) : '');
+        cell(row, item.recorded ? _('Recorded') : _('Waiting for wrap-up'));
+        body.appendChild(row);
+      });
+      $('case-list-status').textContent = _('{count} cases found.').replace('{count}', data.cases.length);
+    }).catch(function (error) { $('case-list-status').textContent = error.message; });
+  }
+
+  $('case-search').addEventListener('submit', search);
+  C.hook('view', function (view) {
+    if (view !== 'cases') return;
+    loadTaxonomy().then(function (tax) {
+      if (!$('case-category').options.length) {
+        fill($('case-category'), tax.categories, _('All'));
+        fill($('case-risk'), tax.risk_levels, _('All'));
+      }
+      search();
+    });
+  });
+
+  C.openNote = openNote;
+}());

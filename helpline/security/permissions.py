@@ -66,3 +66,7 @@ def markdown_table() -> str:
         cells = " | ".join("yes" if r in who else "·" for r in roles)
         lines.append(f"| `{action}` | {cells} | {what} |")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from tests.browser.conftest import axe_violations
+from tests.browser.console_signin import sign_in  # password and TOTP, keyboard alone
 from tests.support import ServerProcess, Stack, add_user
 
 
@@ -18,14 +19,6 @@ def contexts(browser: Browser) -> Iterator[tuple[BrowserContext, BrowserContext]
     yield child, staff
     child.close()
     staff.close()
-
-
-def sign_in(page: Page, server: ServerProcess, username: str, password: str) -> None:
-    page.goto(server.url + "/console?lang=en")
-    page.fill("#login-username", username)
-    page.fill("#login-password", password)
-    page.press("#login-password", "Enter")  # the keyboard alone signs in
-    expect(page.locator("body")).to_have_attribute("data-state", "working")
 
 
 def test_child_and_counsellor_chat_in_chromium(stack: Stack, server: ServerProcess,

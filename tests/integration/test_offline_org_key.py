@@ -6,8 +6,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-import httpx
-
 from chat.client import StaffClient
 from helpline import crypto
 from tests.support import ROOT, ServerProcess, Stack, add_user
@@ -21,14 +19,12 @@ async def test_keys_wait_unsigned_until_signed_with_the_offline_key(
     staff = StaffClient(server.url, "ana", password)
     info = await staff.sign_in()
     assert info["needs_key"] is True
-    async with httpx.AsyncClient(base_url=server.url, headers={"origin": server.url}) as http:
-        again = (await http.post("/console/api/login", json={"username": "ana", "password": password})).json()
+    again = await StaffClient(server.url, "ana", password).sign_in()  # password and TOTP again
     assert again["public_key"] and again["key_signature"] is None  # children will refuse it for now
 
     signed = subprocess.run([sys.executable, "-m", "helpline.cli", "keys", "sign", "--key-file", str(offline)],
                             cwd=ROOT, env=stack.env, capture_output=True, text=True, check=True)
     assert "Signed 1 staff key(s): ana" in signed.stdout
-    async with httpx.AsyncClient(base_url=server.url, headers={"origin": server.url}) as http:
-        after = (await http.post("/console/api/login", json={"username": "ana", "password": password})).json()
+    after = await StaffClient(server.url, "ana", password).sign_in()
     assert crypto.verify_staff_key(stack.org_public_key, after["staff"]["id"], crypto.b64u_decode(after["public_key"]),
                                    after["key_signature"])

@@ -1,0 +1,283 @@
+"""Admin pages' APIs: staff accounts, canned replies, opening hours and limits; and the canned
+replies counsellors insert. Every change is audited; every route goes through staff_route."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import JSONResponse, Response
+
+from helpline import runtime_config, validate
+from helpline.crypto import b64u_encode
+from helpline.models import Agency, CannedReply, RecoveryCode, Role, Staff, Throttle, utcnow
+from helpline.security import audit, sessions, throttle
+from helpline.security.passwords import hash_password
+from helpline.staff import USERNAME
+from helpline.staffweb import Refused, StaffCall, staff_route
+
+LOCALES = ("sq", "en")
+SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+KEY_GONE = ("Old conversations stay readable only through their other participants (the child, colleagues, "
+            "supervisors); the new key cannot open them.")
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+async def _target(call: StaffCall, db: AsyncSession) -> Staff:
+    public_id = call.request.path_params["staff_id"]
+    staff = (await db.execute(select(Staff).where(Staff.public_id == public_id))).scalar_one_or_none()
+    if staff is None:
+        raise Refused(404, call.t("There is no such staff member."))
+    return staff
+
+
+def _not_self(call: StaffCall, staff: Staff) -> None:
+    if staff.id == call.staff.id:
+        raise Refused(409, call.t("You cannot do this to your own account; ask another admin."))
+
+
+async def _agency_id(call: StaffCall, db: AsyncSession, role: str, code: str | None) -> int | None:
+    if role != Role.OFFICER:
+        return None
+    if not code:
+        raise Refused(400, call.t("An officer needs an agency."))
+    agency = (await db.execute(select(Agency).where(Agency.code == code, Agency.active.is_(True)))
+              ).scalar_one_or_none()
+    if agency is None:
+        raise Refused(400, call.t("There is no such agency."))
+    agency_id: int = agency.id
+    return agency_id
+
+
+# -- staff accounts ---------------------------------------------------------------------------
+
+async def list_staff(call: StaffCall) -> Response:
+    secret = call.services.server_secret
+    async with call.services.store.read() as db:
+        rows = (await db.execute(select(Staff, Agency.code).outerjoin(Agency, Agency.id == Staff.agency_id)
+                                 .order_by(Staff.username))).all()
+        keys = {throttle.key_for(secret, s.username): s.id for s, _code in rows}
+        locks = {keys[t.key]: t for t in (await db.execute(select(Throttle).where(Throttle.key.in_(keys)))).scalars()}
+        agencies = (await db.execute(select(Agency.code, Agency.name).where(Agency.active.is_(True))
+                                     .order_by(Agency.name))).all()
+    now = utcnow()
+    out = []
+    for staff, agency in rows:
+        lock = locks.get(staff.id)
+        locked = bool(lock and lock.locked_until and lock.locked_until > now and lock.expires_at > now)
+        out.append({
+            "id": staff.public_id, "username": staff.username, "name": staff.display_name, "role": staff.role,
+            "agency": agency, "disabled": staff.disabled, "locked": locked,
+            "totp": staff.totp_confirmed_at is not None,
+            "key": "none" if staff.public_key is None else ("signed" if staff.key_signature else "pending"),
+            "key_reset_at": staff.key_reset_at.isoformat() if staff.key_reset_at else None,
+            "self": staff.id == call.staff.id,
+        })
+    return JSONResponse({"staff": out, "roles": [r.value for r in Role],
+                         "agencies": [{"code": c, "name": n} for c, n in agencies]})
+
+
+async def create_staff(call: StaffCall) -> Response:
+    body = await call.body({
+        "username": validate.string(64), "name": validate.string(100), "role": validate.choice(*Role),
+        "agency": validate.Optional(validate.string(48)), "locale": validate.Optional(validate.choice(*LOCALES), "sq"),
+    })
+    if not USERNAME.match(body["username"]):
+        raise Refused(400, call.t("A username is 2 to 64 lower-case letters, digits, dots, dashes or underscores."))
+    password = _password()
+    password_hash = await asyncio.to_thread(hash_password, password)
+    try:
+        async with call.services.store.write() as db:
+            agency_id = await _agency_id(call, db, body["role"], body["agency"])
+            staff = Staff(public_id=secrets.token_hex(8), username=body["username"], display_name=body["name"],
+                          role=body["role"], password_hash=password_hash, locale=body["locale"],
+                          kdf_salt=b64u_encode(secrets.token_bytes(16)), failed_logins=0, disabled=False,
+                          agency_id=agency_id)
+            db.add(staff)
+            await db.flush()
+            await audit.record(db, call.actor, "staff.created", staff.participant_id,
+                               {"role": staff.role, "agency": body["agency"] if agency_id else None})
+    except IntegrityError:
+        raise Refused(409, call.t("This username is taken.")) from None
+    return JSONResponse({"id": staff.public_id, "username": staff.username, "password": password}, status_code=201)
+
+
+async def change_role(call: StaffCall) -> Response:
+    body = await call.body({"role": validate.choice(*Role), "agency": validate.Optional(validate.string(48))})
+    async with call.services.store.write() as db:
+        staff = await _target(call, db)
+        _not_self(call, staff)
+        staff.agency_id = await _agency_id(call, db, body["role"], body["agency"])
+        before, staff.role = staff.role, body["role"]
+        await audit.record(db, call.actor, "staff.role", staff.participant_id,
+                           {"from": before, "to": staff.role, "agency": body["agency"] if staff.agency_id else None})
+    return JSONResponse({"ok": True})
+
+
+async def set_disabled(call: StaffCall) -> Response:
+    body = await call.body({"disabled": validate.boolean})
+    async with call.services.store.write() as db:
+        staff = await _target(call, db)
+        _not_self(call, staff)
+        staff.disabled = body["disabled"]
+        if staff.disabled:
+            await sessions.end_all_sessions(db, staff.id)
+        await audit.record(db, call.actor, "staff.disabled" if staff.disabled else "staff.enabled",
+                           staff.participant_id, {})
+    return JSONResponse({"ok": True})
+
+
+async def lift_lock(call: StaffCall) -> Response:
+    async with call.services.store.write() as db:
+        staff = await _target(call, db)
+        await throttle.clear(db, throttle.key_for(call.services.server_secret, staff.username))
+        staff.failed_logins, staff.locked_until = 0, None
+        await audit.record(db, call.actor, "staff.unlocked", staff.participant_id, {})
+    return JSONResponse({"ok": True})
+
+
+async def reset_staff(call: StaffCall) -> Response:
+    """A one-time password, no key pair and no second factor: the member starts again, and their
+    old conversations stay readable only through the other participants."""
+    password = _password()
+    password_hash = await asyncio.to_thread(hash_password, password)
+    async with call.services.store.write() as db:
+        staff = await _target(call, db)
+        _not_self(call, staff)
+        staff.password_hash = password_hash
+        staff.kdf_salt = b64u_encode(secrets.token_bytes(16))
+        staff.public_key = staff.key_signature = staff.encrypted_private_key = None
+        staff.totp_secret = staff.totp_confirmed_at = staff.totp_last_step = None
+        staff.key_reset_at = utcnow()
+        staff.failed_logins, staff.locked_until = 0, None
+        await db.execute(delete(RecoveryCode).where(RecoveryCode.staff_id == staff.id))
+        await sessions.end_all_sessions(db, staff.id)
+        await throttle.clear(db, throttle.key_for(call.services.server_secret, staff.username))
+        await audit.record(db, call.actor, "staff.reset", staff.participant_id, {})
+    return JSONResponse({"username": staff.username, "password": password, "notice": call.t(KEY_GONE)})
+
+
+# -- canned replies ---------------------------------------------------------------------------
+
+def _canned(row: CannedReply) -> dict[str, Any]:
+    return {"id": row.id, "locale": row.locale, "shortcut": row.shortcut, "title": row.title, "body": row.body}
+
+
+async def _all_canned(call: StaffCall) -> list[dict[str, Any]]:
+    async with call.services.store.read() as db:
+        rows = (await db.execute(select(CannedReply).order_by(CannedReply.locale, CannedReply.shortcut))).scalars()
+        return [_canned(r) for r in rows]
+
+
+async def canned_for_chat(call: StaffCall) -> Response:
+    return JSONResponse({"replies": await _all_canned(call)})
+
+
+async def list_canned(call: StaffCall) -> Response:
+    return JSONResponse({"replies": await _all_canned(call), "locales": list(LOCALES)})
+
+
+async def _canned_body(call: StaffCall) -> dict[str, Any]:
+    body = await call.body({"locale": validate.choice(*LOCALES), "shortcut": validate.string(32),
+                            "title": validate.string(100), "body": validate.string(2000, multiline=True)})
+    if not SHORTCUT.match(body["shortcut"]):
+        raise Refused(400, call.t("A shortcut is lower-case letters, digits, dashes or underscores, "
+                                  "starting with a letter or digit."))
+    return body
+
+
+async def save_canned(call: StaffCall) -> Response:
+    body = await _canned_body(call)
+    reply_id = call.request.path_params.get("reply_id")
+    try:
+        async with call.services.store.write() as db:
+            if reply_id is None:
+                row = CannedReply(**body, updated_at=utcnow())
+                db.add(row)
+            else:
+                found = await db.get(CannedReply, int(reply_id))
+                if found is None:
+                    raise Refused(404, call.t("There is no such canned reply."))
+                row = found
+                row.locale, row.shortcut, row.title, row.body = body["locale"], body["shortcut"], body["title"], \
+                    body["body"]
+                row.updated_at = utcnow()
+            await db.flush()
+            await audit.record(db, call.actor, "canned.saved", f"canned:{row.id}",
+                               {"locale": row.locale, "shortcut": row.shortcut})
+    except IntegrityError:
+        raise Refused(409, call.t("This shortcut is already used in this language.")) from None
+    return JSONResponse(_canned(row), status_code=201 if reply_id is None else 200)
+
+
+async def delete_canned(call: StaffCall) -> Response:
+    async with call.services.store.write() as db:
+        row = await db.get(CannedReply, int(call.request.path_params["reply_id"]))
+        if row is None:
+            raise Refused(404, call.t("There is no such canned reply."))
+        await db.delete(row)
+        await audit.record(db, call.actor, "canned.deleted", f"canned:{row.id}", {"shortcut": row.shortcut})
+    return JSONResponse({"ok": True})
+
+
+# -- opening hours and limits -----------------------------------------------------------------
+
+async def _settings_view(call: StaffCall) -> dict[str, Any]:
+    current = await runtime_config.current(call.services.store, call.services.settings)
+    return {
+        "opening_hours": runtime_config.format_hours(current["opening_hours"]),
+        "max_chats": current["max_chats"],
+        "overridden": current["overridden"],
+        "defaults": {"opening_hours": runtime_config.format_hours(current["defaults"]["opening_hours"]),
+                     "max_chats": current["defaults"]["max_chats"]},
+        "timezone": str(call.services.settings.timezone),
+    }
+
+
+async def get_settings(call: StaffCall) -> Response:
+    return JSONResponse(await _settings_view(call))
+
+
+async def save_settings(call: StaffCall) -> Response:
+    body = await call.body({
+        "opening_hours": validate.Optional(validate.string(11)),
+        "max_chats": validate.Optional(validate.integer(1, runtime_config.MAX_CHATS_LIMIT)),
+    })
+    hours = None
+    if body["opening_hours"]:
+        hours = runtime_config.parse_hours(body["opening_hours"])
+        if hours is None:
+            raise Refused(400, call.t("Opening hours look like 08:00-22:00 (00:00-24:00 means always open)."))
+    async with call.services.store.write() as db:
+        await runtime_config.write(db, runtime_config.OPENING_HOURS, list(hours) if hours else None, call.staff.id)
+        await runtime_config.write(db, runtime_config.MAX_CHATS, body["max_chats"], call.staff.id)
+        await audit.record(db, call.actor, "settings.saved", "settings",
+                           {"opening_hours": body["opening_hours"], "max_chats": body["max_chats"]})
+    runtime_config.forget()
+    return JSONResponse(await _settings_view(call))
+
+
+STAFF = "/console/api/admin/staff"
+routes = [
+    staff_route("/console/api/canned", "canned.use", canned_for_chat),
+    staff_route(STAFF, "admin.staff", list_staff),
+    staff_route(STAFF, "admin.staff", create_staff, methods=("POST",)),
+    staff_route(STAFF + "/{staff_id:str}/role", "admin.staff", change_role, methods=("POST",)),
+    staff_route(STAFF + "/{staff_id:str}/disabled", "admin.staff", set_disabled, methods=("POST",)),
+    staff_route(STAFF + "/{staff_id:str}/unlock", "admin.staff", lift_lock, methods=("POST",)),
+    staff_route(STAFF + "/{staff_id:str}/reset", "admin.staff", reset_staff, methods=("POST",)),
+    staff_route("/console/api/admin/canned", "admin.canned", list_canned),
+    staff_route("/console/api/admin/canned", "admin.canned", save_canned, methods=("POST",)),
+    staff_route("/console/api/admin/canned/{reply_id:int}", "admin.canned", save_canned, methods=("PUT",)),
+    staff_route("/console/api/admin/canned/{reply_id:int}", "admin.canned", delete_canned, methods=("DELETE",)),
+    staff_route("/console/api/admin/settings", "admin.settings", get_settings),
+    staff_route("/console/api/admin/settings", "admin.settings", save_settings, methods=("POST",)),
+]

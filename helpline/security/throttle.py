@@ -1,0 +1,76 @@
+"""Failed sign-in attempts: a growing wait, then a capped lock, per keyed hash of the account name.
+
+Rows are keyed by an HMAC (server secret) of the username, so the table holds no name and no
+address, and a guessed name that does not exist is slowed down exactly like a real one. A
+password and a second-factor failure count together. The first FREE failures cost nothing;
+after that each failure locks the name for 1, 2, 4, 8 ... minutes, never more than
+MAX_LOCK_MINUTES, so guessing cannot shut a counsellor out of a whole shift; an admin can lift
+a lock. Rows expire a day after the last failure; expired rows are ignored and cleaned up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import math
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.models import Throttle, utcnow
+
+FREE = 4
+MAX_LOCK_MINUTES = 15
+KEEP = dt.timedelta(hours=24)
+
+
+def key_for(server_secret: bytes, username: str) -> str:
+    name = username.strip().lower().encode("utf-8", "replace")
+    return hmac.new(server_secret, b"signin:" + name, hashlib.sha256).hexdigest()
+
+
+def lock_minutes(failures: int) -> int:
+    """Minutes a name stays locked after its ``failures``-th failure in a row (0: no lock)."""
+    if failures <= FREE:
+        return 0
+    return int(min(MAX_LOCK_MINUTES, 2 ** (failures - FREE - 1)))
+
+
+async def _row(db: AsyncSession, key: str) -> Throttle | None:
+    row = await db.get(Throttle, key)
+    if row is not None and row.expires_at <= utcnow():
+        await db.delete(row)
+        await db.flush()
+        return None
+    return row
+
+
+async def locked_for(db: AsyncSession, key: str) -> int:
+    """Whole minutes (rounded up) the key is still locked, or 0."""
+    row = await _row(db, key)
+    if row is None or row.locked_until is None:
+        return 0
+    left = (row.locked_until - utcnow()).total_seconds()
+    return max(1, math.ceil(left / 60)) if left > 0 else 0
+
+
+async def fail(db: AsyncSession, key: str) -> int:
+    """Counts one failure; returns the minutes of the lock it starts (0 for none)."""
+    now = utcnow()
+    await db.execute(delete(Throttle).where(Throttle.expires_at <= now))
+    row = await db.get(Throttle, key)
+    if row is None:
+        row = Throttle(key=key, failures=0, locked_until=None, expires_at=now + KEEP)
+        db.add(row)
+    row.failures += 1
+    row.expires_at = now + KEEP
+    minutes = lock_minutes(row.failures)
+    row.locked_until = now + dt.timedelta(minutes=minutes) if minutes else None
+    await db.flush()
+    return minutes
+
+
+async def clear(db: AsyncSession, key: str) -> None:
+    """After a full sign-in, or when an admin lifts the lock."""
+    await db.execute(delete(Throttle).where(Throttle.key == key))

@@ -1,0 +1,74 @@
+"""The contact taxonomy (Child Helpline International's framework, with local additions) as data.
+
+helpline/data/chi_taxonomy.json is versioned; each case record keeps the version it used. Labels are
+English msgids, translated through the console catalog (the Babel extractor below reads them).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from helpline.i18n import translate
+
+PATH = Path(__file__).resolve().parent / "data" / "chi_taxonomy.json"
+LISTS = ("contact_types", "risk_levels", "outcomes", "age_bands", "genders")
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    version: str
+    data: dict[str, Any]
+
+    @functools.cached_property
+    def categories(self) -> frozenset[str]:
+        return frozenset(c["code"] for c in self.data["categories"])
+
+    @functools.cached_property
+    def subcategories(self) -> frozenset[str]:
+        return frozenset(s["code"] for c in self.data["categories"] for s in c["sub"])
+
+    def codes(self, name: str) -> tuple[str, ...]:
+        return tuple(item["code"] for item in self.data[name])
+
+    def translated(self, locale: str) -> dict[str, Any]:
+        """The whole taxonomy with labels in the staff member's language, for the case form."""
+        def label(item: dict[str, Any]) -> dict[str, Any]:
+            out = {"code": item["code"], "label": translate(locale, item["label"])}
+            if "sub" in item:
+                out["sub"] = [label(sub) for sub in item["sub"]]
+            return out
+
+        result: dict[str, Any] = {"version": self.version,
+                                  "categories": [label(c) for c in self.data["categories"]]}
+        for name in LISTS:
+            result[name] = [label(item) for item in self.data[name]]
+        return result
+
+
+@functools.cache
+def load() -> Taxonomy:
+    data = json.loads(PATH.read_text(encoding="utf-8"))
+    return Taxonomy(str(data["version"]), data)
+
+
+def _labels(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("label"), str):
+            yield node["label"]
+        for value in node.values():
+            yield from _labels(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _labels(value)
+
+
+def extract_labels(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
+                   options: Any) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel extraction method for the taxonomy file (see locales/console.cfg)."""
+    for label in _labels(json.loads(fileobj.read().decode("utf-8"))):
+        yield 1, "_", label, []
