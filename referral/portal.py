@@ -37,11 +37,11 @@ async def _writing(call: StaffCall) -> AsyncIterator[AsyncSession]:
         raise Refused(exc.status, call.t(exc.message) % exc.params) from None
 
 
-def _keys(raw: list[dict[str, str]]) -> list[WrappedKey]:
+def _keys(call: StaffCall, raw: list[dict[str, str]]) -> list[WrappedKey]:
     keys = []
     for item in raw:
         if set(item) != {"reader", "wrapped_key", "wrapper_public_key"}:
-            raise Refused(400, "Each key needs reader, wrapped_key and wrapper_public_key.")
+            raise Refused(400, call.t("Each key needs reader, wrapped_key and wrapper_public_key."))
         keys.append(WrappedKey(item["reader"], item["wrapped_key"], item["wrapper_public_key"]))
     return keys
 
@@ -144,7 +144,7 @@ async def console_create(call: StaffCall) -> Response:
         referral = await service.create(
             db, call.staff, call.services.settings, agency_code=data["agency"], urgency=data["urgency"],
             chi_category=data["chi_category"], consent=data["consent"], content=data["content"],
-            keys=_keys(data["keys"]), conversation_id=data["conversation"], now=deadlines.now())
+            keys=_keys(call, data["keys"]), conversation_id=data["conversation"], now=deadlines.now())
         agency = await db.get(Agency, referral.agency_id)
         return JSONResponse(service.summary(referral, agency), status_code=201)
 
@@ -166,7 +166,7 @@ async def console_reroute(call: StaffCall) -> Response:
     data = await call.body({"agency": validate.string(48), "keys": KEYS})
     async with _writing(call) as db:
         referral = await service.reroute(db, call.staff, call.services.settings, _rid(call), data["agency"],
-                                         _keys(data["keys"]), deadlines.now())
+                                         _keys(call, data["keys"]), deadlines.now())
         agency = await db.get(Agency, referral.agency_id)
         return JSONResponse(service.summary(referral, agency))
 
