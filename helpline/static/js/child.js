@@ -190,7 +190,7 @@
     ws.onopen = function () {
       setConnection('online');
       timers.ping = setInterval(ping, PING_EVERY);
-      greet();
+      if (session) greet(); // an early socket (see preconnect) waits for the start frame
     };
     ws.onmessage = function (event) {
       if (socket === ws) onFrame(event.data);
@@ -369,8 +369,16 @@
     return answers;
   }
 
+  /* "Start a chat" opens the socket while the child reads the questions: on slow mobile data the
+   * handshake is one round trip (seconds on 3G) that need not come after the second tap. */
+  function preconnect() {
+    if (!socket && !session && CONFIG.open) connect();
+  }
+
   function startChat(event) {
     event.preventDefault();
+    var early = socket && !session && socket.readyState <= 1 ? socket : null;
+    socket = null; // so resetChat keeps the early socket open
     resetChat();
     useSecret(W.newResumeSecret());
     chat.key = W.newConversationKey();
@@ -379,7 +387,10 @@
       self_key: W.wrapKey(chat.key, session.self), prechat: prechatAnswers()
     };
     show('queue');
-    connect();
+    if (!early) return connect();
+    socket = early;
+    stopped = false;
+    if (early.readyState === 1) greet();
   }
 
   function resumeWithCode(event) {
@@ -629,7 +640,10 @@
   function init() {
     initEveryPage();
     if (!$('screen-welcome')) return; // a safety page: nothing else to run
-    on('start-chat', 'click', function () { show('prechat'); });
+    on('start-chat', 'click', function () {
+      show('prechat');
+      preconnect();
+    });
     on('prechat-form', 'submit', startChat);
     on('resume-link', 'click', function () {
       $('resume-error').textContent = '';

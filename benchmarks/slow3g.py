@@ -1,0 +1,174 @@
+"""Slow 3G: how long from opening the child page to the first message sent, with a counsellor free.
+
+    python benchmarks/slow3g.py --runs 5
+    python benchmarks/slow3g.py --runs 5 --cpu-slowdown 4     # a cheap phone's CPU as well
+
+Starts its own `helpline serve` on a fresh SQLite installation (tests.support.make_stack), signs in
+one PyNaCl counsellor (chat/client.py StaffClient) who accepts every chat as soon as it is queued,
+and drives Debian's Chromium with Playwright under DevTools' "Slow 3G" profile
+(Network.emulateNetworkConditions: 2,000 ms latency, 50,000 bytes/s down and up; the values of
+DevTools' preset). Every run uses a fresh browser context, so nothing is cached.
+
+The child taps "Start a chat", then "Start the chat" with no answers (the two taps of the design),
+types one short message and taps Send. Timed from just before the navigation starts to the
+server's acknowledgement of that message (the page shows "Sent"); also reported: when the
+counsellor decrypted it. Prints JSON and one Markdown table row for docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from chat.client import StaffClient  # noqa: E402
+from tests.support import ServerProcess, add_user, destroy_stack, make_stack  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+SLOW_3G = {"offline": False, "latency": 2000, "downloadThroughput": 50_000, "uploadThroughput": 50_000}
+TEXT = "Përshëndetje, kam nevojë të flas me dikë."
+
+
+class Counsellor:
+    """A counsellor on its own event loop thread who takes every queued chat at once."""
+
+    def __init__(self, server: ServerProcess, username: str, password: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.client = StaffClient(server.url, username, password)
+        self.received_at: dict[str, float] = {}
+        self.watchers: list[asyncio.Task[None]] = []
+        self.run(self.client.sign_in())
+        self.run(self.client.connect())
+        self.task = asyncio.run_coroutine_threadsafe(self._accept_all(), self.loop)
+
+    def run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
+
+    async def _accept_all(self) -> None:
+        taken: set[str] = set()
+        assert self.client.socket is not None
+        while True:
+            try:
+                queue = await self.client.socket.next_event("queue", timeout=3600)
+            except TimeoutError:
+                continue
+            for item in queue.get("items", []):
+                conv = item["conv"]
+                if conv not in taken:
+                    taken.add(conv)
+                    await self.client.accept(conv)
+                    self.watchers.append(asyncio.create_task(self._watch(conv)))
+
+    async def _watch(self, conv: str) -> None:
+        """Waits for the child's key, then for the message (fetched again if it came before the key)."""
+        await self.client.wait_for_key(conv, timeout=60)
+        deadline = time.monotonic() + 60
+        while conv not in self.received_at and time.monotonic() < deadline:
+            if any(m.text == TEXT for m in self.client.received.get(conv, {}).values()):
+                self.received_at[conv] = time.monotonic()
+                return
+            await self.client.sync(conv)
+            await asyncio.sleep(0.05)
+
+    def first_received_after(self, start: float) -> float | None:
+        later = [t for t in self.received_at.values() if t >= start]
+        return min(later) if later else None
+
+    def close(self) -> None:
+        for task in [self.task, *self.watchers]:
+            self.loop.call_soon_threadsafe(task.cancel)
+        self.run(self.client.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def one_run(browser: Any, url: str, counsellor: Counsellor, cpu_slowdown: float) -> dict[str, float]:
+    context = browser.new_context(viewport={"width": 360, "height": 640})
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    cdp.send("Network.emulateNetworkConditions", SLOW_3G)
+    if cpu_slowdown > 1:
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": cpu_slowdown})
+    try:
+        start = time.monotonic()
+        page.goto(url + "/", timeout=60_000)
+        loaded = time.monotonic()
+        page.click("#start-chat")
+        page.click("#prechat-submit")
+        page.fill("#message-input", TEXT)
+        page.click("#send-message")
+        page.locator("#messages .msg.me .meta").last.wait_for(state="visible", timeout=60_000)
+        page.wait_for_function("() => { const m = document.querySelectorAll('#messages .msg.me .meta');"
+                               " return m.length && !m[m.length - 1].textContent.includes('…'); }", timeout=60_000)
+        sent = time.monotonic()
+        deadline = time.monotonic() + 30
+        received = counsellor.first_received_after(start)
+        while received is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+            received = counsellor.first_received_after(start)
+    finally:
+        context.close()
+    return {"page_loaded_s": loaded - start, "first_message_sent_s": sent - start,
+            "counsellor_read_s": (received - start) if received else float("nan")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cpu-slowdown", type=float, default=1.0, help="DevTools CPU throttling rate (4 = phone)")
+    parser.add_argument("--json", type=Path, help="also write the result here")
+    args = parser.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="helpline-slow3g-"))
+    stack = make_stack("sqlite", tmp)
+    server = ServerProcess(stack).start()
+    stack.servers.append(server)
+    counsellor = Counsellor(server, "bench", add_user(stack, "bench"))
+    runs: list[dict[str, float]] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            for _ in range(args.runs):
+                runs.append(one_run(browser, server.url, counsellor, args.cpu_slowdown))
+            browser.close()
+    finally:
+        counsellor.close()
+        destroy_stack(stack)
+    sent = [r["first_message_sent_s"] for r in runs]
+    result = {
+        "profile": SLOW_3G, "cpu_slowdown": args.cpu_slowdown, "runs": runs,
+        "first_message_sent_median_s": statistics.median(sent), "first_message_sent_max_s": max(sent),
+        "page_loaded_median_s": statistics.median(r["page_loaded_s"] for r in runs),
+        "counsellor_read_median_s": statistics.median(r["counsellor_read_s"] for r in runs),
+        "budget_s": 8.0, "met": max(sent) <= 8.0,
+    }
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    command = "python benchmarks/slow3g.py --runs " + str(args.runs) + (
+        f" --cpu-slowdown {args.cpu_slowdown:g}" if args.cpu_slowdown > 1 else "")
+    print(f"| Slow 3G, CPU ×{args.cpu_slowdown:g} | {args.runs} | {result['page_loaded_median_s']:.2f} | "
+          f"{result['first_message_sent_median_s']:.2f} / {result['first_message_sent_max_s']:.2f} | "
+          f"{result['counsellor_read_median_s']:.2f} | {'met' if result['met'] else 'not met'} | `{command}` |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
