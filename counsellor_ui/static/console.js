@@ -254,6 +254,8 @@
 
   function drawQueue(items) {
     var body = $('queue').tBodies[0];
+    // Redrawing must not take the focus from a keyboard user: remember which button had it.
+    var focused = document.activeElement && document.activeElement.getAttribute('data-accept');
     body.textContent = '';
     items.forEach(function (item) {
       var row = document.createElement('tr');
@@ -276,6 +278,10 @@
       row.appendChild(td);
       body.appendChild(row);
     });
+    if (focused) {
+      var again = body.querySelector('button[data-accept="' + focused + '"]');
+      if (again) again.focus(); else $('queue-title').focus();
+    }
     $('queue-empty').hidden = items.length > 0;
     $('queue').hidden = items.length === 0;
     $('queue-status').textContent = items.length + ' ' + _('waiting');
