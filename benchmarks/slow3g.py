@@ -91,8 +91,9 @@ class Counsellor:
         return min(later) if later else None
 
     def close(self) -> None:
-        for task in [self.task, *self.watchers]:
-            self.loop.call_soon_threadsafe(task.cancel)
+        self.task.cancel()
+        for watcher in self.watchers:
+            self.loop.call_soon_threadsafe(watcher.cancel)
         self.run(self.client.close())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)

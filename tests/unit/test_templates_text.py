@@ -20,6 +20,8 @@ from tests.support import ROOT
 
 TEMPLATE_DIRS = [ROOT / "helpline" / "templates", ROOT / "counsellor_ui" / "templates"]
 TEXT_ATTRIBUTES = {"alt", "title", "aria-label", "placeholder"}
+# A language's own name is never translated: a reader looks for "Shqip" or "English" as written.
+AUTONYMS = {"Shqip", "English"}
 LETTER = re.compile(r"[^\W\d_]")
 JINJA_PARTS = [
     re.compile(r"\{#.*?#\}", re.S),
@@ -47,7 +49,7 @@ class _TextFinder(HTMLParser):
             self.skipping -= 1
 
     def handle_data(self, data: str) -> None:
-        if not self.skipping and LETTER.search(data):
+        if not self.skipping and LETTER.search(data) and data.strip() not in AUTONYMS:
             self.found.append(data.strip())
 
 
@@ -74,6 +76,7 @@ def test_the_check_finds_words_outside_the_catalog() -> None:
     assert untranslated_text('<input placeholder="Kërko">') == ["<input placeholder='Kërko'>"]
     assert untranslated_text("<button aria-label='Mbyll'>×</button>") == ["<button aria-label='Mbyll'>"]
     assert untranslated_text("<style>a{color:red}</style><script>var x;</script>") == []
+    assert untranslated_text('<option value="sq">Shqip</option><option>Anglisht</option>') == ["Anglisht"]
 
 
 def test_there_are_templates_to_check() -> None:
@@ -93,4 +96,33 @@ def test_plural_messages_have_every_form_in_albanian(domain: str) -> None:
     assert catalog.num_plurals == 2
     problems = [m.id for m in catalog if m.id and m.pluralizable
                 and (len(m.string) != catalog.num_plurals or not all(m.string))]
+    assert problems == []
+
+
+# docs/glossary.md: an English term in a child message means this Albanian word in its translation.
+GLOSSARY = {
+    "counsellor": "këshillt",
+    "resume code": "rikthim",
+    "queue": "radh",
+    "quick exit": "dil shpejt",
+    "child protection officer": "për mbrojtjen e fëmijëve",
+    "optional": "sipas dëshirës",
+    "chat": "bised",
+    "municipality": "bashki",
+}
+
+
+def test_child_catalog_follows_the_glossary() -> None:
+    glossary = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8").lower()
+    assert all(word in glossary for word in GLOSSARY.values())
+    with (LOCALES_DIR / "sq" / "LC_MESSAGES" / "child.po").open("rb") as handle:
+        catalog = read_po(handle, locale="sq", domain="child")
+    problems = []
+    for message in catalog:
+        if not message.id:
+            continue
+        english = str(message.id[0] if isinstance(message.id, tuple) else message.id).lower()
+        albanian = str(message.string[0] if isinstance(message.string, tuple) else message.string).lower()
+        problems += [f"{term!r} is not {word!r} in {albanian!r}" for term, word in GLOSSARY.items()
+                     if term in english and word not in albanian]
     assert problems == []
