@@ -48,11 +48,13 @@ async def test_refer_read_acknowledge_act_ask_close_and_follow(
         assert read["sender"]["id"] == ana.participant
 
         answer = await portal.post(f"/referrals/api/referrals/{rid}/close", json={"outcome": "child_protected"})
-        assert answer.status_code == 409 and "sent cannot become closed" in answer.json()["error"]
+        assert answer.status_code == 409
+        assert answer.json()["error"] == "Një referim në gjendjen sent nuk mund të kalojë në closed."  # staff locale sq
 
         assert (await portal.post(f"/referrals/api/referrals/{rid}/acknowledge")).json()["state"] == "acknowledged"
         again = await portal.post(f"/referrals/api/referrals/{rid}/acknowledge")
-        assert again.status_code == 409 and "acknowledged cannot become acknowledged" in again.json()["error"]
+        assert again.status_code == 409
+        assert "gjendjen acknowledged nuk mund të kalojë në acknowledged" in again.json()["error"]
         acted = await portal.post(f"/referrals/api/referrals/{rid}/actions",
                                   json={"kind": "home_visit", "body": seal_text(key, "Vizitë në shtëpi, ora 14")})
         assert acted.json()["state"] == "in_progress"
