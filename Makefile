@@ -42,6 +42,7 @@ run: deps
 
 test: deps browser
 	$(BIN)/ruff check helpline chat referral counsellor_ui tests benchmarks
+	$(BIN)/bandit -q -c pyproject.toml -r helpline chat referral counsellor_ui
 	$(BIN)/mypy
 	node --test tests/js/
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -116,7 +116,7 @@ def build_services(settings: Settings) -> Services:
         server_secret=keys.load_or_create_secret(settings.secret_file),
         bundles=bundle.build_all(org_public),
         templates=i18n.make_environment([ROOT / "helpline" / "templates", ROOT / "counsellor_ui" / "templates"]),
-        child_css=Markup(css),  # noqa: S704 - our own stylesheet file, not user input
+        child_css=Markup(css),  # noqa: S704 - our own stylesheet, not user input  # nosec B704
         municipalities=helpline.web.municipalities(),
     )
 
