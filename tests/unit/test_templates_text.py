@@ -126,3 +126,19 @@ def test_child_catalog_follows_the_glossary() -> None:
         problems += [f"{term!r} is not {word!r} in {albanian!r}" for term, word in GLOSSARY.items()
                      if term in english and word not in albanian]
     assert problems == []
+
+
+def test_child_script_gets_albanian_plurals_and_babel_number_signs() -> None:
+    import datetime as dt
+
+    from helpline.web import child_js_config, format_clock
+
+    config = child_js_config("sq")
+    assert config["plurals"]["Expected wait: about {n} minute"] == ["Pritja: rreth {n} minutë",
+                                                                    "Pritja: rreth {n} minuta"]
+    assert config["plural_rule"] == "one-other"
+    assert config["number"] == {"group": "\xa0", "decimal": ","}
+    assert config["strings"]["Sent"] == "U dërgua"
+    assert child_js_config("en")["plurals"]["Expected wait: about {n} minute"][1].endswith("minutes")
+    assert format_clock(dt.time(8, 5), "sq") == "08:05"
+    assert format_clock(dt.time(20, 0), "en") == "20:00"
