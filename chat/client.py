@@ -124,6 +124,8 @@ class ChildClient:
         self.received: dict[int, Received] = {}
         self.refused: list[str] = []
         self.wrapped_for: list[str] = []
+        self.shared: list[str] = []
+        self.share_task: asyncio.Task[None] | None = None
         self.socket: Socket | None = None
         self.last_seq = 0
         self._early: list[dict[str, Any]] = []  # messages that arrived before the key was opened
@@ -194,6 +196,17 @@ class ChildClient:
         asyncio.get_running_loop().create_task(self.socket.request(
             {"type": "wrap", "conv": self.conv, "for": counsellor["id"], "key": wrapped}))
         self.wrapped_for.append(counsellor["id"])
+        self.share_task = asyncio.get_running_loop().create_task(self._share_earlier(counsellor["id"], public))
+
+    async def _share_earlier(self, counsellor_id: str, public: bytes) -> None:
+        """As the child's page does: earlier answered chats are opened here and wrapped for the new counsellor."""
+        assert self.socket is not None and self.conv is not None
+        listed = await self.socket.request({"type": "earlier", "conv": self.conv})
+        for item in listed["items"]:
+            key = crypto.unwrap_key(item["self_key"], self.public_key, self.private_key)
+            await self.socket.request({"type": "share", "conv": self.conv, "earlier": item["conv"],
+                                       "for": counsellor_id, "key": crypto.wrap_key(key, public, self.private_key)})
+            self.shared.append(item["conv"])
 
     async def close(self) -> None:
         if self.socket is not None:

@@ -121,6 +121,8 @@ CHILD_FRAMES: dict[str, dict[str, Check]] = {
     "typing": {"conv": _CONV},
     "leave": {"conv": _CONV},
     "feedback": {"conv": _CONV, "helped": _choice("yes", "somewhat", "no")},
+    "earlier": {"conv": _CONV},
+    "share": {"conv": _CONV, "earlier": _CONV, "for": _string(48), "key": _wrapped},
     "ping": {},
 }
 

@@ -65,6 +65,18 @@ async def latest_conversation(db: AsyncSession, child_id: int) -> Conversation |
     return (await db.execute(query)).scalar_one_or_none()
 
 
+async def earlier_conversations(db: AsyncSession, child_id: int, current: str,
+                                limit: int = 10) -> list[tuple[Conversation, ConversationKey]]:
+    """The child's earlier conversations that were answered, newest first, with the child's own key."""
+    query = (select(Conversation, ConversationKey)
+             .join(ConversationKey, (ConversationKey.conversation_id == Conversation.id)
+                   & (ConversationKey.participant == "child"))
+             .where(Conversation.child_id == child_id, Conversation.id != current,
+                    Conversation.accepted_at.is_not(None))
+             .order_by(Conversation.created_at.desc()).limit(limit))
+    return [(conv, key) for conv, key in (await db.execute(query)).tuples()]
+
+
 async def count_conversations(db: AsyncSession, child_id: int) -> int:
     query = select(func.count()).select_from(Conversation).where(Conversation.child_id == child_id)
     return int((await db.execute(query)).scalar_one())

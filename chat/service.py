@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat import model
 from chat import repository as repo
 from chat.broker import Broker
+from chat.hub import STAFF_CHANNEL
 from chat.protocol import ProtocolError
 from helpline import runtime_config
 from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
@@ -148,6 +149,35 @@ class ChatService:
             await repo.set_key(db, conv_id, participant, wrapped, wrapper)
         await self.broker.publish(f"conv:{conv_id}", {"k": "event", "to": participant, "frame": {
             "type": "key", "conv": conv_id, "key": wrapped, "wrapper_public_key": wrapper}})
+
+    async def earlier(self, conv_id: str, child_id: int) -> list[dict[str, Any]]:
+        """A returning child's earlier answered chats, with the keys only the child's page can open."""
+        async with self._read() as db:
+            await self._child_conversation(db, conv_id, child_id)
+            rows = await repo.earlier_conversations(db, child_id, conv_id)
+        return [{"conv": conv.id, "self_key": key.wrapped_key, "at": int(conv.created_at.timestamp() * 1000)}
+                for conv, key in rows]
+
+    async def share_earlier(self, conv_id: str, child_id: int, earlier_id: str, participant: str,
+                            wrapped: str) -> None:
+        """The child's page wrapped an earlier chat's key for its counsellor now: that counsellor may
+        read the earlier chat and its case record (docs/adr/0008-returning-child-history.md)."""
+        async with self._write() as db:
+            conv = await self._child_conversation(db, conv_id, child_id)
+            earlier = await self._child_conversation(db, earlier_id, child_id)
+            card = await self._card(db, conv)
+            if card is None or card.id != participant or conv.counsellor_id is None:
+                raise ProtocolError("forbidden", "Earlier chats are shared only with the assigned counsellor.")
+            if earlier.id == conv.id or earlier.accepted_at is None:
+                raise ProtocolError("bad_frame", "Only an earlier answered chat can be shared.")
+            child_key = await repo.get_key(db, conv_id, CHILD)
+            wrapper = child_key.wrapper_public_key if child_key else ""
+            await repo.set_key(db, earlier_id, participant, wrapped, wrapper)
+            await repo.grant(db, earlier_id, conv.counsellor_id, conv.counsellor_id)
+            frame = {"type": "history", "conv": conv_id, "earlier": earlier_id, "key": wrapped,
+                     "wrapper_public_key": wrapper, "at": int(earlier.created_at.timestamp() * 1000),
+                     "last_seq": earlier.last_seq}
+        await self.broker.publish(STAFF_CHANNEL, {"k": "staff", "to": participant, "frame": frame})
 
     async def leave(self, conv_id: str, child_id: int) -> str:
         async with self._write() as db:

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from chat import resume_guard
 from chat.protocol import CHILD_FRAMES, STAFF_FRAMES, Check, Frame, ProtocolError, parse_frame
 from chat.repository import StoredMessage
 from chat.service import CHILD, prechat_of
-from helpline.crypto import b64u_decode
+from helpline.crypto import b64u_decode, token_hash
 from helpline.models import ConversationState, Staff
 from helpline.security import permissions
 
@@ -166,7 +167,7 @@ class ClientConnection:
                 exc.frame_id = frame.id
             body = exc.frame()
             if exc.code == "rate_limited":
-                body["retry_after"] = max(1, int(self._frames.take() or 1))
+                body["retry_after"] = getattr(exc, "retry_after", 0) or max(1, int(self._frames.take() or 1))
             await self.push(body)
             if self._errors.take():
                 await self.ws.close(ABUSE_CLOSE)
@@ -262,7 +263,15 @@ class ChildConnection(ClientConnection):
         return {"conv": conv.id, "state": conv.state}
 
     async def on_resume(self, frame: Frame) -> dict[str, Any]:
-        conv, self_key, card = await self.chat.resume(b64u_decode(frame["token"]))
+        token = b64u_decode(frame["token"])
+        guard = resume_guard.key_for(self.services.server_secret, token_hash(token))
+        await resume_guard.check(self.services.store, guard)
+        try:
+            conv, self_key, card = await self.chat.resume(token)
+        except ProtocolError as exc:
+            if exc.code == "not_found":
+                await resume_guard.failed(self.services.store, guard)
+            raise
         if frame["after"] > conv.last_seq:
             raise ProtocolError("bad_sequence", f"'after' is {frame['after']} but the last message is {conv.last_seq}.")
         await self._attach(conv.id, conv.child_id)
@@ -288,6 +297,17 @@ class ChildConnection(ClientConnection):
         await self.check_member(frame["conv"])
         assert self.child_id is not None
         return {"state": await self.chat.leave(frame["conv"], self.child_id)}
+
+    async def on_earlier(self, frame: Frame) -> dict[str, Any]:
+        await self.check_member(frame["conv"])
+        assert self.child_id is not None
+        return {"items": await self.chat.earlier(frame["conv"], self.child_id)}
+
+    async def on_share(self, frame: Frame) -> dict[str, Any]:
+        await self.check_member(frame["conv"])
+        assert self.child_id is not None
+        await self.chat.share_earlier(frame["conv"], self.child_id, frame["earlier"], frame["for"], frame["key"])
+        return {}
 
     async def on_feedback(self, frame: Frame) -> dict[str, Any]:
         await self.check_member(frame["conv"])

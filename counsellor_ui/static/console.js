@@ -131,7 +131,7 @@
   }
 
   var extraHandlers = {};   // frame type -> [fn], added by other console files
-  var hooks = { panel: [], ended: [], working: [], hello: [], view: [], refused: [] };
+  var hooks = { panel: [], ended: [], working: [], hello: [], view: [], refused: [], earlier: [] };
 
   function runHooks(name, arg) { hooks[name].forEach(function (fn) { fn(arg); }); }
 
@@ -204,6 +204,20 @@
       var chat = joinChat(frame);
       note(chat, _('{name} gave you this chat.').replace('{name}', frame.by || ''));
     },
+    history: function (frame) {
+      var chat = chats[frame.conv];
+      if (!chat) return;
+      var area = chat.panel.querySelector('.team-area');
+      var when = new Date(frame.at).toLocaleString(document.documentElement.lang);
+      var button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'secondary';
+      button.setAttribute('data-earlier', frame.earlier);
+      button.textContent = _('Read the earlier chat of {when}').replace('{when}', when);
+      button.addEventListener('click', function () { openEarlier(frame, when); });
+      area.appendChild(button);
+      note(chat, _('This child came back. Their page shared an earlier chat with you.'));
+    },
     joined: function (frame) {
       var chat = chats[frame.conv];
       if (chat && frame.id !== me.id) {
@@ -211,6 +225,19 @@
       }
     }
   };
+
+  /* A returning child's earlier chat: read-only, in its own tab, with its case record. */
+  function openEarlier(frame, when) {
+    var chat = openChat(frame.earlier, {});
+    chat.ended = true;
+    chat.earlier = true;
+    chat.tab.textContent = _('Earlier chat') + ' ' + when;
+    chat.panel.querySelector('.composer').hidden = true;
+    chat.panel.querySelector('.chat-actions').hidden = true;
+    if (!chat.key) takeKey(frame.earlier, frame.key, frame.wrapper_public_key);
+    select(frame.earlier);
+    runHooks('earlier', chat);
+  }
 
   /* A chat that became ours without an accept: by handover, grant or assignment. */
   function joinChat(frame) {

@@ -111,6 +111,34 @@
 
   C.hook('ended', function (chat) { if (!chat.handedOn) caseForm(chat); });
 
+  /* An earlier chat a returning child shared: show how it was recorded, and the note if it opens. */
+  C.hook('earlier', function (chat) {
+    C.get('/console/api/cases/' + encodeURIComponent(chat.conv)).then(function (found) {
+      return loadTaxonomy().then(function (tax) {
+        var area = chat.panel.querySelector('.case-area');
+        var item = found.case;
+        var summary = document.createElement('p');
+        summary.className = 'earlier-case';
+        if (!item) {
+          summary.textContent = _('This earlier chat has no case record.');
+        } else {
+          summary.textContent = [labelOf(tax.contact_types, item.contact_type),
+            labelOf(tax.categories, item.primary_category), labelOf(tax.risk_levels, item.risk),
+            labelOf(tax.outcomes, item.outcome)].filter(function (x) { return x; }).join(' · ');
+          if (item.note) {
+            var text = null;
+            try { text = openNote(chat.conv, item.note, item.note_keys); } catch (e) { text = null; }
+            var note = document.createElement('p');
+            note.textContent = text ? _('Case note: {text}').replace('{text}', text)
+              : _('The case note was written before your key existed, so it does not open for you.');
+            area.appendChild(note);
+          }
+        }
+        area.insertBefore(summary, area.firstChild);
+      });
+    }).catch(function () {});
+  });
+
   /* After a reload: a chat that ended without its record opens again for wrap-up. */
   C.hook('hello', function () {
     C.get('/console/api/cases/pending').then(function (data) {

@@ -265,3 +265,39 @@ def audit_rows(stack: Stack) -> list[tuple[str, str, dict[str, Any]]]:
 
     result: list[tuple[str, str, dict[str, Any]]] = run_async(read())
     return result
+
+
+def test_a_returning_child_shares_earlier_chats_with_the_new_counsellor(stack: Stack, server: ServerProcess) -> None:
+    ana_pw, bea_pw, cem_pw = add_user(stack, "ana"), add_user(stack, "bea"), add_user(stack, "cem")
+
+    async def scenario() -> None:
+        child, ana, first = await open_chat(server, stack, ana_pw)
+        await child.say("herën e parë: më ngacmojnë në shkollë")
+        await ana.end(first)
+        saved = await api(ana, "PUT", f"/console/api/cases/{first}", {
+            "contact_type": "counselling", "primary_category": "violence", "risk": "low", "outcome": "advice"})
+        assert saved.status_code == 200
+        await child.close()
+
+        back = ChildClient(server.url, stack.org_public_key, child.secret)  # the resume code, on any device
+        await back.connect()
+        second = await back.start(PRECHAT)
+        bea = await signed_in(server, "bea", bea_pw)
+        await bea.accept(second)
+        history = await bea.socket.next_event("history")  # type: ignore[union-attr]
+        assert history["conv"] == second and history["earlier"] == first
+        bea._take_key(first, history["key"], history["wrapper_public_key"])
+        await bea.sync(first, 0)
+        await eventually(lambda: [m.text for m in bea.received.get(first, {}).values()]
+                         == ["herën e parë: më ngacmojnë në shkollë"])
+        record = await api(bea, "GET", f"/console/api/cases/{first}")
+        assert record.status_code == 200 and record.json()["case"]["primary_category"] == "violence"
+
+        cem = await signed_in(server, "cem", cem_pw)
+        assert (await api(cem, "GET", f"/console/api/cases/{first}")).status_code == 403
+        with pytest.raises(FrameError):
+            await bea.say(first, "the earlier chat is closed for writing")
+        for client in (back, ana, bea, cem):
+            await client.close()
+
+    run_async(scenario())

@@ -470,11 +470,30 @@
         var shared = W.sharedKey(publicKey, session.keys.secretKey);
         return { type: 'wrap', id: id, conv: chat.conv, for: c.id, key: W.wrapKey(chat.key, shared) };
       });
+      shareEarlier(c.id, publicKey);
     }
     chat.state = 'active';
     var joined = _('A counsellor has joined the chat: {name}').replace('{name}', c.name || '');
     if ($('counsellor').textContent !== joined) $('counsellor').textContent = joined;
     show('chat');
+  }
+
+  /* A returning child: earlier answered chats are opened here, with the child's own key, and
+   * wrapped for the counsellor now, so the child need not tell everything again. */
+  function shareEarlier(counsellorId, publicKey) {
+    deliver(function (id) { return { type: 'earlier', id: id, conv: chat.conv }; }, function (reply) {
+      if (reply.type !== 'ack' || !reply.items || !reply.items.length) return;
+      var shared = W.sharedKey(publicKey, session.keys.secretKey);
+      reply.items.forEach(function (item) {
+        var key;
+        try { key = W.unwrapKey(item.self_key, session.self); } catch (e) { return; }
+        deliver(function (id) {
+          return { type: 'share', id: id, conv: chat.conv, earlier: item.conv, for: counsellorId,
+            key: W.wrapKey(key, shared) };
+        });
+      });
+      addMessage('note', _('Your counsellor can read your earlier chats with us. You do not have to tell everything again.'));
+    });
   }
 
   function refuseCounsellor() {
