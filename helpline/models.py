@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -361,9 +362,12 @@ class Referral(Base):
     # Which kinds of detail were shared, and whether with the child's consent: metadata, not the detail.
     consent: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     content: Mapped[str] = mapped_column(Text)  # b64u(nonce || secretbox) under the referral key
-    created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)  # None: a public report
     conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case_records.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(12), default="helpline")  # helpline, report
+    # A public report's status code, as a keyed hash (the reporter keeps the code).
+    report_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ack_deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -453,3 +457,39 @@ class Escalation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("referral_id", "kind", name="uq_referral_escalations_kind"),)
+
+
+# -- statistics (helpline/stats/, migration 0004) -----------------------------------------------
+
+
+class StatsDaily(Base):
+    """Daily roll-up of metadata counts: one row per (source, day, county, category, dimension, value).
+
+    ``county`` and ``category`` hold '*' in the rows that sum over them, so an unfiltered view
+    reads one row per value and day. Rebuilt per day by helpline/stats/rollups.py (idempotent).
+    """
+
+    __tablename__ = "stats_daily"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(1))  # c: conversations, r: referrals
+    day: Mapped[dt.date] = mapped_column(Date)
+    county: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64))
+    dim: Mapped[str] = mapped_column(String(24))
+    value: Mapped[str] = mapped_column(String(140))
+    n: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_stats_daily_slice", "county", "category", "source", "day"),
+        Index("ix_stats_daily_day", "day"),
+    )
+
+
+class StatsState(Base):
+    """When the roll-ups were last brought up to date (one row per key)."""
+
+    __tablename__ = "stats_state"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

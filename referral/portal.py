@@ -12,12 +12,15 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from helpline import validate
+from helpline.db import StoreUnavailable
+from helpline.i18n import pick_locale, translate
 from helpline.models import Agency
-from helpline.staffweb import Refused, StaffCall, staff_route
+from helpline.staffweb import Refused, StaffCall, error, read_json, services_of, staff_route
 from referral import deadlines, directory, notices, service
 from referral.service import ReferralError, WrappedKey
 
@@ -184,6 +187,70 @@ async def admin_outbox(call: StaffCall) -> Response:
                          "outbox_files": files})
 
 
+# -- public reports of illegal content (no account) ----------------------------------------------------
+
+
+async def _public(request: Request, work: Any) -> Response:
+    """Runs a public call: clear refusals, a foreign Origin refused, nothing about the caller kept."""
+    locale = pick_locale(request.query_params.get("lang"))
+    services = services_of(request)
+    origin = request.headers.get("origin")
+    if request.method == "POST" and origin and origin != services.origin_of(request.headers.get("host", ""),
+                                                                             request.url.scheme):
+        return error(403, translate(locale, "This request did not come from the helpline's page."))
+    try:
+        result: Response = await work(services, locale)
+        return result
+    except ReferralError as exc:
+        return error(exc.status, translate(locale, exc.message) % exc.params)
+    except Refused as exc:
+        return error(exc.status, exc.message)
+    except StoreUnavailable:
+        return error(503, translate(locale, "The database is unavailable; nothing was changed. "
+                                            "Try again in a moment."))
+
+
+async def report_readers(request: Request) -> Response:
+    """Whom the reporter's page encrypts a report for; it checks each key against the pinned org key."""
+    async def work(services: Any, locale: str) -> Response:
+        async with services.store.read() as db:
+            agency, people = await service.report_readers(db)
+        return JSONResponse({"agency": directory.public(agency), "kinds": list(service.REPORT_KINDS),
+                             "readers": [service.reader_info(s) for s in people]})
+    return await _public(request, work)
+
+
+async def report_create(request: Request) -> Response:
+    async def work(services: Any, locale: str) -> Response:
+        data = await read_json(request, locale)
+        try:
+            data = validate.fields(data, {"kind": validate.choice(*service.REPORT_KINDS),
+                                          "content": validate.string(service.MAX_CONTENT_BYTES * 2), "keys": KEYS})
+        except ValueError as exc:
+            raise Refused(400, translate(locale, "The request was refused: %(reason)s.") % {"reason": exc}) from None
+        keys = []
+        for item in data["keys"]:
+            if set(item) != {"reader", "wrapped_key", "wrapper_public_key"}:
+                raise Refused(400, translate(locale, "Each key needs reader, wrapped_key and wrapper_public_key."))
+            keys.append(WrappedKey(item["reader"], item["wrapped_key"], item["wrapper_public_key"]))
+        async with services.store.write() as db:
+            referral, code = await service.create_report(db, services.settings, services.server_secret,
+                                                         kind=data["kind"], content=data["content"], keys=keys,
+                                                         now=deadlines.now())
+        return JSONResponse({"code": code, "state": referral.state}, status_code=201,
+                            headers={"cache-control": "no-store"})
+    return await _public(request, work)
+
+
+async def report_status(request: Request) -> Response:
+    async def work(services: Any, locale: str) -> Response:
+        code = str(request.path_params["code"])[:20]
+        async with services.store.write() as db:
+            status = await service.report_status(db, services.server_secret, code)
+        return JSONResponse(status, headers={"cache-control": "no-store"})
+    return await _public(request, work)
+
+
 POST = ("POST",)
 routes: list[BaseRoute] = [
     staff_route("/referrals/api/referrals", "referral.portal", portal_list),
@@ -201,4 +268,7 @@ routes: list[BaseRoute] = [
     staff_route("/console/api/referrals/{rid}/answers", "referral.track", console_answer, methods=POST),
     staff_route("/console/api/referrals/{rid}/reroute", "referral.create", console_reroute, methods=POST),
     staff_route("/admin/api/outbox", "admin.outbox", admin_outbox),
+    Route("/report/api/readers", report_readers),
+    Route("/report/api/reports", report_create, methods=["POST"]),
+    Route("/report/api/reports/{code}", report_status),
 ]

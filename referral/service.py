@@ -11,6 +11,8 @@ referral key the counsellor's browser made and wrapped for each reader. Access:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -108,13 +110,14 @@ async def agency_by_code(db: AsyncSession, code: str) -> Agency:
     return agency
 
 
-async def readers(db: AsyncSession, agency: Agency, creator: Staff, also: frozenset[int] = frozenset()
+async def readers(db: AsyncSession, agency: Agency, creator: Staff | None, also: frozenset[int] = frozenset()
                   ) -> list[Staff]:
     """Everyone the referral key must be wrapped for: the agency's officers with a signed key,
     every supervisor with a signed key, and the counsellor who writes it."""
     query = select(Staff).where(Staff.disabled.is_(False), Staff.key_signature.is_not(None),
                                 ((Staff.role == Role.OFFICER.value) & (Staff.agency_id == agency.id))
-                                | (Staff.role == Role.SUPERVISOR.value) | Staff.id.in_({creator.id, *also}))
+                                | (Staff.role == Role.SUPERVISOR.value)
+                                | Staff.id.in_({*([creator.id] if creator else []), *also}))
     return list((await db.execute(query.order_by(Staff.id))).scalars())
 
 
@@ -179,7 +182,7 @@ async def _move(db: AsyncSession, referral: Referral, actor: Staff | str, target
                  detail=detail)
 
 
-async def _store_keys(db: AsyncSession, referral: Referral, creator: Staff, agency: Agency,
+async def _store_keys(db: AsyncSession, referral: Referral, creator: Staff | None, agency: Agency,
                       keys: list[WrappedKey], now: dt.datetime, also: set[int] | None = None) -> None:
     """Checks the wrapped keys: only allowed readers, every required reader, wrapped by the sender."""
     allowed = {s.participant_id: s for s in await readers(db, agency, creator, frozenset(also or ()))}
@@ -192,14 +195,16 @@ async def _store_keys(db: AsyncSession, referral: Referral, creator: Staff, agen
     missing = sorted(set(allowed) - set(given))
     if missing:
         raise ReferralError(400, N_("The referral key is not wrapped for %(reader)s."), {"reader": missing[0]})
+    # A staff sender wraps with their own key; a public reporter with one key made for this report.
+    sender_key = creator.public_key if creator else (keys[0].wrapper_public_key if keys else None)
     for key in keys:
-        if key.wrapper_public_key != creator.public_key:
+        if key.wrapper_public_key != sender_key or not _is_public_key(key.wrapper_public_key):
             raise ReferralError(400, N_("Keys must be wrapped with your own key."))
         db.add(ReferralKey(referral_id=referral.id, reader=key.reader, wrapped_key=key.wrapped_key,
                            wrapper_public_key=key.wrapper_public_key, created_at=now))
 
 
-async def _send(db: AsyncSession, referral: Referral, actor: Staff, agency: Agency, settings: Settings,
+async def _send(db: AsyncSession, referral: Referral, actor: Staff | str, agency: Agency, settings: Settings,
                 now: dt.datetime) -> None:
     await _move(db, referral, actor, ReferralState.SENT, now=now, detail={"agency": agency.code})
     referral.sent_at = now
@@ -308,7 +313,8 @@ async def reroute(db: AsyncSession, staff: Staff, settings: Settings, referral_i
     await _move(db, referral, staff, ReferralState.DRAFT, now=now, detail={"agency": agency.code})
     await db.execute(delete(ReferralKey).where(ReferralKey.referral_id == referral.id))
     # Whoever re-routes wraps the keys again; the counsellor who made the referral keeps a key.
-    await _store_keys(db, referral, staff, agency, keys, now, also={referral.created_by})
+    also = {referral.created_by} if referral.created_by else set()
+    await _store_keys(db, referral, staff, agency, keys, now, also=also)
     referral.agency_id = agency.id
     referral.return_reason = None
     referral.acknowledged_at = None
@@ -329,6 +335,74 @@ async def close(db: AsyncSession, officer: Staff, referral_id: str, outcome: str
     return referral
 
 
+def _is_public_key(text: str) -> bool:
+    try:
+        return len(crypto.b64u_decode(text)) == 32
+    except crypto.CryptoError:
+        return False
+
+
+# -- public reports of illegal content ---------------------------------------------------------------
+
+REPORT_KINDS = ("sexual_images", "grooming", "threats", "other")
+REPORT_AGENCY = "police-cyber"
+REPORT_ACTOR = "public:report"
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on phones
+
+
+def new_report_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def report_code_hash(server_secret: bytes, code: str) -> str:
+    normal = code.strip().upper().replace("-", "").replace(" ", "")
+    return hmac.new(server_secret, b"report-code\x00" + normal.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+
+
+async def report_readers(db: AsyncSession) -> tuple[Agency, list[Staff]]:
+    agency = await agency_by_code(db, REPORT_AGENCY)
+    return agency, await readers(db, agency, None)
+
+
+async def create_report(db: AsyncSession, settings: Settings, server_secret: bytes, *, kind: str, content: str,
+                        keys: list[WrappedKey], now: dt.datetime) -> tuple[Referral, str]:
+    """An anonymous report (no account) becomes a referral to the police cybercrime sector.
+
+    The reporter's browser encrypts it to the readers' keys with a key pair made for this report;
+    the reporter gets a code to check its status. Nothing about the reporter is stored.
+    """
+    if kind not in REPORT_KINDS:
+        raise ReferralError(400, N_("Unknown kind of report."))
+    agency, people = await report_readers(db)
+    if not people:
+        raise ReferralError(503, N_("Reports cannot be received right now. Please call 116 111."))
+    code = new_report_code()
+    referral = Referral(id=new_id(), agency_id=agency.id, urgency="urgent", chi_category=f"illegal_content.{kind}",
+                        state=ReferralState.DRAFT.value, consent={}, content=check_body(content, MAX_CONTENT_BYTES),
+                        created_by=None, source="report", report_code_hash=report_code_hash(server_secret, code),
+                        created_at=now, updated_at=now)
+    db.add(referral)
+    await db.flush()
+    await _store_keys(db, referral, None, agency, keys, now)
+    await _event(db, referral, REPORT_ACTOR, "created", now=now, to_state=ReferralState.DRAFT.value,
+                 detail={"agency": agency.code, "urgency": referral.urgency, "report": kind})
+    await _send(db, referral, REPORT_ACTOR, agency, settings, now)
+    return referral, code
+
+
+async def report_status(db: AsyncSession, server_secret: bytes, code: str) -> dict[str, Any]:
+    """What a reporter may learn with their code: whether the police acknowledged it, and when."""
+    referral = (await db.execute(select(Referral).where(
+        Referral.report_code_hash == report_code_hash(server_secret, code)))).scalar_one_or_none()
+    if referral is None:
+        raise ReferralError(404, N_("There is no report with this code. Check the code and try again."))
+    await audit.record(db, REPORT_ACTOR, "referral.report_status", subject_of(referral.id), {})
+    return {"state": referral.state, "received_at": _iso(referral.sent_at),
+            "acknowledged": referral.acknowledged_at is not None, "acknowledged_at": _iso(referral.acknowledged_at),
+            "closed": referral.state == ReferralState.CLOSED.value}
+
+
 def _officer_only(staff: Staff) -> None:
     if staff.role != Role.OFFICER.value:
         raise ReferralError(403, N_("Only the agency's officers do this."))
@@ -342,7 +416,7 @@ def summary(referral: Referral, agency: Agency | None) -> dict[str, Any]:
         "id": referral.id, "state": referral.state, "urgency": referral.urgency,
         "chi_category": referral.chi_category, "outcome": referral.outcome, "return_reason": referral.return_reason,
         "agency": agency.code if agency else None, "agency_name": agency.name if agency else None,
-        "consent": referral.consent, "conversation": referral.conversation_id,
+        "consent": referral.consent, "conversation": referral.conversation_id, "source": referral.source,
         "created_at": _iso(referral.created_at), "sent_at": _iso(referral.sent_at),
         "ack_deadline_at": _iso(referral.ack_deadline_at), "acknowledged_at": _iso(referral.acknowledged_at),
         "closed_at": _iso(referral.closed_at), "updated_at": _iso(referral.updated_at),
@@ -388,7 +462,7 @@ async def read(db: AsyncSession, staff: Staff, referral_id: str) -> dict[str, An
     events = (await db.execute(select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
                                .order_by(ReferralEvent.id))).scalars().all()
     names = await _names(db, {e.actor for e in events})
-    sender = await db.get(Staff, referral.created_by)
+    sender = await db.get(Staff, referral.created_by) if referral.created_by else None
     await audit.record(db, staff.participant_id, "referral.read", subject_of(referral.id),
                        {"with_key": key is not None})
     return {
