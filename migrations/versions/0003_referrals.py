@@ -37,9 +37,11 @@ def upgrade() -> None:
     sa.Column('return_reason', sa.String(length=32), nullable=True),
     sa.Column('consent', sa.JSON(), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
-    sa.Column('created_by', sa.Integer(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('conversation_id', sa.String(length=32), nullable=True),
     sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('source', sa.String(length=12), nullable=False),
+    sa.Column('report_code_hash', sa.String(length=64), nullable=True),
     sa.Column('created_at', helpline.models.UTCDateTime(), nullable=False),
     sa.Column('sent_at', helpline.models.UTCDateTime(), nullable=True),
     sa.Column('ack_deadline_at', helpline.models.UTCDateTime(), nullable=True),
@@ -50,7 +52,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['case_id'], ['case_records.id'], name=op.f('fk_referrals_case_id_case_records'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_referrals_conversation_id_conversations'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['created_by'], ['staff.id'], name=op.f('fk_referrals_created_by_staff')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_referrals'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_referrals')),
+    sa.UniqueConstraint('report_code_hash', name=op.f('uq_referrals_report_code_hash'))
     )
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_referrals_agency_id'), ['agency_id'], unique=False)
