@@ -242,8 +242,27 @@
       team = data.team;
       drawTeam(data.team);
       drawLive(data.chats);
+      drawLongWaits(data);
     }).catch(function () {});
   }
+
+  /* Long waits are an alert too, shown in the alert bar whatever the supervisor is looking at. */
+  function drawLongWaits(data) {
+    var waiting = data.chats.filter(function (chat) { return chat.long_wait; }).length;
+    var line = $('long-waits');
+    var text = waiting ? _('{count} children have waited longer than {minutes} minutes.')
+      .replace('{count}', waiting).replace('{minutes}', data.long_wait_minutes) : '';
+    if (line.textContent !== text) line.textContent = text;
+  }
+
+  var watchTimer = null;
+  C.hook('hello', function (frame) {
+    clearInterval(watchTimer);
+    if (frame.staff && frame.staff.role === 'supervisor') {
+      refresh();
+      watchTimer = setInterval(refresh, 15000);
+    }
+  });
 
   C.hook('view', function (view) {
     clearInterval(timer);
