@@ -1,0 +1,132 @@
+"""Retention: content goes HELPLINE_RETENTION_DAYS after a conversation or referral closes; counts stay.
+
+What is removed (all of it ciphertext already; removing it also removes what a stolen key could
+ever open):
+
+- conversations ended or abandoned before the cut-off: every message, the wrapped conversation
+  keys, transfer notes, and the case record's encrypted note with its wrapped note keys;
+- referrals closed before the cut-off: the encrypted content (left empty), the encrypted bodies
+  of their events (questions, answers, actions) and the wrapped referral keys.
+
+What stays, for statistics and the audit trail: the conversation rows (times, pre-chat answers,
+`last_seq` = how many messages there were, feedback), case records without their note
+(categories, risk, outcome), referral rows without their content (agency, urgency, category,
+states, times), referral events without bodies (who moved what when), and the audit chain, which
+gets one `retention.purge` row per run that removed anything.
+
+`helpline purge` runs it once; every server process runs it at start and then every
+HELPLINE_PURGE_INTERVAL_MINUTES (`start`/`stop` below, from the app's lifespan). Runs are
+idempotent, so any number of processes may run side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import CursorResult
+
+from helpline.db import Store, StoreUnavailable
+from helpline.models import (
+    CaseRecord,
+    Conversation,
+    ConversationKey,
+    ConversationState,
+    Message,
+    Referral,
+    ReferralEvent,
+    ReferralKey,
+    Transfer,
+    utcnow,
+)
+from helpline.security import audit
+
+if TYPE_CHECKING:
+    from helpline.app import Services
+    from helpline.settings import Settings
+
+log = logging.getLogger("helpline.retention")
+
+CLOSED_CONVERSATIONS = (ConversationState.ENDED, ConversationState.ABANDONED)
+
+
+@dataclass(frozen=True)
+class Purged:
+    messages: int = 0
+    conversation_keys: int = 0
+    transfer_notes: int = 0
+    case_notes: int = 0
+    referral_contents: int = 0
+    referral_event_bodies: int = 0
+    referral_keys: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(asdict(self).values())
+
+
+def _count(result: Any) -> int:
+    return int(result.rowcount or 0) if isinstance(result, CursorResult) else 0
+
+
+def cutoff(settings: Settings, now: dt.datetime | None = None) -> dt.datetime:
+    return (now or utcnow()) - dt.timedelta(days=int(settings.retention_days))
+
+
+async def purge(store: Store, settings: Settings, now: dt.datetime | None = None) -> Purged:
+    """Removes the content of everything closed before the cut-off, in one transaction."""
+    before = cutoff(settings, now)
+    old_convs = select(Conversation.id).where(Conversation.state.in_(CLOSED_CONVERSATIONS),
+                                              Conversation.ended_at.is_not(None), Conversation.ended_at <= before)
+    old_refs = select(Referral.id).where(Referral.closed_at.is_not(None), Referral.closed_at <= before)
+    async with store.write() as db:
+        done = Purged(
+            messages=_count(await db.execute(delete(Message).where(Message.conversation_id.in_(old_convs)))),
+            conversation_keys=_count(await db.execute(
+                delete(ConversationKey).where(ConversationKey.conversation_id.in_(old_convs)))),
+            transfer_notes=_count(await db.execute(
+                update(Transfer).where(Transfer.conversation_id.in_(old_convs), Transfer.note.is_not(None))
+                .values(note=None))),
+            case_notes=_count(await db.execute(
+                update(CaseRecord).where(CaseRecord.conversation_id.in_(old_convs), CaseRecord.note.is_not(None))
+                .values(note=None, note_keys=None))),
+            referral_contents=_count(await db.execute(
+                update(Referral).where(Referral.id.in_(old_refs), Referral.content != "").values(content=""))),
+            referral_event_bodies=_count(await db.execute(
+                update(ReferralEvent).where(ReferralEvent.referral_id.in_(old_refs), ReferralEvent.body.is_not(None))
+                .values(body=None))),
+            referral_keys=_count(await db.execute(delete(ReferralKey).where(ReferralKey.referral_id.in_(old_refs)))),
+        )
+        if done.total:
+            await audit.record(db, "system", "retention.purge", "content",
+                               {"before": before.isoformat(timespec="seconds"), **asdict(done)})
+    if done.total:
+        log.info("retention: purged %s", asdict(done))
+    return done
+
+
+async def loop(services: Services) -> None:
+    interval = 60.0 * int(services.settings.purge_interval_minutes)
+    while True:
+        try:
+            await purge(services.store, services.settings)
+        except StoreUnavailable:
+            log.warning("retention: the database is unavailable; trying again later")
+        except Exception:
+            log.exception("retention: a run failed; trying again later")
+        await asyncio.sleep(interval)
+
+
+def start(services: Services) -> asyncio.Task[None]:
+    return asyncio.create_task(loop(services), name="retention")
+
+
+async def stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
