@@ -1,0 +1,89 @@
+"""The OpenAPI document of every HTTP route, built from the app's own route table at request time.
+
+Nothing is listed by hand, so a new route appears in the document (and in the schemathesis run
+of tests/reliability/test_openapi_fuzz.py) the moment it is added. What the table knows is put
+in: path and method, path parameters (with Starlette's `int` converter as an integer), whether a
+staff session is needed and for which action of the permission matrix (staff_route), and what
+comes back: JSON under /api/ and for health, HTML pages, script bundles. Request bodies of the
+JSON APIs are objects checked field by field by helpline/validate.py, which answers 400 with a
+sentence naming the field, 413 above 64 KiB and 415 without `Content-Type: application/json`.
+WebSocket endpoints are described in docs/protocol.md, not here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from helpline.security import sessions
+
+_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?}")
+_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+
+
+def _media(path: str) -> dict[str, Any]:
+    if "/api/" in path or path in ("/healthz", "/openapi.json"):
+        return {"application/json": {"schema": {"type": "object"}}}
+    if path.startswith("/bundle/"):
+        return {"application/javascript": {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}}}
+    return {"text/html": {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}}}
+
+
+def _operation(route: Route, method: str, path: str) -> dict[str, Any]:
+    action = getattr(route.endpoint, "helpline_action", None)
+    params = [{"name": name, "in": "path", "required": True,
+               "schema": {"type": "integer", "minimum": 0} if conv == "int" else {"type": "string", "minLength": 1}}
+              for name, conv in _PARAM.findall(route.path)]
+    media = _media(path)
+    json_api = "application/json" in media
+    op: dict[str, Any] = {
+        "operationId": f"{method}{path}",
+        "responses": {"default": {"description": "the answer; errors are JSON `{error}` on JSON routes",
+                                  "content": media}},
+    }
+    if json_api:
+        op["responses"]["4XX"] = {"description": "refused; nothing was changed",
+                                  "content": {"application/json": {"schema": _ERROR}}}
+        op["responses"]["503"] = {"description": "the database is unavailable; try again",
+                                  "content": {"application/json": {"schema": _ERROR}}}
+    if params:
+        op["parameters"] = params
+    if action is not None:
+        op["security"] = [{"staffSession": []}]
+        op["x-helpline-action"] = action
+    if method in ("post", "put", "patch") and json_api:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+    return op
+
+
+def document(routes: list[BaseRoute]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        if not isinstance(route, Route):
+            continue
+        path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", route.path)
+        for method in sorted(route.methods or ()):
+            if method == "HEAD":
+                continue
+            paths.setdefault(path, {})[method.lower()] = _operation(route, method.lower(), path)
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Helpline", "version": "1",
+                 "description": "Every HTTP route of this server. Chat frames: docs/protocol.md."},
+        "paths": dict(sorted(paths.items())),
+        "components": {"securitySchemes": {
+            "staffSession": {"type": "apiKey", "in": "cookie", "name": sessions.COOKIE_NAME,
+                             "description": "Console session; state-changing calls also need `x-csrf-token`."}}},
+    }
+
+
+async def endpoint(request: Request) -> JSONResponse:
+    return JSONResponse(document(list(request.app.routes)))
+
+
+routes = [Route("/openapi.json", endpoint, methods=["GET"])]
