@@ -375,12 +375,16 @@
     if (!socket && !session && CONFIG.open) connect();
   }
 
+  var returning = null;  // the resume secret of a child who came back and starts a new chat
+
   function startChat(event) {
     event.preventDefault();
     var early = socket && !session && socket.readyState <= 1 ? socket : null;
     socket = null; // so resetChat keeps the early socket open
     resetChat();
-    useSecret(W.newResumeSecret());
+    useSecret(returning || W.newResumeSecret());
+    session.fromCode = !!returning;
+    returning = null;
     chat.key = W.newConversationKey();
     chat.startFrame = {
       type: 'start', id: newId(), token: session.token, public_key: W.b64uEncode(session.keys.publicKey),
@@ -407,6 +411,7 @@
     $('resume-submit').disabled = true;
     resetChat();
     useSecret(secret);
+    session.fromCode = true;
     connect();
   }
 
@@ -688,6 +693,9 @@
     on('ended-panel', 'click', sendFeedback);
     on('copy-code', 'click', copyCode);
     on('new-chat', 'click', function () {
+      // A child who came back with their code keeps it: the new chat counts as returning, and the
+      // page shares the earlier chats with the new counsellor (ADR 0009).
+      returning = session && session.fromCode ? session.secret.slice() : null;
       forget();
       resetChat();
       show('prechat');
