@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 from babel.dates import format_time
 from babel.messages.extract import extract_javascript
 from babel.numbers import get_decimal_symbol, get_group_symbol
+from babel.support import NullTranslations, Translations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from chat.service import is_open
-from helpline.i18n import BABEL_LOCALES, JS_SOURCES, js_strings, pick_locale, translations
+from helpline import runtime_config
+from helpline.i18n import BABEL_LOCALES, JS_SOURCES, LOCALES_DIR, pick_locale
 
 if TYPE_CHECKING:
     from helpline.app import Services
@@ -43,13 +45,32 @@ def format_clock(time: dt.time, locale: str) -> str:
     return format_time(time, "HH:mm", locale=BABEL_LOCALES[locale])
 
 
-def opens_at(services: Services, locale: str) -> str | None:
-    """When the chat next opens, as local time of day ("08:00"), or None when open now."""
+def opens_at(services: Services, locale: str, hours: tuple[int, int] | None = None) -> str | None:
+    """When the chat next opens, as local time of day ("08:00"), or None when open now.
+
+    ``hours`` are the admins' opening hours (helpline.runtime_config) when they override the default."""
     settings = services.settings
-    if is_open(settings):
+    if is_open(settings, hours=hours):
         return None
-    start = settings.opening_hours[0]
+    start = (hours or settings.opening_hours)[0]
     return format_clock(dt.time(start // 60, start % 60), locale)
+
+
+@functools.cache
+def child_translations(locale: str) -> NullTranslations:
+    """The child domain alone. The merged catalog lets the console's wording win for a msgid both use
+    ("Connected", "Counsellor", "Under 10"); the child pages keep their own (docs/glossary.md)."""
+    loaded = Translations.load(str(LOCALES_DIR), [locale], "child")
+    return loaded if isinstance(loaded, Translations) else NullTranslations()
+
+
+def _js_messages(path: Path) -> list[str]:
+    with path.open("rb") as handle:
+        found: list[str] = []
+        for _line, _func, message, _comments in extract_javascript(handle, {"_": None}, [], {}):
+            if isinstance(message, str):
+                found.append(message)
+        return found
 
 
 def _js_plural_ids(path: Path) -> list[tuple[str, str]]:
@@ -67,7 +88,7 @@ def child_js_config(locale: str) -> dict[str, Any]:
 
     Embedded in the page's config block rather than fetched (docs/adr/0006-js-strings-in-the-page.md).
     """
-    catalog = translations(locale)
+    catalog = child_translations(locale)
     plurals: dict[str, list[str]] = {}
     for path in JS_SOURCES["child"]:
         for singular, plural in _js_plural_ids(path):
@@ -80,7 +101,7 @@ def child_js_config(locale: str) -> dict[str, Any]:
     assert rule is None or (rule(1), rule(2)) == (0, 1)
     babel_locale = BABEL_LOCALES[locale]
     return {
-        "strings": js_strings("child", locale),
+        "strings": {msg: catalog.gettext(msg) for path in JS_SOURCES["child"] for msg in _js_messages(path)},
         "plurals": plurals,
         "plural_rule": PLURAL_RULES[expr],
         "number": {"group": get_group_symbol(babel_locale), "decimal": get_decimal_symbol(babel_locale)},
@@ -93,6 +114,7 @@ def _compressed(request: Request, response: Response) -> Response:
     The pages hold no secret (no token, no personal data), so compression leaks nothing.
     """
     headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
+    assert isinstance(response.body, bytes)
     headers["vary"] = "accept-encoding"
     if "gzip" not in request.headers.get("accept-encoding", ""):
         return Response(response.body, status_code=response.status_code, headers=headers,
@@ -103,6 +125,16 @@ def _compressed(request: Request, response: Response) -> Response:
 
 
 LANGUAGE_NAMES = {"sq": "Shqip", "en": "English"}  # each in its own language, never translated
+
+
+def _render(services: Services, request: Request, template: str, context: dict[str, Any], locale: str,
+            status_code: int = 200) -> Response:
+    """Renders a child page with the child catalog, gzipped when the browser accepts it; never cached."""
+    catalog = child_translations(locale)
+    html = services.templates.get_template(template).render(
+        request=request, **context, gettext=catalog.gettext, ngettext=catalog.ngettext, _=catalog.gettext,
+        lang=locale)
+    return _compressed(request, HTMLResponse(html, status_code=status_code, headers={"cache-control": "no-store"}))
 
 
 def _page_context(services: Services, locale: str) -> dict[str, Any]:
@@ -117,19 +149,20 @@ def _page_context(services: Services, locale: str) -> dict[str, Any]:
 async def child_page(request: Request) -> Response:
     services: Services = request.app.state.services
     locale = pick_locale(request.query_params.get("lang"))
-    open_now = is_open(services.settings)
+    hours = await runtime_config.opening_hours(services.store, services.settings)
+    open_now = is_open(services.settings, hours=hours)
     config: dict[str, Any] = {
         **child_js_config(locale),
         "open": open_now,
-        "opens_at": opens_at(services, locale),
+        "opens_at": opens_at(services, locale, hours),
         "quick_exit_url": services.settings.quick_exit_url,
         "ws_path": "/ws/child",
         "lang": locale,
     }
-    return _compressed(request, services.render(request, "child.html", {
+    return _render(services, request, "child.html", {
         **_page_context(services, locale), "config": config, "municipalities": services.municipalities,
         "open": open_now, "opens_at": config["opens_at"], "state": "welcome" if open_now else "closed", "slug": "",
-    }, locale=locale, headers={"cache-control": "no-store"}))
+    }, locale)
 
 
 async def safety_page(request: Request) -> Response:
@@ -139,10 +172,9 @@ async def safety_page(request: Request) -> Response:
     slug = request.path_params.get("slug", "")
     config = {"quick_exit_url": services.settings.quick_exit_url, "lang": locale}
     found = slug in SAFETY_PAGES
-    return _compressed(request, services.render(
-        request, f"help/{slug}.html" if found else "help/missing.html",
-        {**_page_context(services, locale), "slug": slug if found else "", "config": config, "state": "help"},
-        locale=locale, status_code=200 if found else 404, headers={"cache-control": "no-store"}))
+    return _render(services, request, f"help/{slug}.html" if found else "help/missing.html",
+                   {**_page_context(services, locale), "slug": slug if found else "", "config": config,
+                    "state": "help"}, locale, status_code=200 if found else 404)
 
 
 async def safety_index(request: Request) -> Response:

@@ -178,6 +178,7 @@ def test_keyboard_alone_starts_a_chat_and_focus_stays_put(stack: Stack, server: 
     tab_to("prechat-submit")
     page.keyboard.press("Enter")
     expect(page.locator("body")).to_have_attribute("data-state", "queue")
+    expect(page.locator("#connection-state")).to_have_text("Në linjë")  # in words, not only a green dot
     assert page.locator("#messages").get_attribute("role") == "log"
     assert page.locator("#messages").get_attribute("aria-live") == "polite"
     assert page.locator("#queue-position").evaluate("e => e.closest('[role=status]') !== null")

@@ -131,7 +131,7 @@ def test_child_catalog_follows_the_glossary() -> None:
 def test_child_script_gets_albanian_plurals_and_babel_number_signs() -> None:
     import datetime as dt
 
-    from helpline.web import child_js_config, format_clock
+    from helpline.web import child_js_config, child_translations, format_clock
 
     config = child_js_config("sq")
     assert config["plurals"]["Expected wait: about {n} minute"] == ["Pritja: rreth {n} minutë",
@@ -139,6 +139,9 @@ def test_child_script_gets_albanian_plurals_and_babel_number_signs() -> None:
     assert config["plural_rule"] == "one-other"
     assert config["number"] == {"group": "\xa0", "decimal": ","}
     assert config["strings"]["Sent"] == "U dërgua"
+    # A msgid the console also uses keeps the child's wording on the child pages.
+    assert config["strings"]["Connected"] == "Në linjë"
+    assert child_translations("sq").gettext("Under 10") == "Nën 10 vjeç"
     assert child_js_config("en")["plurals"]["Expected wait: about {n} minute"][1].endswith("minutes")
     assert format_clock(dt.time(8, 5), "sq") == "08:05"
     assert format_clock(dt.time(20, 0), "en") == "20:00"
