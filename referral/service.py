@@ -465,7 +465,17 @@ async def read(db: AsyncSession, staff: Staff, referral_id: str) -> dict[str, An
     sender = await db.get(Staff, referral.created_by) if referral.created_by else None
     await audit.record(db, staff.participant_id, "referral.read", subject_of(referral.id),
                        {"with_key": key is not None})
+    history: list[dict[str, Any]] | None = None
+    if staff.role == Role.SUPERVISOR.value:
+        # Supervisors see the full history on one page: every step and every read, from the audit log.
+        rows = await audit.history(db, subject_of(referral.id))
+        history = [{"id": r.id, "at": _iso(r.at), "actor": r.actor, "actor_name": names.get(r.actor, r.actor),
+                    "action": r.action, "detail": r.detail} for r in rows]
+        names.update(await _names(db, {r.actor for r in rows} - set(names)))
+        for item in history:
+            item["actor_name"] = names.get(str(item["actor"]), item["actor"])
     return {
+        "audit": history,
         **summary(referral, agency),
         "content": referral.content,
         "key": {"wrapped_key": key.wrapped_key, "wrapper_public_key": key.wrapper_public_key} if key else None,

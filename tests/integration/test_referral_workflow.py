@@ -33,6 +33,14 @@ async def test_refer_read_acknowledge_act_ask_close_and_follow(
     other = await member(stack, "besnik", "officer", agency="cpu-tirane", email="besnik@tirane.example")
     admin = await member(stack, "admin", "admin", with_key=False)
 
+    async with ana.client(server.url) as console:
+        directory = (await console.get("/console/api/referral-agencies",
+                                       params={"municipality": "Shkodër", "concern": "family"})).json()
+        assert directory["suggested"] == "cpu-shkoder"
+        assert len([a for a in directory["agencies"] if a["kind"] == "cpu"]) == 61
+        cyber = (await console.get("/console/api/referral-agencies", params={"concern": "grooming"})).json()
+        assert cyber["suggested"] == "police-cyber"
+
     created, key = await refer(server.url, ana, stack)
     rid = created["id"]
     assert created["state"] == "sent" and created["agency"] == "cpu-shkoder" and created["urgency"] == "emergency"
@@ -87,6 +95,12 @@ async def test_refer_read_acknowledge_act_ask_close_and_follow(
         assert steps == [("created", "draft"), ("transition", "sent"), ("transition", "acknowledged"),
                          ("transition", "in_progress"), ("action", None), ("question", None), ("answer", None),
                          ("transition", "closed")]
+        if person is sara:  # the supervisor's page also shows every read and step from the audit log
+            logged = [(a["actor"], a["action"]) for a in read["audit"]]
+            assert (cpo.participant, "referral.read") in logged and (ana.participant, "referral.created") in logged
+            assert logged[-1] == (sara.participant, "referral.read")
+        else:
+            assert read["audit"] is None
         their_key = unwrap(person, read)
         assert open_text(their_key, read["events"][4]["body"]) == "Vizitë në shtëpi, ora 14"
         assert read["events"][4]["detail"] == {"action": "home_visit"}
