@@ -31,7 +31,7 @@ from chat.broker import Broker, make_broker
 from chat.hub import Hub
 from chat.service import ChatService
 from chat.teamwork import Teamwork
-from helpline import bundle, i18n, keys
+from helpline import bundle, i18n, keys, openapi, retention
 from helpline.db import Store, make_engine, make_sessionmaker
 from helpline.middleware import ForgetClient, SecurityHeaders, content_security_policy
 from helpline.models import Staff
@@ -122,7 +122,7 @@ def build_services(settings: Settings) -> Services:
 
 
 def _routes() -> list[BaseRoute]:
-    routes: list[BaseRoute] = [*helpline.web.routes, *chat.web.routes, *referral.portal.routes]
+    routes: list[BaseRoute] = [*helpline.web.routes, *chat.web.routes, *referral.portal.routes, *openapi.routes]
     with contextlib.suppress(ImportError):
         import counsellor_ui.web
 
@@ -142,9 +142,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await services.broker.start()
         await services.hub.start()
         worker = referral.worker.start(services)  # escalations and notices, state in the DB
+        purger = retention.start(services)  # content past HELPLINE_RETENTION_DAYS
         try:
             yield
         finally:
+            await retention.stop(purger)
             await referral.worker.stop(worker)
             await services.hub.stop()
             await services.broker.stop()

@@ -290,6 +290,21 @@ def cmd_notices_send(args: argparse.Namespace) -> None:
     print(f"{escalated} referral(s) escalated, {sent} notice(s) sent.")
 
 
+def cmd_purge(args: argparse.Namespace) -> None:
+    """Removes the content of conversations and referrals closed longer than HELPLINE_RETENTION_DAYS."""
+    from helpline import retention
+
+    settings = _settings()
+
+    async def work(store: Any) -> retention.Purged:
+        return await retention.purge(store, settings)
+
+    done = asyncio.run(_with_store(str(settings.database_url), work))
+    print(f"Purged content closed before {retention.cutoff(settings):%Y-%m-%d %H:%M} UTC: {done.messages} "
+          f"message(s), {done.case_notes} case note(s), {done.transfer_notes} transfer note(s), "
+          f"{done.referral_contents} referral content(s), {done.referral_event_bodies} referral event text(s).")
+
+
 def cmd_bundle_hash(args: argparse.Namespace) -> None:
     from helpline.bundle import build_all
     from helpline.keys import load_public_key
@@ -335,6 +350,8 @@ def parser() -> argparse.ArgumentParser:
     bundle = sub.add_parser("bundle", help="browser bundles").add_subparsers(required=True, metavar="ACTION")
     bundle.add_parser("hash", help="print each bundle's SHA-384 (publish it)").set_defaults(func=cmd_bundle_hash)
     sub.add_parser("settings", help="list every HELPLINE_* setting").set_defaults(func=cmd_settings)
+    sub.add_parser("purge", help="remove content closed longer than HELPLINE_RETENTION_DAYS (counts stay)"
+                   ).set_defaults(func=cmd_purge)
 
     agencies = sub.add_parser("directory", help="agencies that receive referrals").add_subparsers(
         required=True, metavar="ACTION")

@@ -28,7 +28,7 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.engine import CursorResult
 
 from helpline.db import Store, StoreUnavailable
@@ -106,6 +106,11 @@ async def purge(store: Store, settings: Settings, now: dt.datetime | None = None
             await audit.record(db, "system", "retention.purge", "content",
                                {"before": before.isoformat(timespec="seconds"), **asdict(done)})
     if done.total:
+        if settings.uses_sqlite:
+            # secure_delete (helpline/db.py) zeroes the freed cells; this moves the zeroed pages into the
+            # database file and empties the WAL, where the old pages would otherwise linger.
+            async with store.sessionmaker() as db:
+                await db.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         log.info("retention: purged %s", asdict(done))
     return done
 

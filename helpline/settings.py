@@ -150,6 +150,11 @@ SETTINGS: tuple[Setting, ...] = (
             _positive_int),
     Setting("HELPLINE_WORKER_SECONDS", "15",
             "How often the background worker sends due notices and escalates overdue referrals", _positive_int),
+    Setting("HELPLINE_RETENTION_DAYS", "90",
+            "Days after a conversation or referral closes before its messages, notes and contents are purged "
+            "(counts for statistics stay)", _positive_int),
+    Setting("HELPLINE_PURGE_INTERVAL_MINUTES", "60",
+            "How often each server process runs the retention purge (also at start)", _positive_int),
 )
 
 
