@@ -109,6 +109,7 @@ GLOSSARY = {
     "optional": "sipas dëshirës",
     "chat": "bised",
     "municipality": "bashki",
+    "supervisor": "mbikëqyrëse ose mbikëqyrës",  # the child pages never assume a gender
 }
 
 
