@@ -174,6 +174,14 @@ async def console_reroute(call: StaffCall) -> Response:
         return JSONResponse(service.summary(referral, agency))
 
 
+async def referral_keys(call: StaffCall) -> Response:
+    """Wraps the referral key for readers who enrolled after it was sent (see missing_readers)."""
+    data = await call.body({"keys": KEYS})
+    async with _writing(call) as db:
+        await service.add_keys(db, call.staff, _rid(call), _keys(call, data["keys"]), deadlines.now())
+        return JSONResponse({"added": len(data["keys"])})
+
+
 # -- admins -----------------------------------------------------------------------------------------
 
 
@@ -267,6 +275,8 @@ routes: list[BaseRoute] = [
     staff_route("/console/api/referrals/{rid}", "referral.track", referral_read),
     staff_route("/console/api/referrals/{rid}/answers", "referral.track", console_answer, methods=POST),
     staff_route("/console/api/referrals/{rid}/reroute", "referral.create", console_reroute, methods=POST),
+    staff_route("/referrals/api/referrals/{rid}/keys", "referral.portal", referral_keys, methods=POST),
+    staff_route("/console/api/referrals/{rid}/keys", "referral.track", referral_keys, methods=POST),
     staff_route("/admin/api/outbox", "admin.outbox", admin_outbox),
     Route("/report/api/readers", report_readers),
     Route("/report/api/reports", report_create, methods=["POST"]),

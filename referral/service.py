@@ -335,6 +335,39 @@ async def close(db: AsyncSession, officer: Staff, referral_id: str, outcome: str
     return referral
 
 
+async def missing_readers(db: AsyncSession, referral: Referral) -> list[Staff]:
+    """Readers the referral should have (an officer or supervisor who enrolled later) with no key yet."""
+    agency = await db.get(Agency, referral.agency_id)
+    if agency is None:
+        return []
+    creator = await db.get(Staff, referral.created_by) if referral.created_by else None
+    have = set((await db.execute(select(ReferralKey.reader).where(ReferralKey.referral_id == referral.id))).scalars())
+    return [s for s in await readers(db, agency, creator) if s.participant_id not in have]
+
+
+async def add_keys(db: AsyncSession, staff: Staff, referral_id: str, keys: list[WrappedKey],
+                   now: dt.datetime) -> Referral:
+    """A reader who holds the referral key wraps it for readers who came later."""
+    referral = await visible(db, staff, referral_id, lock=True)
+    held = (await db.execute(select(ReferralKey.id).where(ReferralKey.referral_id == referral.id,
+                                                          ReferralKey.reader == staff.participant_id))
+            ).scalar_one_or_none()
+    if held is None:
+        raise ReferralError(409, N_("You hold no key for this referral, so you cannot pass it on."))
+    waiting = {s.participant_id for s in await missing_readers(db, referral)}
+    if not keys or len({k.reader for k in keys}) != len(keys):
+        raise ReferralError(400, N_("Each reader must get exactly one wrapped key."))
+    for key in keys:
+        if key.reader not in waiting:
+            raise ReferralError(400, N_("%(reader)s may not read this referral."), {"reader": key.reader[:48]})
+        if key.wrapper_public_key != staff.public_key:
+            raise ReferralError(400, N_("Keys must be wrapped with your own key."))
+        db.add(ReferralKey(referral_id=referral.id, reader=key.reader, wrapped_key=key.wrapped_key,
+                           wrapper_public_key=key.wrapper_public_key, created_at=now))
+    await _event(db, referral, staff, "keys", now=now, detail={"readers": sorted(k.reader for k in keys)})
+    return referral
+
+
 def _is_public_key(text: str) -> bool:
     try:
         return len(crypto.b64u_decode(text)) == 32
@@ -474,8 +507,10 @@ async def read(db: AsyncSession, staff: Staff, referral_id: str) -> dict[str, An
         names.update(await _names(db, {r.actor for r in rows} - set(names)))
         for item in history:
             item["actor_name"] = names.get(str(item["actor"]), item["actor"])
+    waiting = await missing_readers(db, referral) if key is not None else []
     return {
         "audit": history,
+        "missing_readers": [reader_info(s) for s in waiting],
         **summary(referral, agency),
         "content": referral.content,
         "key": {"wrapped_key": key.wrapped_key, "wrapper_public_key": key.wrapper_public_key} if key else None,

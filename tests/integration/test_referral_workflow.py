@@ -8,6 +8,7 @@ import email
 import json
 from collections.abc import Callable
 
+from helpline import crypto
 from tests.integration.referral_support import (
     CONTENT,
     cli,
@@ -196,3 +197,31 @@ async def test_return_and_reroute_to_another_agency(stack: Stack, server: Server
         assert json.loads(open_text(unwrap(right_cpo, read), read["content"])) == CONTENT
     async with wrong_cpo.client(server.url) as portal:
         assert (await portal.get(f"/referrals/api/referrals/{rid}")).status_code == 403
+
+
+async def test_a_reader_who_enrols_later_gets_the_key_from_one_who_holds_it(
+        stack: Stack, server: ServerProcess) -> None:
+    from tests.integration.referral_support import wrap_for
+
+    cli(stack, "directory", "load")
+    ana = await member(stack, "ana", "counsellor")
+    await member(stack, "drita", "officer", agency="cpu-shkoder")
+    created, key = await refer(server.url, ana, stack, urgency="routine")
+    rid = created["id"]
+    late = await member(stack, "fatos", "officer", agency="cpu-shkoder")
+    async with late.client(server.url) as portal:
+        assert (await portal.get(f"/referrals/api/referrals/{rid}")).json()["key"] is None
+    async with ana.client(server.url) as console:
+        read = (await console.get(f"/console/api/referrals/{rid}")).json()
+        assert [r["id"] for r in read["missing_readers"]] == [late.participant]
+        again = {"reader": ana.participant, "wrapped_key": crypto.wrap_key(key, ana.public_key, ana.private_key),
+                 "wrapper_public_key": crypto.b64u_encode(ana.public_key)}
+        refused = await console.post(f"/console/api/referrals/{rid}/keys", json={"keys": [again]})
+        assert refused.status_code == 400  # only readers still without a key
+        added = await console.post(f"/console/api/referrals/{rid}/keys", json={
+            "keys": wrap_for(read["missing_readers"], ana, key, stack.org_public_key)})
+        assert added.status_code == 200, added.text
+        assert (await console.get(f"/console/api/referrals/{rid}")).json()["missing_readers"] == []
+    async with late.client(server.url) as portal:
+        read = (await portal.get(f"/referrals/api/referrals/{rid}")).json()
+        assert json.loads(open_text(unwrap(late, read), read["content"])) == CONTENT
