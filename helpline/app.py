@@ -16,6 +16,7 @@ import nacl.signing
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -127,6 +128,9 @@ def _routes() -> list[BaseRoute]:
         import counsellor_ui.web
 
         routes += counsellor_ui.web.routes
+    from helpline.stats import web as stats_web  # statistics for managers (issue 7)
+
+    routes += stats_web.routes
     console_static = ROOT / "counsellor_ui" / "static"
     routes.append(Mount("/static/console", app=StaticFiles(directory=console_static, check_dir=False)))
     return routes
@@ -157,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=_routes(),
         lifespan=lifespan,
         middleware=[Middleware(ForgetClient), Middleware(SecurityHeaders, csp=csp)],
+        exception_handlers={HTTPException: openapi.http_error},
     )
     app.state.services = services
     return app

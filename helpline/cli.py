@@ -314,6 +314,70 @@ def cmd_bundle_hash(args: argparse.Namespace) -> None:
         print(f"{name}\t{item.integrity}\t{item.src}")
 
 
+def cmd_stats_export(args: argparse.Namespace) -> None:
+    """Prints the suppressed statistics tables as CSV (the same cells as the /stats download)."""
+    import datetime as dt
+
+    from helpline.stats import queries, rollups, web
+
+    settings = _settings()
+    try:
+        filters = queries.Filters(dt.date.fromisoformat(args.date_from), dt.date.fromisoformat(args.date_to),
+                                  args.county, args.category)
+        filters.check()
+    except ValueError as exc:
+        sys.exit(f"stats export: {exc}")
+
+    async def work(store: Any) -> str:
+        await rollups.ensure_fresh(store, settings.timezone)
+        async with store.read() as db:
+            current = await queries.load_slice(db, filters)
+            previous = await queries.load_slice(db, filters.previous(), with_open=False)
+        report = queries.build_report(current, previous, filters, int(settings.stats_k), args.lang)
+        return web.to_csv(queries.csv_rows(report, args.layout))
+
+    text = asyncio.run(_with_store(str(settings.database_url), work))
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_stats_rollup(args: argparse.Namespace) -> None:
+    from helpline.stats import rollups
+
+    settings = _settings()
+
+    async def work(store: Any) -> int:
+        if args.all:
+            return await rollups.rebuild(store, settings.timezone)
+        await rollups.ensure_fresh(store, settings.timezone, max_age=rollups.NO_WAIT)
+        return -1
+
+    rows = asyncio.run(_with_store(str(settings.database_url), work))
+    print("roll-ups up to date" + (f": {rows} rows" if rows >= 0 else ""))
+
+
+def cmd_demo_data(args: argparse.Namespace) -> None:
+    """Bulk-inserts generated metadata (no content) for the statistics benchmark."""
+    import time
+
+    from helpline.stats import demo, rollups
+
+    settings = _settings()
+
+    async def work(store: Any) -> Any:
+        result = await demo.generate(store, args.conversations, args.referrals, days=args.days, seed=args.seed)
+        if not args.no_rollup:
+            await rollups.rebuild(store, settings.timezone)
+        return result
+
+    started = time.monotonic()
+    result = asyncio.run(_with_store(str(settings.database_url), work))
+    print(f"{result.conversations} conversations, {result.case_records} case records, {result.referrals} "
+          f"referrals, {result.escalations} escalations in {time.monotonic() - started:.1f} s")
+
+
 def cmd_settings(args: argparse.Namespace) -> None:
     for setting in SETTINGS:
         print(f"{setting.name}={setting.default}\n    {setting.help}")
@@ -382,6 +446,31 @@ def parser() -> argparse.ArgumentParser:
     notice_list.set_defaults(func=cmd_notices_list)
     notice_cmds.add_parser("send", help="escalate overdue referrals and send due notices once"
                            ).set_defaults(func=cmd_notices_send)
+
+    stats_cmds = sub.add_parser("stats", help="anonymised statistics").add_subparsers(
+        required=True, metavar="ACTION")
+    export = stats_cmds.add_parser("export", help="the suppressed statistics tables as CSV")
+    export.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD")
+    export.add_argument("--to", dest="date_to", required=True, help="last day, YYYY-MM-DD")
+    export.add_argument("--format", choices=["csv"], default="csv")
+    export.add_argument("--layout", choices=["dashboard", "chi"], default="dashboard",
+                        help="chi: the Child Helpline International annual-report tables")
+    export.add_argument("--county", default="*")
+    export.add_argument("--category", default="*")
+    export.add_argument("--lang", choices=["sq", "en"], default="sq")
+    export.add_argument("--output", help="file to write (default: standard output)")
+    export.set_defaults(func=cmd_stats_export)
+    rollup = stats_cmds.add_parser("rollup", help="bring the daily roll-ups up to date (idempotent)")
+    rollup.add_argument("--all", action="store_true", help="rebuild every day from the first record")
+    rollup.set_defaults(func=cmd_stats_rollup)
+
+    demo_cmd = sub.add_parser("demo-data", help="generate conversations, cases and referrals (benchmarks only)")
+    demo_cmd.add_argument("--conversations", type=int, default=10_000)
+    demo_cmd.add_argument("--referrals", type=int, default=1_000)
+    demo_cmd.add_argument("--days", type=int, default=365)
+    demo_cmd.add_argument("--seed", type=int, default=7)
+    demo_cmd.add_argument("--no-rollup", action="store_true", help="leave the roll-ups to the first request")
+    demo_cmd.set_defaults(func=cmd_demo_data)
     return top
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -457,3 +458,43 @@ class Escalation(Base):
 
     __table_args__ = (UniqueConstraint("referral_id", "kind", name="uq_referral_escalations_kind"),)
 
+
+# -- statistics (helpline/stats/, migration 0004) -----------------------------------------------
+
+
+class StatsDaily(Base):
+    """Daily roll-up of metadata counts: one row per (source, day, county, category, dimension, value).
+
+    ``county`` and ``category`` hold '*' in the rows that sum over them, so an unfiltered view
+    reads one row per value and day. Rebuilt per day by helpline/stats/rollups.py (idempotent).
+    """
+
+    __tablename__ = "stats_daily"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(1))  # c: conversations, r: referrals
+    day: Mapped[dt.date] = mapped_column(Date)
+    county: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64))
+    dim: Mapped[str] = mapped_column(String(24))
+    value: Mapped[str] = mapped_column(String(140))
+    n: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_stats_daily_slice", "county", "category", "source", "day"),
+        Index("ix_stats_daily_day", "day"),
+    )
+
+
+class StatsState(Base):
+    """When the roll-ups were last brought up to date (one row per key)."""
+
+    __tablename__ = "stats_state"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# Range scans by creation time for the roll-up job (the tables above are read, never changed, by it).
+Index("ix_conversations_created_at", Conversation.created_at)
+Index("ix_referrals_created_at", Referral.created_at)

@@ -56,6 +56,13 @@ def _redis_url(text: str) -> str:
     return text
 
 
+def _stats_k(text: str) -> int:
+    value = int(text)
+    if value < 3:
+        raise ValueError("must be a whole number of at least 3")
+    return value
+
+
 def _opening_hours(text: str) -> tuple[int, int]:
     match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", text.strip())
     if not match:
@@ -150,6 +157,9 @@ SETTINGS: tuple[Setting, ...] = (
             _positive_int),
     Setting("HELPLINE_WORKER_SECONDS", "15",
             "How often the background worker sends due notices and escalates overdue referrals", _positive_int),
+    Setting("HELPLINE_STATS_K", "5",
+            "Statistics show any count below this as \"< k\" and round the others to multiples of it (at least 3)",
+            _stats_k),
     Setting("HELPLINE_RETENTION_DAYS", "90",
             "Days after a conversation or referral closes before its messages, notes and contents are purged "
             "(counts for statistics stay)", _positive_int),
