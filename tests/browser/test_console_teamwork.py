@@ -177,6 +177,10 @@ def test_ask_a_supervisor_reaches_their_console_within_a_second_and_they_join(
         sara_panel.locator("textarea.compose").press("Enter")
         expect(ana.locator(f'[data-conv="{conv}"] .from-colleague')).to_have_count(1)
         assert axe_violations(sara) == []
+        press(sara, '#views button[data-view="supervise"]')
+        expect(sara.locator("#team tbody tr")).to_have_count(2)  # Ana and Sara, with status and load
+        expect(sara.locator("#live-chats tbody tr")).to_have_count(1)
+        assert axe_violations(sara) == []
     finally:
         loop.close([child])
 
