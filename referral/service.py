@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import crypto
@@ -380,6 +380,7 @@ def _is_public_key(text: str) -> bool:
 REPORT_KINDS = ("sexual_images", "grooming", "threats", "other")
 REPORT_AGENCY = "police-cyber"
 REPORT_ACTOR = "public:report"
+REPORTS_PER_MINUTE = 30
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on phones
 
 
@@ -407,6 +408,11 @@ async def create_report(db: AsyncSession, settings: Settings, server_secret: byt
     """
     if kind not in REPORT_KINDS:
         raise ReferralError(400, N_("Unknown kind of report."))
+    # A flood guard that needs nothing about the sender: all reports together, per minute.
+    recent = (await db.execute(select(func.count()).select_from(Referral).where(
+        Referral.source == "report", Referral.created_at > now - dt.timedelta(minutes=1)))).scalar_one()
+    if recent >= REPORTS_PER_MINUTE:
+        raise ReferralError(429, N_("Too many reports arrive right now. Please try again in a few minutes."))
     agency, people = await report_readers(db)
     if not people:
         raise ReferralError(503, N_("Reports cannot be received right now. Please call 116 111."))

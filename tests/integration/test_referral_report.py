@@ -71,3 +71,9 @@ async def test_anonymous_report_reaches_cyber_officers_and_the_code_shows_acknow
     stored = await query(stack, "SELECT report_code_hash, content, created_by FROM referrals")
     assert stored[0][0] != code and code.replace("-", "") not in stored[0][0] and stored[0][2] is None
     assert "instagram" not in stored[0][1].lower()
+
+    # A flood of reports is refused without knowing anything of the sender: 30 a minute in all.
+    async with httpx.AsyncClient(base_url=server.url) as page:
+        answers = [(await page.post("/report/api/reports", json={"kind": "other", "content": content,
+                                                                 "keys": keys})).status_code for _ in range(30)]
+    assert answers == [201] * 29 + [429]
