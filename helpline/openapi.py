@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from helpline.security import sessions
@@ -26,8 +27,10 @@ _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"typ
 
 
 def _media(path: str) -> dict[str, Any]:
-    if "/api/" in path or path in ("/healthz", "/openapi.json"):
+    if "/api/" in path or path == "/openapi.json":
         return {"application/json": {"schema": {"type": "object"}}}
+    if path == "/healthz":
+        return {"text/plain": {"schema": {"type": "string"}}}
     if path.startswith("/bundle/"):
         return {"application/javascript": {"schema": {"type": "string"}},
                 "text/plain": {"schema": {"type": "string"}}}
@@ -40,7 +43,7 @@ def _operation(route: Route, method: str, path: str) -> dict[str, Any]:
                "schema": {"type": "integer", "minimum": 0} if conv == "int" else {"type": "string", "minLength": 1}}
               for name, conv in _PARAM.findall(route.path)]
     media = _media(path)
-    json_api = "application/json" in media
+    json_api = "application/json" in media and path != "/openapi.json"
     op: dict[str, Any] = {
         "operationId": f"{method}{path}",
         "responses": {"default": {"description": "the answer; errors are JSON `{error}` on JSON routes",
@@ -84,6 +87,16 @@ def document(routes: list[BaseRoute]) -> dict[str, Any]:
 
 async def endpoint(request: Request) -> JSONResponse:
     return JSONResponse(document(list(request.app.routes)))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such path, wrong method) in the route's language: JSON under /api/."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    if "/api/" in request.url.path:
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
 
 
 routes = [Route("/openapi.json", endpoint, methods=["GET"])]

@@ -26,7 +26,7 @@ KEEP_SESSION = r"/console/api/(logout|logout-everywhere|password|keys)$"
 
 def schemathesis(server: ServerProcess, report: Path, *headers: str, exclude: str | None = None) -> str:
     command = [str(Path(sys.executable).with_name("schemathesis")), "run", server.url + "/openapi.json",
-               "--checks", CHECKS, "--max-examples", "15", "--workers", "1", "--seed", "20261125",
+               "--checks", CHECKS, "--max-examples", "10", "--workers", "1", "--seed", "20261125",
                "--generation-allow-x00", "true", "--request-timeout", "20", "--suppress-health-check", "all",
                "--report", "junit", "--report-junit-path", str(report), "--no-color"]
     for header in headers:
