@@ -32,7 +32,7 @@ from chat.broker import Broker, make_broker
 from chat.hub import Hub
 from chat.service import ChatService
 from chat.teamwork import Teamwork
-from helpline import bundle, i18n, keys, openapi, retention
+from helpline import bundle, drain, i18n, keys, openapi, retention
 from helpline.db import Store, make_engine, make_sessionmaker
 from helpline.middleware import ForgetClient, SecurityHeaders, content_security_policy
 from helpline.models import Staff
@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.broker.start()
         await services.hub.start()
+        drain.install(services.hub.stop)  # `reconnect` goes out before uvicorn closes the sockets
         worker = referral.worker.start(services)  # escalations and notices, state in the DB
         purger = retention.start(services)  # content past HELPLINE_RETENTION_DAYS
         try:
