@@ -48,7 +48,7 @@ async def _demo_staff(store: Store) -> int:
         if found is not None:
             return int(found)
         staff = Staff(public_id=secrets.token_hex(8), username="demo-data", display_name="Demo data",
-                      role="counsellor", password_hash="!",  # noqa: S106 - matches no password
+                      role="counsellor", password_hash="!",  # noqa: S106 - matches no password  # nosec B106
                       kdf_salt=secrets.token_hex(8), disabled=True)
         db.add(staff)
         await db.flush()
@@ -68,7 +68,7 @@ async def _agencies(store: Store) -> list[tuple[int, str | None]]:
 
 async def generate(store: Store, conversations: int, referrals: int, *, days: int = 365, seed: int = 7,
                    end: dt.datetime | None = None) -> DemoResult:
-    rng = random.Random(seed)  # noqa: S311 - demo data, not a secret
+    rng = random.Random(seed)  # noqa: S311 - demo data, not a secret  # nosec B311
     tax = taxonomy.load()
     categories = sorted(tax.categories)
     age_bands, genders = tax.codes("age_bands"), tax.codes("genders")
