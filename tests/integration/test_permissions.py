@@ -82,6 +82,8 @@ def test_every_role_on_every_route(stack: Stack, server: ServerProcess) -> None:
                     kwargs: dict[str, Any] = {} if method == "GET" else {"json": {}}
                     answer = await http.request(method, sample_path(path), **kwargs)
                     allowed = permissions.allowed(role.value, action)
+                    if answer.status_code >= 500:
+                        problems.append(f"{role.value} {method} {path}: server error {answer.status_code}")
                     if allowed and answer.status_code in (401, 403):
                         problems.append(f"{role.value} {method} {path}: {answer.status_code} but allowed")
                     if not allowed and answer.status_code != 403:
