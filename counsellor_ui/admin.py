@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from helpline import runtime_config, validate
 from helpline.crypto import b64u_encode
+from helpline.i18n import N_
 from helpline.models import Agency, CannedReply, RecoveryCode, Role, Staff, Throttle, utcnow
 from helpline.security import audit, sessions, throttle
 from helpline.security.passwords import hash_password
@@ -23,8 +24,8 @@ from helpline.staffweb import Refused, StaffCall, staff_route
 
 LOCALES = ("sq", "en")
 SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-KEY_GONE = ("Old conversations stay readable only through their other participants (the child, colleagues, "
-            "supervisors); the new key cannot open them.")
+KEY_GONE = N_("Old conversations stay readable only through their other participants (the child, colleagues, "
+              "supervisors); the new key cannot open them.")
 
 
 def _password() -> str:

@@ -86,7 +86,7 @@ def _js_plural_ids(path: Path) -> list[tuple[str, str]]:
 def child_js_config(locale: str) -> dict[str, Any]:
     """Everything child.js needs to speak the locale: strings, plural forms and their rule, number symbols.
 
-    Embedded in the page's config block rather than fetched (docs/adr/0006-js-strings-in-the-page.md).
+    Embedded in the page's config block rather than fetched (docs/adr/0008-child-strings-in-the-page.md).
     """
     catalog = child_translations(locale)
     plurals: dict[str, list[str]] = {}

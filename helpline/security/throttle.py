@@ -16,6 +16,7 @@ import hmac
 import math
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.models import Throttle, utcnow
@@ -59,10 +60,16 @@ async def fail(db: AsyncSession, key: str) -> int:
     """Counts one failure; returns the minutes of the lock it starts (0 for none)."""
     now = utcnow()
     await db.execute(delete(Throttle).where(Throttle.expires_at <= now))
-    row = await db.get(Throttle, key)
+    row = await db.get(Throttle, key, with_for_update=True)
     if row is None:
-        row = Throttle(key=key, failures=0, locked_until=None, expires_at=now + KEEP)
-        db.add(row)
+        try:
+            async with db.begin_nested():  # two first failures at once: one inserts, the other counts
+                db.add(Throttle(key=key, failures=0, locked_until=None, expires_at=now + KEEP))
+                await db.flush()
+        except IntegrityError:
+            pass
+        row = await db.get(Throttle, key, with_for_update=True, populate_existing=True)
+        assert row is not None
     row.failures += 1
     row.expires_at = now + KEEP
     minutes = lock_minutes(row.failures)

@@ -24,6 +24,7 @@ def test_setup_creates_keys_database_and_a_first_admin_once(tmp_path: Path) -> N
     assert "username: admin" in first.stdout and "http://127.0.0.1:8000/console" in first.stdout
     password = first.stdout.split("password: ")[1].split()[0]
     assert len(password) >= 12
+    assert "authenticator app" in first.stdout  # the first sign-in enrols the second factor
     assert (tmp_path / "var" / "helpline.db").exists() and (tmp_path / "var" / "org-signing.key").exists()
     assert oct((tmp_path / "var" / "org-signing.key").stat().st_mode)[-3:] == "600"
     again = subprocess.run(run, cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,

@@ -257,6 +257,7 @@ async def test_admin_staff_canned_and_settings_apis(stack: Stack, server: Server
         closed = (await admin.post("/console/api/admin/settings",
                                    json={"opening_hours": "03:00-03:01", "max_chats": 1})).json()
         assert closed["overridden"] == ["max_chats", "opening_hours"]
+        assert "03:00" in httpx.get(server.url + "/").text  # the child page says when it opens
         child = ChildClient(server.url, stack.org_public_key)
         await child.connect()
         with pytest.raises(FrameError) as refused:
