@@ -20,6 +20,7 @@ import nacl.public
 import pyotp
 from websockets.asyncio.client import ClientConnection, connect
 
+from chat import abuse
 from helpline import crypto
 
 
@@ -112,8 +113,12 @@ class Socket:
 class ChildClient:
     """A child: anonymous, keys derived from a resume secret, checks counsellor keys."""
 
-    def __init__(self, base_url: str, org_public_key: bytes, secret: bytes | None = None) -> None:
+    def __init__(self, base_url: str, org_public_key: bytes, secret: bytes | None = None, *,
+                 device: bytes | None = None, solve_pow: bool = True) -> None:
         self.ws_url = base_url.replace("http", "ws", 1) + "/ws/child"
+        self.device = device  # the browser's device token (chat/abuse.py); None sends none
+        self.solve_pow = solve_pow  # False plays a script that skips the proof of work
+        self.pow_seconds = 0.0  # time spent solving, for the load driver
         self.org_public_key = org_public_key
         self.secret = secret or crypto.new_resume_secret()
         self.private_key = crypto.child_private_key(self.secret)
@@ -143,17 +148,31 @@ class ChildClient:
         assert self.socket is not None
         self.conv_key = crypto.new_conversation_key()
         self_key = crypto.wrap_key(self.conv_key, self.public_key, self.private_key)
-        ack = await self.socket.request({"type": "start", "token": crypto.b64u_encode(self.token),
-                                         "public_key": crypto.b64u_encode(self.public_key),
-                                         "self_key": self_key, "prechat": prechat or {}})
+        frame: dict[str, Any] = {"type": "start", "token": crypto.b64u_encode(self.token),
+                                 "public_key": crypto.b64u_encode(self.public_key),
+                                 "self_key": self_key, "prechat": prechat or {}}
+        if self.device is not None:
+            frame["device"] = crypto.b64u_encode(self.device)
+        try:
+            ack = await self.socket.request(dict(frame))
+        except FrameError as exc:
+            if exc.code != "pow_required" or not self.solve_pow:
+                raise
+            challenge = exc.frame["challenge"]
+            began = time.perf_counter()
+            nonce = await asyncio.to_thread(abuse.solve, challenge["seed"], challenge["bits"])
+            self.pow_seconds += time.perf_counter() - began
+            ack = await self.socket.request({**frame, "pow": {"seed": challenge["seed"], "nonce": nonce}})
         self.conv = ack["conv"]
         return self.conv
 
     async def resume(self) -> dict[str, Any]:
         """Reconnect path: the ack carries the self-wrapped key, then the missed messages follow."""
         assert self.socket is not None
-        ack = await self.socket.request({"type": "resume", "token": crypto.b64u_encode(self.token),
-                                         "after": self.last_seq})
+        frame: dict[str, Any] = {"type": "resume", "token": crypto.b64u_encode(self.token), "after": self.last_seq}
+        if self.device is not None:
+            frame["device"] = crypto.b64u_encode(self.device)
+        ack = await self.socket.request(frame)
         self.conv = ack["conv"]
         self.conv_key = crypto.unwrap_key(ack["self_key"], self.public_key, self.private_key)
         early, self._early = self._early, []

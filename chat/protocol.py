@@ -22,9 +22,10 @@ class ProtocolError(Exception):
         self.code = code
         self.message = message
         self.frame_id = frame_id
+        self.extra: dict[str, Any] = {}  # more fields for the error frame (a challenge, retry_after)
 
     def frame(self) -> dict[str, Any]:
-        return {"type": "error", "id": self.frame_id, "code": self.code, "message": self.message}
+        return {"type": "error", "id": self.frame_id, "code": self.code, "message": self.message, **self.extra}
 
 
 Check = Callable[[str, Any], Any]
@@ -103,6 +104,13 @@ def _prechat(name: str, value: Any) -> dict[str, Any]:
     return clean
 
 
+def _proof(name: str, value: Any) -> dict[str, str]:
+    if (not isinstance(value, dict) or set(value) != {"seed", "nonce"}
+            or not all(isinstance(v, str) and 1 <= len(v) <= 64 for v in value.values())):
+        raise ValueError(f"'{name}' must be an object with the strings 'seed' and 'nonce'")
+    return {"seed": value["seed"], "nonce": value["nonce"]}
+
+
 def _body(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise ProtocolError("bad_ciphertext", f"'{name}' must be a base64url string")
@@ -113,8 +121,9 @@ _CONV = _string(32)
 _COMMON: dict[str, Check] = {}
 
 CHILD_FRAMES: dict[str, dict[str, Check]] = {
-    "start": {"token": _key32, "public_key": _key32, "self_key": _wrapped, "prechat": _prechat},
-    "resume": {"token": _key32, "after": _seq},
+    "start": {"token": _key32, "public_key": _key32, "self_key": _wrapped, "prechat": _prechat,
+              "device": _key32, "pow": _proof},
+    "resume": {"token": _key32, "after": _seq, "device": _key32},
     "send": {"conv": _CONV, "body": _body},
     "wrap": {"conv": _CONV, "for": _string(48), "key": _wrapped},
     "sync": {"conv": _CONV, "after": _seq},
@@ -146,7 +155,8 @@ STAFF_FRAMES: dict[str, dict[str, Check]] = {
 
 # Fields a frame may leave out, and the value they then take.
 OPTIONAL: dict[tuple[str, str], Any] = {("start", "prechat"): {}, ("transfer", "key"): None,
-                                        ("transfer", "note"): None}
+                                        ("transfer", "note"): None, ("start", "device"): None,
+                                        ("start", "pow"): None, ("resume", "device"): None}
 
 
 @dataclass(frozen=True)

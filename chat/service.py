@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -86,8 +86,12 @@ class ChatService:
 
     # -- child -------------------------------------------------------------------------------
 
-    async def start(self, token: bytes, public_key: str, self_key: str, prechat: dict[str, Any]) -> Conversation:
-        """Opens a queued conversation, or returns the child's open one (start is idempotent)."""
+    async def start(self, token: bytes, public_key: str, self_key: str, prechat: dict[str, Any],
+                    guard: Callable[[AsyncSession], Awaitable[None]] | None = None) -> Conversation:
+        """Opens a queued conversation, or returns the child's open one (start is idempotent).
+
+        ``guard`` runs in the same transaction just before a new conversation is made, and may
+        refuse it (chat/abuse.py: proof of work and rate limits under a flood)."""
         hashed = token_hash(token)
         async with self._write() as db:
             child = await repo.child_by_token(db, hashed)
@@ -101,6 +105,8 @@ class ChatService:
                     return latest
             if not is_open(self.settings, hours=await runtime_config.opening_hours(self.store, self.settings)):
                 raise ProtocolError("closed", "The chat is closed now.")
+            if guard is not None:
+                await guard(db)
             returning = child is not None and await repo.count_conversations(db, child.id) > 0
             if child is None:
                 child = await repo.add_child(db, hashed, public_key)
@@ -116,6 +122,11 @@ class ChatService:
             await repo.set_key(db, conv.id, CHILD, self_key, public_key)
         await self.broker.publish("queue", {"k": "queue"})
         return conv
+
+    async def is_blocked(self, token: bytes) -> bool:
+        async with self._read() as db:
+            child = await repo.child_by_token(db, token_hash(token))
+            return child is not None and child.blocked_at is not None
 
     async def resume(self, token: bytes) -> tuple[Conversation, str, CounsellorCard | None]:
         """Finds the child's newest conversation; returns it, its self-wrapped key and the counsellor."""

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from chat import resume_guard
+from chat import abuse, resume_guard
 from chat.protocol import CHILD_FRAMES, STAFF_FRAMES, Check, Frame, ProtocolError, parse_frame
 from chat.repository import StoredMessage
 from chat.service import CHILD, prechat_of
 from helpline.crypto import b64u_decode, token_hash
+from helpline.db import StoreUnavailable
 from helpline.models import ConversationState, Staff
 from helpline.security import permissions
 
@@ -166,7 +167,7 @@ class ClientConnection:
             if exc.frame_id is None and frame is not None:
                 exc.frame_id = frame.id
             body = exc.frame()
-            if exc.code == "rate_limited":
+            if exc.code == "rate_limited" and "retry_after" not in body:
                 body["retry_after"] = getattr(exc, "retry_after", 0) or max(1, int(self._frames.take() or 1))
             await self.push(body)
             if self._errors.take():
@@ -228,6 +229,7 @@ class ChildConnection(ClientConnection):
         self.participant = CHILD
         self.child_id: int | None = None
         self.conv_id: str | None = None
+        self.device: bytes | None = None  # the browser's device token, in memory only (chat/abuse.py)
 
     def wants(self, to: str, frame: dict[str, Any]) -> bool:
         return to in ("all", CHILD) or (to.startswith("others:") and to != "others:" + CHILD)
@@ -252,9 +254,41 @@ class ChildConnection(ClientConnection):
             await self.chat.broker.publish(f"conv:{self.conv_id}", {"k": "event", "to": "others:" + CHILD,
                                            "frame": {"type": "presence", "conv": self.conv_id, "child": state}})
 
+    async def on_event(self, frame: dict[str, Any]) -> None:
+        # A counsellor blocked the chat open on this device: the device is blocked too.
+        if frame.get("type") == "ended" and frame.get("blocked") and frame.get("conv") == self.conv_id:
+            await self._block_device()
+        await self.push(frame)
+
+    async def _block_device(self) -> None:
+        if self.device is None:
+            return
+        try:
+            async with self.services.store.write() as db:
+                await abuse.block_device(db, self.services.server_secret, self.device)
+        except StoreUnavailable:
+            log.warning("a device block was not stored: storage unavailable")
+
+    async def _refuse_blocked_device(self) -> None:
+        async with self.chat._read() as db:
+            if await abuse.device_blocked(db, self.services.server_secret, self.device):
+                raise ProtocolError("blocked", "This chat is closed. You can call 116 111.")
+
     async def on_start(self, frame: Frame) -> dict[str, Any]:
         token = b64u_decode(frame["token"])
-        conv = await self.chat.start(token, frame["public_key"], frame["self_key"], frame["prechat"])
+        self.device = b64u_decode(frame["device"]) if frame["device"] else None
+        await self._refuse_blocked_device()
+        secret, settings = self.services.server_secret, self.services.settings
+
+        async def guard(db: Any) -> None:
+            await abuse.guard_new_chat(db, settings, secret, token, self.device, frame["pow"])
+
+        try:
+            conv = await self.chat.start(token, frame["public_key"], frame["self_key"], frame["prechat"], guard)
+        except ProtocolError as exc:
+            if exc.code == "blocked":  # a blocked identity on this device: the device too
+                await self._block_device()
+            raise
         await self._attach(conv.id, conv.child_id)
         self.delivered.setdefault(conv.id, 0)
         await self.hub.watch(conv.id, self)
@@ -264,6 +298,7 @@ class ChildConnection(ClientConnection):
 
     async def on_resume(self, frame: Frame) -> dict[str, Any]:
         token = b64u_decode(frame["token"])
+        self.device = b64u_decode(frame["device"]) if frame["device"] else None
         guard = resume_guard.key_for(self.services.server_secret, token_hash(token))
         await resume_guard.check(self.services.store, guard)
         try:
@@ -276,6 +311,8 @@ class ChildConnection(ClientConnection):
             raise ProtocolError("bad_sequence", f"'after' is {frame['after']} but the last message is {conv.last_seq}.")
         await self._attach(conv.id, conv.child_id)
         after = frame["after"]
+        if self.device is not None and await self.chat.is_blocked(token):
+            await self._block_device()
 
         async def replay() -> None:
             await self.bind(conv.id, after)

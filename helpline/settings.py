@@ -35,6 +35,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _pow_bits(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 28:
+        raise ValueError("must be a whole number from 1 to 28")
+    return value
+
+
 def _bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -130,6 +144,18 @@ SETTINGS: tuple[Setting, ...] = (
             _positive_int),
     Setting("HELPLINE_MAX_ERRORS_PER_MINUTE", "60",
             "Errors after which a connection is closed as abusive", _positive_int),
+    Setting("HELPLINE_CHILD_AUTOLOCK_MINUTES", "5",
+            "Idle minutes after which the child's page hides the chat until the resume code is typed "
+            "(a decimal such as 0.5 is allowed)", _positive_float),
+    Setting("HELPLINE_POW_QUEUE_THRESHOLD", "30",
+            "Waiting chats from which new child chats must first solve a small proof of work (off again below)",
+            _positive_int),
+    Setting("HELPLINE_POW_BITS", "14",
+            "Difficulty of that proof of work: leading zero bits of a SHA-512 (each bit doubles the work)", _pow_bits),
+    Setting("HELPLINE_NEW_CHATS_PER_MINUTE", "300",
+            "New child chats the whole helpline accepts per minute (a flood beyond it waits)", _positive_int),
+    Setting("HELPLINE_NEW_CHATS_PER_DEVICE", "10",
+            "New child chats one device token (or one resume code) may start per hour", _positive_int),
     Setting("HELPLINE_MAX_CHATS", "3", "Default number of chats a counsellor holds at once", _positive_int),
     Setting("HELPLINE_REQUIRE_WRAP_UP", "true",
             "A counsellor records the case of an ended chat before accepting the next one", _bool),
