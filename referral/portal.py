@@ -65,9 +65,25 @@ async def portal_list(call: StaffCall) -> Response:
     return JSONResponse({"referrals": items})
 
 
+async def portal_page(request: Request) -> Response:
+    """The officers' portal shell (no data in it): sign-in, then the agency's referrals, read and
+    acted on in the browser (counsellor_ui/static/console_portal.js)."""
+    services = services_of(request)
+    locale = pick_locale(request.query_params.get("lang"))
+    bundle = services.bundles["portal"]
+    config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff",
+              "outcomes": list(service.OUTCOMES), "action_kinds": list(service.ACTION_KINDS),
+              "return_reasons": list(service.RETURN_REASONS)}
+    return services.render(request, "portal.html", {
+        "bundle_src": bundle.src, "bundle_integrity": bundle.integrity, "config": config,
+    }, locale=locale, headers={"cache-control": "no-store"})
+
+
 async def referral_read(call: StaffCall) -> Response:
+    """One referral for its reader; `?purpose=print` marks the audited read as a print view."""
+    printed = call.request.query_params.get("purpose") == "print"
     async with _writing(call) as db:
-        item = await service.read(db, call.staff, _rid(call))
+        item = await service.read(db, call.staff, _rid(call), printed=printed)
     return JSONResponse(item)
 
 
@@ -261,6 +277,7 @@ async def report_status(request: Request) -> Response:
 
 POST = ("POST",)
 routes: list[BaseRoute] = [
+    Route("/referrals", portal_page),
     staff_route("/referrals/api/referrals", "referral.portal", portal_list),
     staff_route("/referrals/api/referrals/{rid}", "referral.portal", referral_read),
     staff_route("/referrals/api/referrals/{rid}/acknowledge", "referral.portal", portal_acknowledge, methods=POST),

@@ -491,8 +491,9 @@ async def list_for(db: AsyncSession, staff: Staff, *, open_only: bool = False, l
     return [summary(referral, agency) for referral, agency in rows]
 
 
-async def read(db: AsyncSession, staff: Staff, referral_id: str) -> dict[str, Any]:
-    """Everything the reader's browser needs to decrypt the referral and its thread; audited."""
+async def read(db: AsyncSession, staff: Staff, referral_id: str, *, printed: bool = False) -> dict[str, Any]:
+    """Everything the reader's browser needs to decrypt the referral and its thread; audited
+    (a read for the print view says so in the audit row)."""
     referral = await visible(db, staff, referral_id)
     agency = await db.get(Agency, referral.agency_id)
     key = (await db.execute(select(ReferralKey).where(ReferralKey.referral_id == referral.id,
@@ -503,7 +504,7 @@ async def read(db: AsyncSession, staff: Staff, referral_id: str) -> dict[str, An
     names = await _names(db, {e.actor for e in events})
     sender = await db.get(Staff, referral.created_by) if referral.created_by else None
     await audit.record(db, staff.participant_id, "referral.read", subject_of(referral.id),
-                       {"with_key": key is not None})
+                       {"with_key": key is not None, **({"print": True} if printed else {})})
     history: list[dict[str, Any]] | None = None
     if staff.role == Role.SUPERVISOR.value:
         # Supervisors see the full history on one page: every step and every read, from the audit log.

@@ -62,9 +62,9 @@
     showView(first);
   }
 
-  /* One section at a time: chats, cases, supervision or admin. */
+  /* One section at a time: chats, cases, referrals, supervision or admin. */
   function showView(view) {
-    ['work', 'cases', 'supervise', 'admin'].forEach(function (name) {
+    ['work', 'cases', 'referrals', 'supervise', 'admin'].forEach(function (name) {
       var section = $('screen-' + name);
       if (section) section.hidden = name !== view;
     });

@@ -155,7 +155,7 @@
     post(everywhere ? '/console/api/logout-everywhere' : '/console/api/logout', {})
       .catch(function () {}).then(function () {
         C.stopWork();
-        location.replace('/console' + lang);
+        location.replace(location.pathname + lang);  // the console or the officers' portal
       });
   }
 
