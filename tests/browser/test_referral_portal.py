@@ -8,6 +8,7 @@ Albanian and English."""
 from __future__ import annotations
 
 import email
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -20,8 +21,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from chat.client import remember_totp, totp_secret_for
 from tests.browser.conftest import axe_violations
 from tests.browser.console_signin import sign_in
-from tests.integration.referral_support import cli
-from tests.support import ServerProcess, Stack, add_user, free_port, totp_code
+from tests.integration.referral_support import cli, query
+from tests.support import ServerProcess, Stack, add_user, free_port, run_async, totp_code
 
 CHILD = "Arta, 12 vjeç"
 PLACE = "Rruga e Detit 7, Shkodër"
@@ -29,6 +30,8 @@ WHAT = "Babai e godet në shtëpi"
 ASK = "Vizitë në shtëpi sot"
 ACTION = "Vizituam familjen në orën 14"
 CLOSING = "Fëmija është te gjyshja, e sigurt"
+QUESTION = "A ka vëlla apo motër?"
+ANSWER = "Po, një vëlla 8 vjeç"
 
 
 class Inbox:
@@ -202,6 +205,25 @@ def test_referral_to_shkoder_from_console_to_portal_and_back(
     officer2.keyboard.press("Enter")
     expect(officer2.locator("#referral-events li[data-kind=action]")).to_contain_text(ACTION)
 
+    # A question to the helpline; the counsellor answers it in the console; the officer reads the answer.
+    tab_to(officer2, "#question-body")
+    officer2.keyboard.type(QUESTION)
+    officer2.keyboard.press("Tab")
+    officer2.keyboard.press("Enter")
+    expect(officer2.locator("#referral-events li[data-kind=question]")).to_contain_text(QUESTION)
+    counsellor.click("#views button[data-view=referrals]")
+    counsellor.locator("#referral-list button[data-open]").click()
+    expect(counsellor.locator("#ref-events li[data-kind=question]")).to_contain_text(QUESTION)
+    counsellor.fill("#answer-body", ANSWER)
+    counsellor.click("#answer-form button[type=submit]")
+    expect(counsellor.locator("#ref-events li[data-kind=answer]")).to_contain_text(ANSWER)
+    tab_to(officer2, "#referral-back")
+    officer2.keyboard.press("Enter")
+    expect(officer2.locator("#portal-title")).to_be_focused()
+    tab_to(officer2, "button[data-open]")
+    officer2.keyboard.press("Enter")
+    expect(officer2.locator("#referral-events li[data-kind=answer]")).to_contain_text(ANSWER)
+
     tab_to(officer2, "#close-outcome")
     expect(officer2.locator("#close-outcome")).to_have_value("child_protected")
     officer2.keyboard.press("Tab")
@@ -222,11 +244,13 @@ def test_referral_to_shkoder_from_console_to_portal_and_back(
     expect(officer2.locator("#referral-content")).to_contain_text(CHILD)
     officer2.emulate_media(media="screen")
     assert axe_violations(officer2) == [], "print view (sq)"
-    audit = cli(stack, "audit", "verify")
-    assert audit.returncode == 0
+    printed = run_async(query(stack, "SELECT actor, detail FROM audit_log WHERE action = 'referral.read'"))
+    details = [detail if isinstance(detail, dict) else json.loads(detail) for _actor, detail in printed]
+    assert sum(1 for detail in details if detail.get("print") is True) == 1, details
+    assert cli(stack, "audit", "verify").returncode == 0
 
     # The counsellor sees every step, with the officer's notes decrypted.
-    counsellor.click("#views button[data-view=referrals]")
+    counsellor.click("#referrals-refresh")
     listed = counsellor.locator("#referral-list tbody tr")
     expect(listed).to_have_count(1)
     expect(listed).to_contain_text("Closed")
