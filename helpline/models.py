@@ -293,6 +293,39 @@ class Alert(Base):
     handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
+class Disclosure(Base):
+    """Two-person rule: sharing what a child said without their consent, asked by one person and
+    decided by a supervisor, both with a reason. Items are kinds of detail (referral consent items),
+    never the detail itself; the reasons are staff's justification (docs/emergencies.md)."""
+
+    __tablename__ = "disclosures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(12))  # pending, approved, refused, used
+    asked_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    asked_reason: Mapped[str] = mapped_column(String(32))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_reason: Mapped[str | None] = mapped_column(String(32))
+    referral_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Debrief(Base):
+    """A supervisor's wellbeing check with a counsellor after an emergency: counted, never described."""
+
+    __tablename__ = "debriefs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    wellbeing: Mapped[str] = mapped_column(String(16))  # fine, shaken, needs_support
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class CaseRecord(Base):
     """How a contact is counted (Child Helpline International's framework) plus an encrypted note.
 
