@@ -219,6 +219,10 @@ class Report:
     def table(self, table_id: str) -> TableView:
         return next(t for t in self.tables if t.id == table_id)
 
+    def find(self, table_id: str) -> TableView | None:
+        """The table, or None when the roll-ups do not keep it for these filters."""
+        return next((t for t in self.tables if t.id == table_id), None)
+
 
 BUCKET_UNITS = {"wait": N_("seconds, up to"), "duration": N_("minutes, up to"),
                 "ack_hours": N_("hours, up to"), "open_age": N_("days since sent, up to")}
@@ -444,7 +448,9 @@ def csv_rows(report: Report, layout: str = "dashboard") -> list[list[str]]:
     rows = [header]
     if layout == "chi":
         for table_id, title in CHI_SECTIONS:
-            table = report.table(table_id)
+            table = report.find(table_id)
+            if table is None:  # not kept for a county and a category together (rollups.FINE_DIMS)
+                continue
             for row in table.rows:
                 rows.append([translate(t, title), row.key, row.label, row.cell.text(k),
                              row.previous.text(k) if row.previous else ""])
