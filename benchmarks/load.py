@@ -2,11 +2,16 @@
 
     python benchmarks/load.py --pairs 200 --rate 400 --duration 30 --backend sqlite
     python benchmarks/load.py --pairs 200 --rate 400 --duration 30 --backend postgres --workers 2
+    python benchmarks/load.py --pairs 20 --rate 40 --duration 10 --flood 500 --pow-threshold 30
 
 It starts its own `helpline serve` on a fresh database (tests.support.make_stack), signs in a few
 counsellors, opens every pair, then sends messages at a fixed total rate whatever the server's
 speed (open loop), half from children and half from counsellors. Latency is sender send → receiver
 decrypt, measured on this machine's monotonic clock. Prints JSON and one Markdown table row.
+
+--flood N then plays a flood (docs/adr/0011-flood-guard.md): N scripted children that skip the
+proof of work try to start chats; the first --pow-threshold get in, and the rest must be refused.
+Ten honest children (ChildClient solves the puzzle) then start, and their solving time is reported.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chat.client import ChildClient, StaffClient  # noqa: E402
+from chat.client import ChildClient, FrameError, StaffClient  # noqa: E402
 from tests.support import ServerProcess, add_user, destroy_stack, make_stack  # noqa: E402
 
 TEXT = "Përshëndetje, si je sot? " * 8  # about 200 bytes of realistic Albanian text
@@ -51,6 +56,11 @@ class Result:
     rss_per_connection_kib: float = 0.0
     server_cpu_us_per_message: float = 0.0
     setup_seconds: float = 0.0
+    flood_sent: int = 0
+    flood_queued: int = 0
+    flood_refused: int = 0
+    honest_through: int = 0
+    pow_ms_p50: float = 0.0
     command: str = ""
     date: str = ""
     machine: str = ""
@@ -197,6 +207,38 @@ async def drive(result: Result, opened: list[tuple[ChildClient, StaffClient, str
     result.latencies = ms
 
 
+async def flood(result: Result, server: ServerProcess, org_key: bytes, count: int) -> None:
+    """Scripted starts without the proof of work, then honest ones that solve it."""
+    scripted: list[ChildClient] = []
+
+    async def one_script() -> None:
+        child = ChildClient(server.url, org_key, solve_pow=False)
+        scripted.append(child)
+        result.flood_sent += 1
+        try:
+            await child.connect()
+            await child.start({"who": "child"})
+            result.flood_queued += 1
+        except FrameError as exc:
+            if exc.code == "pow_required":
+                result.flood_refused += 1
+            else:
+                result.errors += 1
+        except Exception:  # noqa: BLE001 - every failure is counted and reported
+            result.errors += 1
+
+    batch = 50
+    for start in range(0, count, batch):
+        await asyncio.gather(*(one_script() for _ in range(start, min(count, start + batch))))
+    honest = [ChildClient(server.url, org_key) for _ in range(10)]
+    for child in honest:
+        await child.connect()
+        await child.start({"who": "child"})
+        result.honest_through += 1
+    result.pow_ms_p50 = percentile([c.pow_seconds * 1000 for c in honest], 0.5)
+    await asyncio.gather(*(c.close() for c in [*scripted, *honest]), return_exceptions=True)
+
+
 async def run(args: argparse.Namespace) -> Result:
     result = Result(args.backend, args.workers, args.pairs, args.rate, args.duration,
                     command="python benchmarks/load.py " + " ".join(sys.argv[1:]),
@@ -205,6 +247,8 @@ async def run(args: argparse.Namespace) -> Result:
     tmp = Path(tempfile.mkdtemp(prefix="helpline-load-"))
     stack = make_stack(args.backend, tmp, {"HELPLINE_MAX_CHATS": "100000", "HELPLINE_LOG_LEVEL": "WARNING",
                                            "HELPLINE_FRAMES_PER_MINUTE": "100000",
+                                           "HELPLINE_NEW_CHATS_PER_MINUTE": "1000000",
+                                           "HELPLINE_POW_QUEUE_THRESHOLD": str(args.pow_threshold),
                                            "HELPLINE_WORKERS": str(args.workers)})
     try:
         accounts = [(f"load{i}", add_user(stack, f"load{i}")) for i in range(max(1, min(args.pairs, 4)))]
@@ -223,6 +267,8 @@ async def run(args: argparse.Namespace) -> Result:
         await drive(result, opened)
         cpu_used = cpu_seconds(pids) - cpu_before
         result.server_cpu_us_per_message = cpu_used * 1e6 / max(1, result.delivered)
+        if args.flood:
+            await flood(result, server, stack.org_public_key, args.flood)
         await asyncio.gather(*(c.close() for c, _s, _v in opened), *(s.close() for _c, s, _v in opened),
                              return_exceptions=True)
     finally:
@@ -237,6 +283,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of sending")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--workers", type=int, default=1, help="server processes (postgres: use 2)")
+    parser.add_argument("--flood", type=int, default=0,
+                        help="after the run, N scripted children that skip the proof of work")
+    parser.add_argument("--pow-threshold", type=int, default=1_000_000,
+                        help="HELPLINE_POW_QUEUE_THRESHOLD for the server (default: never)")
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args()
     if args.workers > 1 and args.backend == "sqlite":

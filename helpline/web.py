@@ -158,6 +158,7 @@ async def child_page(request: Request) -> Response:
         "quick_exit_url": services.settings.quick_exit_url,
         "ws_path": "/ws/child",
         "lang": locale,
+        "autolock_minutes": services.settings.child_autolock_minutes,
     }
     return _render(services, request, "child.html", {
         **_page_context(services, locale), "config": config, "municipalities": services.municipalities,

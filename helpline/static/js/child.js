@@ -14,6 +14,9 @@
   var pluralIndex = PLURAL_RULES[CONFIG.plural_rule] || PLURAL_RULES['one-other'];
   var STORE_SECRET = 'helpline.secret';
   var STORE_SEQ = 'helpline.seq';
+  var STORE_DEVICE = 'helpline.device';
+  var DEVICE_DAYS = 7;
+  var POW_CHUNK = 2000;
   var PING_EVERY = 25000;
   var ACK_WITHIN = 10000;
   var BACKOFF_MIN = 500;
@@ -28,7 +31,7 @@
   };
   var SCREEN_OF = {
     welcome: 'screen-welcome', prechat: 'screen-prechat', queue: 'screen-chat', chat: 'screen-chat',
-    ended: 'screen-chat', resume: 'screen-resume', closed: 'screen-closed'
+    ended: 'screen-chat', resume: 'screen-resume', closed: 'screen-closed', lock: 'screen-lock'
   };
 
   function _(text) {
@@ -73,6 +76,9 @@
   var escapes = [];
   var copied = false;
   var seenBefore = 0;   // messages up to this seq were shown before a reload: not announced again
+  var locked = null;    // while the chat is locked: the screen to show again after unlocking
+  var lastActive = Date.now();
+  var puzzleFor = null; // the start frame whose proof of work is being computed
 
   function newChat() {
     return { conv: null, key: null, state: null, lastSeq: 0, startFrame: null, wrapped: {}, mine: {} };
@@ -89,9 +95,76 @@
     } catch (e) { /* storage can be disabled; the chat still works in this tab */ }
   }
 
+  /* A random device token, kept a week, never tied to an address: lets a block reach this
+   * browser too (chat/abuse.py). Quick exit wipes it with everything else. */
+  function deviceToken() {
+    var now = Date.now();
+    try {
+      var kept = (localStorage.getItem(STORE_DEVICE) || '').split('.');
+      if (kept.length === 2 && Number(kept[1]) > now) return kept[0];
+      var token = W.b64uEncode(window.nacl.randomBytes(32));
+      localStorage.setItem(STORE_DEVICE, token + '.' + (now + DEVICE_DAYS * 864e5));
+      return token;
+    } catch (e) {
+      return undefined; // storage disabled: the server goes by the resume identity alone
+    }
+  }
+
+  // -- discreet mode and the lock -----------------------------------------------------------------
+
+  /* Once a chat is open the tab says nothing about us (the icon is already blank), and the page
+   * never asks for notifications. */
+  function discreet() {
+    document.title = _('Notes');
+  }
+
+  function active() {
+    lastActive = Date.now();
+  }
+
+  /* After CONFIG.autolock_minutes without a touch or key, the chat hides until the resume code. */
+  function checkIdle() {
+    clearTimeout(timers.idle);
+    var limit = (CONFIG.autolock_minutes || 5) * 60000;
+    var left = lastActive + limit - Date.now();
+    if (left <= 0 && session && !locked && chat.state !== 'refused') lock();
+    timers.idle = setTimeout(checkIdle, Math.max(500, Math.min(left, 30000)));
+  }
+
+  function lock() {
+    var now = document.body.getAttribute('data-state');
+    show('lock');
+    locked = now;
+    $('code-box').open = false;
+    $('unlock-input').value = '';
+    $('unlock-error').textContent = '';
+  }
+
+  function unlock(event) {
+    event.preventDefault();
+    var secret = null;
+    try {
+      secret = W.parseResumeCode($('unlock-input').value);
+    } catch (e) { /* answered below */ }
+    if (!secret || W.b64uEncode(secret) !== W.b64uEncode(session.secret)) {
+      $('unlock-error').textContent = _('This is not the code of this chat. Check it and try again.');
+      return;
+    }
+    var back = locked;
+    locked = null;
+    $('unlock-input').value = '';
+    active();
+    show(back);
+  }
+
   // -- screens --------------------------------------------------------------------------------
 
   function show(name) {
+    if (locked && name !== 'lock') {
+      locked = name; // shown after the child unlocks
+      return;
+    }
+    if (name !== 'welcome' && name !== 'prechat' && name !== 'closed') discreet();
     var sectionId = SCREEN_OF[name];
     var appearing = $(sectionId).hidden;
     var previous = document.body.getAttribute('data-state');
@@ -250,11 +323,13 @@
     if (chat.startFrame && !chat.conv) {
       send(chat.startFrame, onStartReply);
     } else {
-      send({ type: 'resume', id: newId(), token: session.token, after: chat.lastSeq }, onResumeReply);
+      send({ type: 'resume', id: newId(), token: session.token, after: chat.lastSeq, device: deviceToken() },
+        onResumeReply);
     }
   }
 
   function onStartReply(reply) {
+    if (reply.type === 'error' && reply.code === 'pow_required' && chat.startFrame) return solvePuzzle(reply.challenge);
     if (reply.type === 'error') return onGreetError(reply);
     chat.conv = reply.conv;
     chat.startFrame = null;
@@ -287,8 +362,53 @@
     if (chat.state !== 'refused') becomeReady();
   }
 
+  /* Under a flood the server asks for a little work first (chat/abuse.py): find a nonce whose
+   * SHA-512 starts with `bits` zero bits, in short slices so the page stays responsive. */
+  function solvePuzzle(challenge) {
+    var seed = challenge.seed + ':';
+    var bits = challenge.bits;
+    var nonce = 0;
+    var frame = chat.startFrame;
+    if (puzzleFor === frame) return; // already working on it; the answer is sent when found
+    puzzleFor = frame;
+    showError(_('Many children are writing right now. We are getting your chat ready…'));
+    function zeroBits(digest) {
+      for (var i = 0, count = 0; i < digest.length; i++, count += 8) {
+        if (digest[i]) return count + Math.clz32(digest[i]) - 24;
+      }
+      return count;
+    }
+    function slice() {
+      if (chat.startFrame !== frame) return; // the child left or started over
+      for (var end = nonce + POW_CHUNK; nonce < end; nonce++) {
+        var text = seed + nonce;
+        var bytes = new Uint8Array(text.length);
+        for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+        if (zeroBits(window.nacl.hash(bytes)) >= bits) {
+          frame.pow = { seed: challenge.seed, nonce: String(nonce) };
+          showError('');
+          if (socket && ready === false && socket.readyState === 1) greet();
+          return;
+        }
+      }
+      setTimeout(slice, 0);
+    }
+    slice();
+  }
+
   function onGreetError(reply) {
     var byCode = document.body.getAttribute('data-state') === 'resume';
+    if (reply.code === 'rate_limited' && reply.scope) {
+      showError(reply.scope === 'device'
+        ? _('You started many chats in a short time. Please wait a little. We will try again by ourselves.')
+        : _('Many children are writing right now. Please wait a little. We will try again by ourselves.'));
+      clearTimeout(timers.retry);
+      timers.retry = setTimeout(function () {
+        showError('');
+        if (socket && socket.readyState === 1) greet();
+      }, 1000 * Math.min(reply.retry_after || 15, 600));
+      return;
+    }
     if (reply.code === 'unavailable' || (reply.code === 'rate_limited' && !byCode)) return dropped();
     forget();
     if (byCode) {
@@ -388,7 +508,7 @@
     chat.key = W.newConversationKey();
     chat.startFrame = {
       type: 'start', id: newId(), token: session.token, public_key: W.b64uEncode(session.keys.publicKey),
-      self_key: W.wrapKey(chat.key, session.self), prechat: prechatAnswers()
+      self_key: W.wrapKey(chat.key, session.self), prechat: prechatAnswers(), device: deviceToken()
     };
     show('queue');
     if (!early) return connect();
@@ -622,15 +742,37 @@
     socket = null;
     Object.keys(timers).forEach(function (k) { clearTimeout(timers[k]); clearInterval(timers[k]); });
     if (copied && navigator.clipboard) navigator.clipboard.writeText('').catch(function () {});
+    if (session) [session.secret, session.keys.secretKey, session.self].forEach(function (b) { b.fill(0); });
+    if (chat.key) chat.key.fill(0);
+    session = null;
+    document.title = '';
+    document.documentElement.textContent = '';
+    var leave = function () { location.replace(CONFIG.quick_exit_url); };
+    // Everything this site could have left on the device: the keys, the resume secret, the device
+    // token (in storage), and any database or cache. The page is already blank; the wipe is short.
     try {
       sessionStorage.clear();
       localStorage.clear();
     } catch (e) { /* storage disabled: nothing to clear */ }
-    if (session) [session.secret, session.keys.secretKey, session.self].forEach(function (b) { b.fill(0); });
-    if (chat.key) chat.key.fill(0);
-    document.title = '';
-    document.documentElement.textContent = '';
-    location.replace(CONFIG.quick_exit_url);
+    var wipes = [];
+    try {
+      if (window.indexedDB && indexedDB.databases) {
+        wipes.push(indexedDB.databases().then(function (list) {
+          return Promise.all(list.map(function (db) {
+            return new Promise(function (done) {
+              var request = indexedDB.deleteDatabase(db.name);
+              request.onsuccess = request.onerror = request.onblocked = done;
+            });
+          }));
+        }));
+      }
+      if (window.caches) {
+        wipes.push(caches.keys().then(function (names) { return Promise.all(names.map(function (n) { return caches.delete(n); })); }));
+      }
+    } catch (e) { /* nothing more to wipe */ }
+    if (!wipes.length) return leave();
+    Promise.all(wipes).then(leave, leave);
+    setTimeout(leave, 400);
   }
 
   function onKey(event) {
@@ -664,6 +806,12 @@
   function init() {
     initEveryPage();
     if (!$('screen-welcome')) return; // a safety page: nothing else to run
+    ['keydown', 'pointerdown', 'touchstart', 'input'].forEach(function (type) {
+      document.addEventListener(type, active, true);
+    });
+    document.addEventListener('visibilitychange', checkIdle);
+    on('unlock-form', 'submit', unlock);
+    checkIdle();
     on('start-chat', 'click', function () {
       show('prechat');
       preconnect();
