@@ -243,6 +243,7 @@
     if (current) show(current.id, false);
   });
 
+  C.hook('working', function (me) { $('officer-hint').hidden = me.role !== 'officer'; });
   C.hook('view', function (view) {
     if (view !== 'referrals') return;
     list();

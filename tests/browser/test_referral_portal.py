@@ -152,7 +152,7 @@ def test_referral_to_shkoder_from_console_to_portal_and_back(
     form.locator("textarea[name=text-identity]").fill(CHILD)
     form.locator("select[name=basis-identity]").select_option("child_consented")
     form.locator("textarea[name=text-location]").fill(PLACE)
-    form.locator("select[name=basis-location]").select_option("shared_without_consent_for_safety")
+    form.locator("select[name=basis-location]").select_option("child_consented")
     form.locator("textarea[name=text-account_of_events]").fill(WHAT)
     # Written but marked not shared: the form refuses rather than leak it.
     form.locator("textarea[name=text-school]").fill("Shkolla 9-vjeçare")
