@@ -121,6 +121,8 @@ class Teamwork:
                                {"alert": alert.id, "kind": kind})
             frame = alert_frame(alert, staff, conv)
         await self.to_staff("role:supervisor", frame)
+        if kind == "emergency":  # the child reads, in the helpline's agreed words, that help is coming
+            await self._to_conversation(conv_id, CHILD, {"type": "safety_help", "conv": conv_id})
         return {"alert": frame["alert"]}
 
     async def request_join(self, alert_id: int, supervisor: Staff) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from counsellor_ui import admin, auth, cases, supervise
+from counsellor_ui import admin, auth, cases, emergency, supervise
 from helpline.i18n import pick_locale
 
 if TYPE_CHECKING:
@@ -32,4 +32,4 @@ async def console_page(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [Route("/console", console_page), *auth.routes, *admin.routes, *cases.routes,
-                           *supervise.routes]
+                           *supervise.routes, *emergency.routes]

@@ -25,7 +25,9 @@ CACHE_SECONDS = 5.0
 OPENING_HOURS = "opening_hours"  # [start minute, end minute] in the helpline's time zone
 MAX_CHATS = "max_chats"
 MAX_CHATS_LIMIT = 20
-KEYS = (OPENING_HOURS, MAX_CHATS)
+EMERGENCY_PROTOCOL = "emergency_protocol"  # {locale: text}; the catalog's default where absent
+PROTOCOL_MAX_CHARS = 4000
+KEYS = (OPENING_HOURS, MAX_CHATS, EMERGENCY_PROTOCOL)
 
 _cache: dict[str, Any] = {}
 _read_at = 0.0
@@ -97,6 +99,13 @@ async def max_chats(store: Store, settings: Settings) -> int:
     return default
 
 
+async def emergency_protocol(store: Store, locale: str) -> str | None:
+    """The admins' emergency protocol in this locale, or None for the default text."""
+    texts = (await _values(store)).get(EMERGENCY_PROTOCOL)
+    text = texts.get(locale) if isinstance(texts, dict) else None
+    return text if isinstance(text, str) and 0 < len(text) <= PROTOCOL_MAX_CHARS else None
+
+
 async def current(store: Store, settings: Settings) -> dict[str, Any]:
     """What applies now and whether it comes from the console or the environment."""
     values = await _values(store)
@@ -106,6 +115,12 @@ async def current(store: Store, settings: Settings) -> dict[str, Any]:
         "overridden": sorted(k for k in KEYS if k in values),
         "defaults": {OPENING_HOURS: list(settings.opening_hours), MAX_CHATS: settings.max_chats},
     }
+
+
+async def stored(db: AsyncSession, key: str) -> Any:
+    """The override as stored (inside a write, so a read-modify-write sees the latest)."""
+    row = await db.get(ConfigValue, key)
+    return row.value if row is not None else None
 
 
 async def write(db: AsyncSession, key: str, value: Any, staff_id: int) -> None:

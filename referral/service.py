@@ -236,9 +236,13 @@ async def create(db: AsyncSession, staff: Staff, settings: Settings, *, agency_c
                         conversation_id=conversation_id, case_id=case_id, created_at=now, updated_at=now)
     db.add(referral)
     await db.flush()
+    from referral import disclosures  # the two-person rule; it imports this module's errors
+
+    disclosure = await disclosures.use_for_referral(db, staff, conversation_id, referral.consent, referral.id)
     await _store_keys(db, referral, staff, agency, keys, now)
     await _event(db, referral, staff, "created", now=now, to_state=ReferralState.DRAFT.value,
-                 detail={"agency": agency.code, "urgency": urgency})
+                 detail={"agency": agency.code, "urgency": urgency,
+                         **({"disclosure": disclosure.id} if disclosure else {})})
     await _send(db, referral, staff, agency, settings, now)
     return referral
 

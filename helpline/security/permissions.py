@@ -19,7 +19,8 @@ MATRIX: dict[str, tuple[frozenset[Role], str]] = {
     "console.use": (frozenset({C, S, A}), "open the console"),
     "chat.accept": (HELPLINE, "take a chat from the queue"),
     "chat.work": (HELPLINE, "write in, transfer, end or block a chat they hold"),
-    "chat.ask_supervisor": (HELPLINE, "raise an 'ask a supervisor' alert"),
+    "chat.ask_supervisor": (HELPLINE, "raise an 'ask a supervisor' or emergency alert; read the emergency protocol"),
+    "disclosure.ask": (HELPLINE, "ask to share without the child's consent when a life is at risk (their chat)"),
     "canned.use": (HELPLINE, "list and insert canned replies"),
     "case.write": (HELPLINE, "record the case of a chat they held"),
     "case.read": (HELPLINE, "list cases and read a case they held or were granted"),
@@ -28,6 +29,7 @@ MATRIX: dict[str, tuple[frozenset[Role], str]] = {
     "supervise.view": (frozenset({S}), "see all live chats, the queue, counsellors' load and alerts"),
     "supervise.act": (frozenset({S}), "reassign chats, join a granted chat, set a counsellor's limit"),
     "case.read_all": (frozenset({S}), "read every case and its history"),
+    "disclosure.decide": (frozenset({S}), "approve or refuse a colleague's request to share without consent"),
     # admin
     "admin.staff": (frozenset({A}), "create staff accounts, change roles, lift locks, reset keys"),
     "admin.keys": (frozenset({A}), "sign pending staff keys in the browser when the org key is online"),
