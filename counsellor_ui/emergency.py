@@ -4,7 +4,7 @@ The alert itself is the chat frame ``ask_supervisor`` with kind ``emergency`` (c
 it reaches every supervisor's console and tells the child what is happening. These routes give
 the counsellor the helpline's protocol, let them ask to share without the child's consent, let a
 second person (a supervisor) decide, and let a supervisor record the debrief as a number only.
-docs/emergencies.md, ADR 0011.
+docs/emergencies.md, ADR 0013.
 """
 
 from __future__ import annotations

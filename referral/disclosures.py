@@ -1,4 +1,4 @@
-"""The two-person rule for sharing what a child said without their consent (issue 9, ADR 0011).
+"""The two-person rule for sharing what a child said without their consent (issue 9, ADR 0013).
 
 The server holds no keys, so it cannot stop anyone from reading what they may read; it can stop
 a referral from being wrapped for an agency. A referral whose consent record marks an item
