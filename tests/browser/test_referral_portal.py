@@ -147,6 +147,7 @@ def test_referral_to_shkoder_from_console_to_portal_and_back(
     form = panel.locator("form.referral-form")
     expect(form.locator("select[name=agency]")).to_have_value("cpu-shkoder")  # suggested by the municipality
     expect(form.locator(".suggestion")).to_contain_text("Shkodër")
+    assert axe_violations(counsellor) == [], "referral form"
     form.locator("select[name=urgency]").select_option("emergency")
     form.locator("select[name=chi_category]").select_option("violence.physical")
     form.locator("textarea[name=text-identity]").fill(CHILD)
@@ -248,6 +249,16 @@ def test_referral_to_shkoder_from_console_to_portal_and_back(
     details = [detail if isinstance(detail, dict) else json.loads(detail) for _actor, detail in printed]
     assert sum(1 for detail in details if detail.get("print") is True) == 1, details
     assert cli(stack, "audit", "verify").returncode == 0
+
+    # The English session of the first sign-in, still open: the list and the closed referral, axe-clean.
+    officer.click("#views button[data-view=referrals]")
+    expect(officer.locator("#portal-list tbody tr")).to_have_count(1)
+    expect(officer.locator("#portal-list tbody tr")).to_contain_text("Closed")
+    assert axe_violations(officer) == [], "list (en)"
+    officer.click("#portal-list button[data-open]")
+    expect(officer.locator("#referral-content")).to_contain_text(CHILD)
+    expect(officer.locator("#referral-events li.to-closed")).to_contain_text("Child protected")
+    assert axe_violations(officer) == [], "referral (en)"
 
     # The counsellor sees every step, with the officer's notes decrypted.
     counsellor.click("#referrals-refresh")
