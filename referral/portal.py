@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from helpline import validate
+from helpline import taxonomy, validate
 from helpline.db import StoreUnavailable
 from helpline.i18n import pick_locale, translate
 from helpline.models import Agency
@@ -73,7 +73,9 @@ async def portal_page(request: Request) -> Response:
     bundle = services.bundles["portal"]
     config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff",
               "outcomes": list(service.OUTCOMES), "action_kinds": list(service.ACTION_KINDS),
-              "return_reasons": list(service.RETURN_REASONS)}
+              "return_reasons": list(service.RETURN_REASONS),
+              "categories": {sub["code"]: sub["label"] for cat in taxonomy.load().translated(locale)["categories"]
+                             for sub in cat["sub"]}}
     return services.render(request, "portal.html", {
         "bundle_src": bundle.src, "bundle_integrity": bundle.integrity, "config": config,
     }, locale=locale, headers={"cache-control": "no-store"})

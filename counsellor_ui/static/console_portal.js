@@ -26,7 +26,7 @@
         row.className = 'urgency-' + item.urgency + (item.state === 'closed' ? ' closed' : '');
         var overdue = item.state === 'sent' && item.ack_deadline_at && new Date(item.ack_deadline_at) < new Date();
         [R.label('urgency', item.urgency), R.label('state', item.state), R.when(item.sent_at),
-          R.when(item.ack_deadline_at) + (overdue ? ' · ' + _('overdue') : ''), item.chi_category]
+          R.when(item.ack_deadline_at) + (overdue ? ' · ' + _('overdue') : ''), R.label('category', item.chi_category)]
           .forEach(function (text) { row.appendChild(R.el('td', text)); });
         var cell = document.createElement('td');
         var button = R.el('button', _('Open'));

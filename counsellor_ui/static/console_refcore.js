@@ -47,7 +47,15 @@
     }
   };
 
+  LABELS.category = C.CONFIG.categories || {};   // the portal gets them in its config; the console from taxonomy
+
   function label(kind, code) { return (LABELS[kind] && LABELS[kind][code]) || code || '–'; }
+
+  function setCategories(taxonomy) {
+    taxonomy.categories.forEach(function (cat) {
+      cat.sub.forEach(function (sub) { LABELS.category[sub.code] = sub.label; });
+    });
+  }
 
   function when(iso) {
     return iso ? new Date(iso).toLocaleString(document.documentElement.lang) : '–';
@@ -160,7 +168,7 @@
   function drawMeta(dl, read) {
     dl.textContent = '';
     [[_('Agency'), read.agency_name], [_('Urgency'), label('urgency', read.urgency)],
-      [_('State'), label('state', read.state)], [_('Category'), read.chi_category],
+      [_('State'), label('state', read.state)], [_('Category'), label('category', read.chi_category)],
       [_('Sent'), when(read.sent_at)], [_('Acknowledge by'), when(read.ack_deadline_at)],
       [_('Acknowledged'), when(read.acknowledged_at)],
       [_('Outcome'), read.outcome ? label('outcome', read.outcome) : '–'],
@@ -185,6 +193,7 @@
   C.referrals = {
     LABELS: LABELS, label: label, when: when, keyOf: keyOf, sealText: sealText, openText: openText,
     wrapFor: wrapFor, passOnKey: passOnKey, drawEvents: drawEvents, drawContent: drawContent,
-    drawMeta: drawMeta, drawConsent: drawConsent, describe: describe, fillSelect: fillSelect, el: el
+    drawMeta: drawMeta, drawConsent: drawConsent, setCategories: setCategories, describe: describe,
+    fillSelect: fillSelect, el: el
   };
 }());

@@ -15,7 +15,7 @@
 
   function loadTaxonomy() {
     if (taxonomy) return Promise.resolve(taxonomy);
-    return C.get('/console/api/taxonomy').then(function (data) { taxonomy = data; return data; });
+    return C.get('/console/api/taxonomy').then(function (data) { taxonomy = data; R.setCategories(data); return data; });
   }
 
   function agencies(municipality, concern) {
@@ -58,7 +58,7 @@
       var data = both[0];
       var tax = both[1];
       data.urgencies.forEach(function (code) { f.urgency.appendChild(new Option(R.label('urgency', code), code)); });
-      f.urgency.value = 'urgent';
+      f.urgency.value = chat.referralUrgency || 'urgent';  // the emergency flow asks for 'emergency'
       tax.categories.forEach(function (cat) {
         var group = document.createElement('optgroup');
         group.label = cat.label;
@@ -246,8 +246,10 @@
   C.hook('working', function (me) { $('officer-hint').hidden = me.role !== 'officer'; });
   C.hook('view', function (view) {
     if (view !== 'referrals') return;
-    list();
-    if (current) show(current.id, false);
+    loadTaxonomy().catch(function () {}).then(function () {
+      list();
+      if (current) show(current.id, false);
+    });
   });
   C.referralForm = referralForm;
 }());

@@ -189,6 +189,7 @@ def test_referral_to_shkoder_from_console_to_portal_and_back(
     content = officer2.locator("#referral-content")
     for shown in (CHILD, PLACE, WHAT, ASK):
         expect(content).to_contain_text(shown)  # decrypted in the page
+    expect(officer2.locator("#referral-meta")).to_contain_text("Dhunë fizike")  # the category, in Albanian
     assert axe_violations(officer2) == [], "referral (sq)"
 
     tab_to(officer2, "#referral-acknowledge")
