@@ -4,64 +4,13 @@ PyNaCl clients on a background event loop."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
-from collections.abc import Iterator
-from typing import Any
 
-import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
-from chat.client import ChildClient
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import Loop, axe_violations
 from tests.browser.console_signin import sign_in
 from tests.support import ServerProcess, Stack, add_user
-
-PRECHAT = {"who": "child", "age_band": "13-15", "gender": "girl", "municipality": "Shkodër", "topic": "online"}
-
-
-class Loop:
-    """An event loop on its own thread for the PyNaCl children."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
-
-    def child(self, server: ServerProcess, stack: Stack) -> tuple[ChildClient, str]:
-        child = ChildClient(server.url, stack.org_public_key)
-        self.run(child.connect())
-        return child, self.run(child.start(PRECHAT))
-
-    def close(self, clients: list[ChildClient]) -> None:
-        for client in clients:
-            self.run(client.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
-@pytest.fixture
-def loop() -> Iterator[Loop]:
-    made = Loop()
-    yield made
-
-
-@pytest.fixture
-def staff_context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def second_context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context
-    context.close()
 
 
 def press(page: Page, selector: str) -> None:
