@@ -59,7 +59,8 @@ def contexts(browser: Browser) -> Iterator[dict[str, BrowserContext]]:
     made = {"child": browser.new_context(viewport={"width": 360, "height": 740}),
             "counsellor": browser.new_context(viewport={"width": 1280, "height": 900}),
             "officer": browser.new_context(viewport={"width": 1280, "height": 900}),
-            "officer2": browser.new_context(viewport={"width": 1280, "height": 900})}
+            "officer2": browser.new_context(viewport={"width": 1280, "height": 900}),
+            "elsewhere": browser.new_context(viewport={"width": 1024, "height": 800})}
     yield made
     for context in made.values():
         context.close()
@@ -124,6 +125,8 @@ def test_referral_to_shkoder_from_console_to_portal_and_back(
     counsellor_password = add_user(stack, "ana")
     officer_password = add_user(stack, "drita", "officer")
     cli(stack, "directory", "officer", "drita", "cpu-shkoder", "--email", "drita@shkoder.example")
+    elsewhere_password = add_user(stack, "besa", "officer")
+    cli(stack, "directory", "officer", "besa", "cpu-tirane")
     errors: list[str] = []
     pages = {name: context.new_page() for name, context in contexts.items()}
     for page in pages.values():
@@ -175,6 +178,12 @@ def test_referral_to_shkoder_from_console_to_portal_and_back(
     assert "/referrals" in text
     for secret in [CHILD, "Arta", PLACE, "Detit", WHAT, ASK, "Shkodër", "Shkoder", "violence", "dhun"]:
         assert secret not in text and secret not in str(message["Subject"]), secret
+
+    # An officer of Tirana signs in: Shkodër's referral is not in their list.
+    elsewhere = pages["elsewhere"]
+    portal_sign_in(elsewhere, server, "besa", elsewhere_password, "en")
+    expect(elsewhere.locator("#portal-status")).to_have_text("0 referrals.")
+    expect(elsewhere.locator("#portal-empty")).to_be_visible()
 
     # The officer signs in again, in Albanian, and does everything with the keyboard.
     portal_sign_in(officer2, server, "drita", officer_password, "sq")
