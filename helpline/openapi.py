@@ -34,6 +34,9 @@ def _media(path: str) -> dict[str, Any]:
     if path.startswith("/bundle/"):
         return {"application/javascript": {"schema": {"type": "string"}},
                 "text/plain": {"schema": {"type": "string"}}}
+    for suffix, media_type in ((".css", "text/css"), (".csv", "text/csv")):
+        if path.endswith(suffix):
+            return {media_type: {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}}}
     return {"text/html": {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}}}
 
 
@@ -49,7 +52,7 @@ def _operation(route: Route, method: str, path: str) -> dict[str, Any]:
         "responses": {"default": {"description": "the answer; errors are JSON `{error}` on JSON routes",
                                   "content": media}},
     }
-    if json_api:
+    if json_api or action is not None:  # staff routes refuse in JSON, whatever they serve
         op["responses"]["4XX"] = {"description": "refused; nothing was changed",
                                   "content": {"application/json": {"schema": _ERROR}}}
         op["responses"]["503"] = {"description": "the database is unavailable; try again",

@@ -113,6 +113,9 @@ async def record_refusal(services: Services, actor: str, path: str, action: str,
         await audit.record(db, actor, "denied", path[:64], {"action": action, "reason": reason})
 
 
+MAX_ID = 2**31 - 1  # the largest id a table holds on both backends; bigger numbers name nothing
+
+
 def staff_route(path: str, action: str, handler: Handler, *, methods: tuple[str, ...] = ("GET",),
                 needs_mfa: bool = True) -> Route:
     """A Route whose endpoint runs ``handler`` only for a signed-in member allowed ``action``."""
@@ -136,6 +139,8 @@ def staff_route(path: str, action: str, handler: Handler, *, methods: tuple[str,
             if not permissions.allowed(staff.role, action):
                 await record_refusal(services, staff.participant_id, request.url.path, action, "role")
                 return error(403, translate(locale, "Your role may not do this."))
+            if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in request.path_params.values()):
+                return error(404, translate(locale, "There is nothing with that number."))
             return await handler(StaffCall(request, services, staff, session, locale))
         except Refused as exc:
             if exc.status == 403 and found is not None:

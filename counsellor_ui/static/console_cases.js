@@ -54,6 +54,7 @@
     if (area.querySelector('.case-form')) return;
     var form = $('case-template').content.firstElementChild.cloneNode(true);
     area.appendChild(form);
+    var focusBefore = document.activeElement;
     loadTaxonomy().then(function (tax) {
       fill(form.elements.contact_type, tax.contact_types);
       fill(form.elements.primary_category, tax.categories, _('(none)'));
@@ -67,7 +68,10 @@
       var prechat = chat.prechat || {};
       if (prechat.age_band) form.elements.age_band.value = prechat.age_band;
       if (prechat.gender) form.elements.gender.value = prechat.gender;
-      form.elements.contact_type.focus();
+      // Take the focus only if it has not moved meanwhile (a keyboard user may be elsewhere already).
+      if (document.activeElement === focusBefore || document.activeElement === document.body) {
+        form.elements.contact_type.focus();
+      }
     });
     form.addEventListener('submit', function (event) {
       event.preventDefault();

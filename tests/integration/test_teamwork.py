@@ -12,6 +12,7 @@ import pytest
 
 from chat.client import ChildClient, FrameError, StaffClient
 from helpline import crypto
+from helpline.i18n import translate
 from tests.integration.test_chat_e2e import PRECHAT, database_dump, eventually, open_chat
 from tests.support import ServerProcess, Stack, add_user, run_async
 
@@ -188,7 +189,8 @@ def test_three_chats_at_once_a_fourth_waits_and_wrap_up_comes_first(stack: Stack
 
         incomplete = await api(ana, "PUT", f"/console/api/cases/{convs[0]}", {"contact_type": "counselling",
                                "risk": "low", "outcome": "advice"})
-        assert incomplete.status_code == 400 and "primary category" in incomplete.json()["error"]
+        assert incomplete.status_code == 400
+        assert incomplete.json()["error"] == translate("sq", "A counselling contact needs a primary category.")
         saved = await api(ana, "PUT", f"/console/api/cases/{convs[0]}", {
             "contact_type": "counselling", "primary_category": "violence",
             "secondary_categories": ["violence.cyberbullying"], "risk": "medium", "outcome": "advice",
