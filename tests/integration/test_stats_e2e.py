@@ -170,7 +170,6 @@ async def in_process_server(stack: Stack) -> AsyncIterator[str]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            ws="websockets-sansio", lifespan="on"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # pytest owns the signals
     task = asyncio.create_task(server.serve())
     for _ in range(400):
         if server.started:
