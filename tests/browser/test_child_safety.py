@@ -57,7 +57,11 @@ def test_quick_exit_wipes_the_device_and_the_code_opens_the_chat_on_a_fresh_prof
             r.onupgradeneeded = () => r.result.createObjectStore('keys').put('secret', 'k');
             r.onsuccess = () => { r.result.close(); done(); }; })""")
         before = page.evaluate(WHAT_IS_LEFT)
-        assert "helpline.secret" in before["session"] and "helpline.device" in before["local"], before
+        # Nothing decrypted is stored: the resume secret and last seq for a reload, the device token.
+        assert sorted(before["session"]) == ["helpline.secret", "helpline.seq"], before
+        assert before["local"] == ["helpline.device"], before
+        stored = page.evaluate("() => JSON.stringify([Object.values(localStorage), Object.values(sessionStorage)])")
+        assert "Mami" not in stored and "shkrove" not in stored
         # The tab's history: Chromium's first blank entry, then the page (links replace entries).
         assert before["databases"] == ["helpline-old"] and before["history"] == 2, before
         assert page.evaluate("() => Notification.permission") == "default"  # never asked
@@ -95,6 +99,10 @@ def test_the_chat_locks_itself_when_idle_and_the_code_unlocks_it(
         ana.run(ana.client.say(conv, "Jam këtu për ty."))
         expect(page.locator("#messages")).to_contain_text("Jam këtu për ty.")
         code = page.locator("#resume-code").text_content() or ""
+        page.click("#code-box summary")
+        page.fill("#pin-input", "4821")
+        page.click("#pin-save")
+        expect(page.locator("#pin-status")).to_contain_text("PIN-i u ruajt")
         began = time.monotonic()
         expect(page.locator("#screen-lock")).to_be_visible(timeout=8000)
         assert time.monotonic() - began >= 2
@@ -115,9 +123,47 @@ def test_the_chat_locks_itself_when_idle_and_the_code_unlocks_it(
         expect(page.locator("#screen-chat")).to_be_visible()
         expect(page.locator("#messages")).to_contain_text("Mesazh ndërsa ishte e fshehur")
         expect(page.locator("#message-form")).to_be_visible()
+
+        # Locked again: the PIN the child chose works too, but only for five tries.
+        expect(page.locator("#screen-lock")).to_be_visible(timeout=8000)
+        page.fill("#unlock-input", "4821")
+        page.click("#unlock-submit")
+        expect(page.locator("#screen-chat")).to_be_visible()
+        expect(page.locator("#screen-lock")).to_be_visible(timeout=8000)
+        for _ in range(5):
+            page.fill("#unlock-input", "0000")
+            page.click("#unlock-submit")
+        expect(page.locator("#unlock-error")).to_contain_text("kodin tënd të rikthimit")
+        page.fill("#unlock-input", "4821")
+        page.click("#unlock-submit")
+        expect(page.locator("#screen-chat")).to_be_hidden()
+        page.fill("#unlock-input", code)
+        page.click("#unlock-submit")
+        expect(page.locator("#screen-chat")).to_be_visible()
         page.context.close()
     finally:
         ana.close()
+
+
+def test_the_global_limit_on_new_chats_is_said_plainly(
+        stack: Stack, start_server: Callable[..., ServerProcess], browser: Browser) -> None:
+    server = start_server(HELPLINE_NEW_CHATS_PER_MINUTE="2")
+
+    async def two() -> None:
+        for _ in range(2):
+            child = ChildClient(server.url, stack.org_public_key)
+            await child.connect()
+            await child.start(PRECHAT)
+            await child.close()
+
+    run_async(two())
+    page = new_page(browser)
+    page.goto(server.url + "/")
+    page.click("#start-chat")
+    page.click("#prechat-submit")
+    expect(page.locator("#chat-error")).to_contain_text("Tani po na shkruajnë shumë fëmijë. Të lutem prit pak.")
+    assert len(run_async(queue_now_anyone(stack, server))) == 2
+    page.context.close()
 
 
 async def flood(server: ServerProcess, stack: Stack, count: int, solve: bool) -> tuple[list[ChildClient], list[Any]]:
@@ -174,6 +220,10 @@ async def queue_now(server: ServerProcess, username: str, password: str) -> list
         await staff.close()
     items: list[Any] = snapshot["items"]
     return items
+
+
+async def queue_now_anyone(stack: Stack, server: ServerProcess) -> list[Any]:
+    return await queue_now(server, "eda", add_user(stack, "eda"))
 
 
 async def close_all(children: list[ChildClient]) -> None:

@@ -79,6 +79,7 @@
   var locked = null;    // while the chat is locked: the screen to show again after unlocking
   var lastActive = Date.now();
   var puzzleFor = null; // the start frame whose proof of work is being computed
+  var pin = null;       // { salt, hash, tries }: a PIN the child chose, in memory only
 
   function newChat() {
     return { conv: null, key: null, state: null, lastSeq: 0, startFrame: null, wrapped: {}, mine: {} };
@@ -140,16 +141,50 @@
     $('unlock-error').textContent = '';
   }
 
-  function unlock(event) {
+  function pinHash(salt, text) {
+    var bytes = new Uint8Array(salt.length + text.length);
+    bytes.set(salt);
+    for (var i = 0; i < text.length; i++) bytes[salt.length + i] = text.charCodeAt(i);
+    return W.b64uEncode(window.nacl.hash(bytes));
+  }
+
+  function savePin(event) {
     event.preventDefault();
-    var secret = null;
-    try {
-      secret = W.parseResumeCode($('unlock-input').value);
-    } catch (e) { /* answered below */ }
-    if (!secret || W.b64uEncode(secret) !== W.b64uEncode(session.secret)) {
-      $('unlock-error').textContent = _('This is not the code of this chat. Check it and try again.');
+    var value = $('pin-input').value.trim();
+    $('pin-input').value = '';
+    if (!/^[0-9]{4,8}$/.test(value)) {
+      $('pin-status').textContent = _('A PIN has 4 to 8 digits.');
       return;
     }
+    var salt = window.nacl.randomBytes(16);
+    pin = { salt: salt, hash: pinHash(salt, value), tries: 0 };
+    $('pin-status').textContent = _('PIN saved. It works only until you close this page.');
+  }
+
+  /* The resume code of this chat always unlocks; a PIN only for its first five tries. */
+  function unlock(event) {
+    event.preventDefault();
+    var typed = $('unlock-input').value.trim();
+    var secret = null;
+    var ok = false;
+    var wrong = _('This is not the code of this chat. Check it and try again.');
+    if (pin && /^[0-9]{4,8}$/.test(typed)) {
+      ok = pinHash(pin.salt, typed) === pin.hash;
+      if (!ok && ++pin.tries >= 5) {
+        pin = null;
+        wrong = _('Too many wrong tries. Please type your resume code.');
+      }
+    } else {
+      try {
+        secret = W.parseResumeCode(typed);
+      } catch (e) { /* answered below */ }
+      ok = !!secret && W.b64uEncode(secret) === W.b64uEncode(session.secret);
+    }
+    if (!ok) {
+      $('unlock-error').textContent = wrong;
+      return;
+    }
+    if (pin) pin.tries = 0;
     var back = locked;
     locked = null;
     $('unlock-input').value = '';
@@ -811,6 +846,7 @@
     });
     document.addEventListener('visibilitychange', checkIdle);
     on('unlock-form', 'submit', unlock);
+    on('pin-form', 'submit', savePin);
     checkIdle();
     on('start-chat', 'click', function () {
       show('prechat');
