@@ -23,3 +23,18 @@ def test_load_driver_smoke_run(tmp_path: Path, backend: str, workers: int) -> No
     assert result["errors"] == 0
     assert result["sent"] >= 30 and result["delivered"] == result["sent"]
     assert 0 < result["p50_ms"] <= result["p99_ms"]
+
+
+def test_load_driver_flood_run(tmp_path: Path) -> None:
+    """--flood: scripted starts that skip the proof of work stop at the queue threshold; honest ones
+    solve it and get through (docs/adr/0011-flood-guard.md)."""
+    out = tmp_path / "result.json"
+    subprocess.run([sys.executable, "benchmarks/load.py", "--pairs", "2", "--rate", "10", "--duration", "1",
+                    "--flood", "60", "--pow-threshold", "10", "--json", str(out)],
+                   cwd=ROOT, check=True, capture_output=True, timeout=240)
+    result = json.loads(out.read_text())
+    assert result["flood_sent"] == 60
+    assert 10 <= result["flood_queued"] <= 20  # concurrent starts may overshoot a little
+    assert result["flood_refused"] == 60 - result["flood_queued"]
+    assert result["honest_through"] == 10 and result["pow_ms_p50"] > 0
+    assert result["errors"] == 0
