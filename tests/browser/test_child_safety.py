@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from chat.client import ChildClient, FrameError, StaffClient
+from tests.browser.conftest import axe_violations
 from tests.browser.test_child_chat import BackgroundCounsellor
 from tests.browser.test_returning_child import next_queued
 from tests.integration.test_chat_e2e import PRECHAT
@@ -108,6 +109,7 @@ def test_the_chat_locks_itself_when_idle_and_the_code_unlocks_it(
         assert time.monotonic() - began >= 2
         expect(page.locator("#screen-chat")).to_be_hidden()
         expect(page.locator("#messages")).not_to_be_visible()
+        assert axe_violations(page) == []
         assert page.locator("#resume-code").is_hidden()
 
         ana.run(ana.client.say(conv, "Mesazh ndërsa ishte e fshehur"))  # news does not unlock it
