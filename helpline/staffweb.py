@@ -113,6 +113,7 @@ async def record_refusal(services: Services, actor: str, path: str, action: str,
         await audit.record(db, actor, "denied", path[:64], {"action": action, "reason": reason})
 
 
+LANG_HEADER = "x-helpline-lang"
 MAX_ID = 2**31 - 1  # the largest id a table holds on both backends; bigger numbers name nothing
 
 
@@ -129,7 +130,8 @@ def staff_route(path: str, action: str, handler: Handler, *, methods: tuple[str,
             if found is None:
                 return error(401, translate(locale, "Sign in first."))
             staff, session = found
-            locale = staff.locale
+            # The language the staff member chose on the page (console.js sends it), else their account's.
+            locale = pick_locale(request.headers.get(LANG_HEADER), fallback=staff.locale)
             if request.method not in SAFE_METHODS and request.headers.get("x-csrf-token") != session.csrf_token:
                 await record_refusal(services, staff.participant_id, request.url.path, action, "csrf")
                 return error(403, translate(locale, "This request lacks the page's security token. "

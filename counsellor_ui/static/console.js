@@ -27,13 +27,13 @@
   function post(path, body, method) {
     return fetch(path, {
       method: method || 'POST', credentials: 'same-origin',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf, 'x-helpline-lang': CONFIG.lang },
       body: JSON.stringify(body)
     }).then(answerOf);
   }
 
   function get(path) {
-    return fetch(path, { credentials: 'same-origin' }).then(answerOf);
+    return fetch(path, { credentials: 'same-origin', headers: { 'x-helpline-lang': CONFIG.lang } }).then(answerOf);
   }
 
   function answerOf(answer) {
