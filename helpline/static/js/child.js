@@ -404,7 +404,7 @@
     var bits = challenge.bits;
     var nonce = 0;
     var frame = chat.startFrame;
-    if (puzzleFor === frame) return; // already working on it; the answer is sent when found
+    if (puzzleFor === frame && !frame.pow) return; // already working on it; the answer is sent when found
     puzzleFor = frame;
     showError(_('Many children are writing right now. We are getting your chat ready…'));
     function zeroBits(digest) {
