@@ -13,10 +13,14 @@ _ALLOWED_CONTROLS = {"\n", "\t"}
 
 
 def clean_text(name: str, value: str) -> str:
-    """Refuses NUL and other control characters; keeps every letter, mark and emoji as sent."""
+    """Refuses NUL and other control characters, and lone surrogates (valid JSON escapes, but no
+    text: neither database could store them); keeps every letter, mark and emoji as sent."""
     for char in value:
-        if unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS:
+        category = unicodedata.category(char)
+        if category == "Cc" and char not in _ALLOWED_CONTROLS:
             raise ValueError(f"'{name}' contains a control character")
+        if category == "Cs":
+            raise ValueError(f"'{name}' contains a broken character (a lone UTF-16 surrogate)")
     return value
 
 
