@@ -62,12 +62,18 @@ class RedisBroker(Broker):
             await self._client.aclose()
 
     async def publish(self, channel: str, notice: dict[str, Any]) -> None:
-        try:
-            await self.client.publish(self._prefix + channel, json.dumps(notice, separators=(",", ":")))
-        except (RedisError, OSError) as exc:
-            self._healthy = False
-            log.warning("Redis publish failed (%s); listeners will catch up from the database",
-                        type(exc).__name__)
+        data = json.dumps(notice, separators=(",", ":"))
+        # Twice: after Redis restarts, the first command on a pooled connection fails because that
+        # connection died with the old server; redis-py drops it, and the second try gets a new one.
+        for attempt in (1, 2):
+            try:
+                await self.client.publish(self._prefix + channel, data)
+                return
+            except (RedisError, OSError) as exc:
+                if attempt == 2:
+                    self._healthy = False
+                    log.warning("Redis publish failed (%s); listeners will catch up from the database",
+                                type(exc).__name__)
 
     async def subscribe(self, channel: str) -> None:
         self._channels.add(channel)

@@ -132,9 +132,6 @@ def private_redis() -> Iterator[dict[str, Any]]:
         state["process"].wait(10)
 
 
-@pytest.mark.xfail(reason="known bug in chat/redis_broker.py (owned by another change): the first publish after Redis "
-                   "comes back goes out on a stale pooled connection, fails, and the other process never hears of "
-                   "the message (it is stored; it arrives at the next resync or reconnect)", strict=False)
 async def test_redis_stopped_and_restarted_during_chats(tmp_path: Path, private_redis: dict[str, Any]) -> None:
     stack = make_stack("postgres", tmp_path, {"HELPLINE_REDIS_URL": f"redis://127.0.0.1:{private_redis['port']}/0"})
     try:
