@@ -27,7 +27,7 @@
   var TRANSIENT = { rate_limited: true, unavailable: true };
   var EVENTS = {
     position: onPosition, assigned: onAssigned, msg: onMessage, typing: onTyping, ended: onEnded,
-    reconnect: onReconnect, transferred: onTransferred, joined: onJoined
+    reconnect: onReconnect, transferred: onTransferred, joined: onJoined, safety_help: onSafetyHelp
   };
   var SCREEN_OF = {
     welcome: 'screen-welcome', prechat: 'screen-prechat', queue: 'screen-chat', chat: 'screen-chat',
@@ -696,6 +696,12 @@
   function onJoined(e) {
     if (e.conv !== chat.conv) return;
     addMessage('note', _('A supervisor has joined to help your counsellor. They can read this chat too.'));
+  }
+
+  // The counsellor raised an emergency: the child reads, in the helpline's reviewed words, what happens.
+  function onSafetyHelp(e) {
+    if (e.conv !== chat.conv) return;
+    addMessage('note', _('Your counsellor is asking a more experienced colleague for help, to keep you safe. You are not alone, and the chat goes on.'));
   }
 
   function sendMessage(event) {
