@@ -1,7 +1,7 @@
 """Staff sessions against the real server on both backends (issue 6, Security): the cookie is
 Secure, HttpOnly and SameSite=Strict; a new session id is issued when the second factor is done
 (the password-only one stops working); idle and absolute timeouts end a session; "sign out
-everywhere" ends every session of the account."""
+everywhere" ends every session of the account; wrong TOTP codes lock the account."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from chat.client import StaffClient, next_totp_code, totp_secret_for
 from helpline.db import make_engine, make_sessionmaker
-from helpline.models import Staff, StaffSession
+from helpline.models import Staff, StaffSession, Throttle
 from helpline.security.sessions import COOKIE_NAME
 from tests.support import ServerProcess, Stack, add_user
 
@@ -99,3 +99,28 @@ async def test_cookie_flags_rotation_timeouts_and_sign_out_everywhere(
         assert await me(server, dead) == 401
     assert second_csrf  # (the rotated session had its own CSRF token)
     assert "Traceback" not in server.log()
+
+
+async def test_wrong_second_factor_codes_lock_the_account_with_a_keyed_hash(
+        stack: Stack, start_server: object) -> None:
+    """TOTP guessing counts like password guessing: after a few wrong codes the account is locked
+    (423, even for the right code), and the throttle table holds a keyed hash, not the name."""
+    server: ServerProcess = start_server()  # type: ignore[operator]
+    password = add_user(stack, "guess")
+    await StaffClient(server.url, "guess", password).sign_in()  # enrols TOTP
+    secret = totp_secret_for("guess", password)
+    assert secret
+    cookie, csrf, _ = await password_only(server, "guess", password)
+    statuses = []
+    async with httpx.AsyncClient(base_url=server.url, headers={"origin": server.url, "x-csrf-token": csrf},
+                                 cookies={COOKIE_NAME: cookie}) as http:
+        for _ in range(6):
+            statuses.append((await http.post("/console/api/mfa/verify", json={"code": "000000"})).status_code)
+        right = await http.post("/console/api/mfa/verify", json={"code": await next_totp_code(secret)})
+    assert statuses[0] == 400 and statuses[-1] == 423, statuses
+    assert right.status_code == 423, right.text
+    engine = make_engine(stack.database_url)
+    async with make_sessionmaker(engine)() as db:
+        keys = (await db.execute(select(Throttle.key))).scalars().all()
+    await engine.dispose()
+    assert keys and all("guess" not in k and len(k) == 64 for k in keys)
