@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 import chat.web
+import helpline.report_web
 import helpline.web
 import referral.portal
 import referral.worker
@@ -131,6 +132,7 @@ def _routes() -> list[BaseRoute]:
     from helpline.stats import web as stats_web  # statistics for managers (issue 7)
 
     routes += stats_web.routes
+    routes += helpline.report_web.routes  # the public page for reporting illegal content (issue 4)
     console_static = ROOT / "counsellor_ui" / "static"
     routes.append(Mount("/static/console", app=StaticFiles(directory=console_static, check_dir=False)))
     return routes

@@ -27,6 +27,8 @@ SOURCES: dict[str, list[Path]] = {
     # The officers' portal at /referrals: the console's core and sign-in, then its own page script.
     "portal": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                              for name in ("console", "console_auth", "console_refcore", "console_portal"))],
+    # The public page for reporting illegal content at /report: it encrypts the report itself.
+    "report": [NACL, WIRE, ROOT / "helpline" / "static" / "js" / "report.js"],
 }
 
 
@@ -57,7 +59,7 @@ class BundleError(RuntimeError):
 # a comment go (a `/* … */` block from the start of a line to the end of one, or a `//` line), so no
 # code changes; the sources in git keep every comment.
 COMMENT_LINES = re.compile(rb"^[ \t]*(?:/\*(?:[^*]|\*(?!/))*\*/|//[^\n]*)[ \t]*\n", re.M)
-STRIPPED = {"child"}
+STRIPPED = {"child", "report"}
 
 
 def build(name: str, org_public_key: bytes) -> Bundle:

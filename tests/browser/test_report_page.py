@@ -1,0 +1,156 @@
+"""Issue 4, acceptance 8, in real Chromium on both backends: a reporter with no account fills the
+public report page (/report) with the keyboard alone and gets a code; the report is encrypted in the
+page to the police cybercrime officers' keys, so the database holds ciphertext only; the officer sees
+it in the portal list and acknowledges it; the reporter's status check then says so, and when.
+axe-core finds nothing on the page in Albanian and English; the page offers no upload and says why;
+quick exit leaves no way back."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import axe_violations
+from tests.integration.referral_support import Member, cli, member, open_text, query, unwrap
+from tests.support import ServerProcess, Stack, run_async
+
+PLATFORM = "Instagram"
+LINK = "https://instagram.example/nje.llogari"
+WHAT = "Një i rritur i kërkon foto një vajze 13 vjeç"
+CONTACT = "069 000 0000"
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    yield context.new_page()
+    context.close()
+
+
+def tab_to(page: Page, selector: str, limit: int = 60) -> None:
+    """Presses Tab until the element matching ``selector`` has the focus (keyboard only)."""
+    for _ in range(limit):
+        if page.evaluate("(s) => !!document.activeElement && document.activeElement.matches(s)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+async def _officer_reads_and_acknowledges(server: ServerProcess, officer: Member) -> dict[str, Any]:
+    async with officer.client(server.url) as portal:
+        listing = (await portal.get("/referrals/api/referrals")).json()["referrals"]
+        assert len(listing) == 1 and listing[0]["source"] == "report", listing
+        assert listing[0]["chi_category"] == "illegal_content.grooming"
+        rid = listing[0]["id"]
+        read = (await portal.get(f"/referrals/api/referrals/{rid}")).json()
+        acknowledged = await portal.post(f"/referrals/api/referrals/{rid}/acknowledge")
+        assert acknowledged.status_code == 200, acknowledged.text
+        return dict(read)
+
+
+def test_reporter_sends_by_keyboard_officer_acknowledges_reporter_sees_it(
+        stack: Stack, server: ServerProcess, page: Page) -> None:
+    cli(stack, "directory", "load")
+    cyber = run_async(member(stack, "gent", "officer", agency="police-cyber"))
+    run_async(member(stack, "sara", "supervisor"))
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    posted: list[str] = []
+    page.on("request", lambda r: posted.append(r.post_data or "") if r.method == "POST" else None)
+
+    # The child start page links to the report page.
+    page.goto(server.url + "/")
+    expect(page.locator("a[href^='/report']")).to_have_count(1)
+
+    page.goto(server.url + "/report")
+    expect(page.locator("html")).to_have_attribute("lang", "sq")
+    expect(page.locator("#quick-exit")).to_be_visible()
+    expect(page.locator("#no-photos-title")).to_have_text("Mos na dërgo kurrë fotot ose videot")
+    expect(page.locator("body")).to_contain_text("është krim")  # why: holding or sending them is a crime
+    assert page.locator("input[type=file]").count() == 0
+    assert axe_violations(page) == [], "report page (sq)"
+
+    # Nothing chosen: the page says what is missing and puts the focus there.
+    tab_to(page, "#report-submit")
+    page.keyboard.press("Enter")
+    expect(page.locator("#report-error")).to_have_text("Zgjidh çfarë pe.")
+    expect(page.locator("input[name=kind][value=sexual_images]")).to_be_focused()
+    assert axe_violations(page) == [], "report page with an error"
+
+    # The keyboard alone: arrow to "grooming", then each field in turn, Enter sends.
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("input[name=kind][value=grooming]")).to_be_checked()
+    tab_to(page, "#report-platform")
+    page.keyboard.type(PLATFORM)
+    page.keyboard.press("Tab")
+    page.keyboard.type(LINK)
+    page.keyboard.press("Tab")
+    page.keyboard.type(WHAT)
+    page.keyboard.press("Tab")
+    page.keyboard.type(CONTACT)
+    page.keyboard.press("Enter")
+    expect(page.locator("#report-sent")).to_be_visible()
+    expect(page.locator("#sent-title")).to_be_focused()
+    expect(page.locator("#report-form")).to_be_hidden()
+    code = page.locator("#report-code").inner_text()
+    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", code), code
+    assert axe_violations(page) == [], "report sent (sq)"
+
+    # What left the page was ciphertext: none of the words in any request body.
+    assert posted and all(secret not in body for body in posted for secret in (PLATFORM, LINK, WHAT, CONTACT,
+                                                                                "instagram", "vajze"))
+    # And in the database too: the content is ciphertext, the code only a keyed hash, no creator.
+    stored = run_async(query(stack, "SELECT content, report_code_hash, created_by, source FROM referrals"))
+    assert len(stored) == 1 and stored[0][3] == "report" and stored[0][2] is None
+    content, code_hash = stored[0][0], stored[0][1]
+    for secret in (PLATFORM, LINK, WHAT, CONTACT, "instagram", "vajze", "069"):
+        assert secret.lower() not in content.lower()
+    assert code.replace("-", "") not in code_hash and code not in code_hash
+
+    # Before the police see it: "not yet", with the day it arrived.
+    tab_to(page, "#status-submit")
+    page.keyboard.press("Enter")
+    expect(page.locator("#status-result")).to_contain_text("Jo ende.")
+
+    # The police cybercrime officer finds it in the portal list, opens it with their key, acknowledges.
+    read = run_async(_officer_reads_and_acknowledges(server, cyber))
+    assert json.loads(open_text(unwrap(cyber, read), read["content"])) == {
+        "v": 1, "platform": PLATFORM, "link": LINK, "what": WHAT, "contact": CONTACT}
+    assert read["sender"] is None
+
+    # The reporter checks again, typing the code by hand in lower case.
+    tab_to(page, "#status-code")
+    page.keyboard.press("Control+A")
+    page.keyboard.type(code.lower())
+    page.keyboard.press("Enter")
+    expect(page.locator("#status-result")).to_contain_text("Po. Policia e pa njoftimin tënd më")
+    # A wrong code is told apart from "not yet".
+    page.fill("#status-code", "AAAA-BBBB-CCCC")
+    page.keyboard.press("Enter")
+    expect(page.locator("#status-result")).not_to_contain_text("Policia e pa")
+    expect(page.locator("#status-result")).not_to_be_empty()
+    assert axe_violations(page) == [], "status shown (sq)"
+    assert errors == []
+
+
+def test_report_page_in_english_passes_axe_and_quick_exit_leaves(
+        stack: Stack, server: ServerProcess, page: Page) -> None:
+    page.goto(server.url + "/report?lang=en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_have_text("Report what you saw online")
+    expect(page.locator("#no-photos-title")).to_have_text("Never send us the photos or videos")
+    assert axe_violations(page) == [], "report page (en)"
+    # No cookie and nothing stored in the page.
+    assert page.context.cookies() == []
+    page.fill("#report-link", LINK)
+    page.locator("body").press("Escape")
+    page.locator("body").press("Escape")
+    page.locator("body").press("Escape")
+    page.wait_for_url("about:blank")
+    page.go_back()
+    assert not page.url.startswith(server.url + "/report"), page.url
