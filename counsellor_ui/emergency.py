@@ -9,10 +9,7 @@ docs/emergencies.md, ADR 0013.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
 from helpline import runtime_config, validate
@@ -128,13 +125,6 @@ async def debrief(call: StaffCall) -> Response:
                        day=now.astimezone(call.services.settings.timezone).date(), created_at=now))
         await audit.record(db, call.actor, "debrief.recorded", counsellor.participant_id, {})
     return JSONResponse({"recorded": True}, status_code=201)
-
-
-async def debrief_counts(db: Any, start: dt.date, end: dt.date) -> dict[str, int]:
-    """Debriefs per wellbeing answer between two days (inclusive), for the statistics."""
-    rows = await db.execute(select(Debrief.wellbeing, func.count()).where(Debrief.day >= start, Debrief.day <= end)
-                            .group_by(Debrief.wellbeing))
-    return {wellbeing: int(n) for wellbeing, n in rows.tuples().all()}
 
 
 routes = [

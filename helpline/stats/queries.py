@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import taxonomy
 from helpline.i18n import translate
-from helpline.models import Agency, Referral, StatsDaily, utcnow
+from helpline.models import Agency, Debrief, Referral, StatsDaily, utcnow
 from helpline.stats import privacy
 from helpline.stats.rollups import (
     ACK_EDGES,
@@ -345,7 +345,18 @@ def _share_text(part: privacy.Cell, whole: privacy.Cell, locale: str) -> str:
     return f"{value:.1f} %"
 
 
-def build_report(current: Slice, previous: Slice, filters: Filters, k: int, locale: str) -> Report:
+async def debrief_count(db: AsyncSession, filters: Filters) -> int | None:
+    """Supervisors' debriefs after emergencies in the period: a number only, and only for the whole
+    country and every category (a debrief belongs to a counsellor, not to a place or a topic)."""
+    if filters.county != ALL or filters.category != ALL:
+        return None
+    query = select(func.count()).select_from(Debrief).where(Debrief.day >= filters.start,
+                                                             Debrief.day <= filters.end)
+    return int((await db.execute(query)).scalar_one())
+
+
+def build_report(current: Slice, previous: Slice, filters: Filters, k: int, locale: str,
+                 debriefs: int | None = None) -> Report:
     privacy.check_k(k)
     tables: list[TableView] = []
     series_days = (filters.end - filters.start).days + 1
@@ -390,7 +401,7 @@ def build_report(current: Slice, previous: Slice, filters: Filters, k: int, loca
     answered_fb = privacy.protect({key: said.get(key, 0) for key in ("yes", "somewhat", "no")}, k)
     ack = next(t for t in tables if t.id == "r_ack")
     ack_cells = {row.key: row.cell for row in ack.rows}
-    figures = (
+    figures: tuple[Figure, ...] = (
         Figure("contacts", translate(locale, "Contacts"), total_cell.text(k)),
         Figure("contacts_before", translate(locale, "Contacts in the previous period"), prev_cell.text(k)),
         Figure("wait_median", translate(locale, "Queue wait, median"),
@@ -404,6 +415,9 @@ def build_report(current: Slice, previous: Slice, filters: Filters, k: int, loca
         Figure("ack_in_time", translate(locale, "Referrals acknowledged in time"),
                _share_text(ack_cells.get("in_time", privacy.show("in_time", 0, k)), ack.total, locale)),
     )
+    if debriefs is not None:
+        figures += (Figure("debriefs", translate(locale, "Debriefs after emergencies"),
+                           privacy.show("debriefs", debriefs, k).text(k)),)
     return Report(filters, filters.previous(), k, locale, figures, tuple(tables))
 
 

@@ -24,7 +24,15 @@ from helpline.i18n import pick_locale, translate
 from helpline.models import utcnow
 from helpline.staffweb import Refused, StaffCall, staff_route
 from helpline.stats import charts, rollups
-from helpline.stats.queries import Filters, Report, build_report, csv_rows, load_slice, report_json
+from helpline.stats.queries import (
+    Filters,
+    Report,
+    build_report,
+    csv_rows,
+    debrief_count,
+    load_slice,
+    report_json,
+)
 from helpline.stats.rollups import ALL, NONE, UNKNOWN, county_of_municipality
 
 if TYPE_CHECKING:
@@ -71,7 +79,8 @@ async def make_report(services: Services, filters: Filters, locale: str) -> Repo
     async with services.store.read() as db:
         current = await load_slice(db, filters)
         previous = await load_slice(db, filters.previous(), with_open=False)
-    return build_report(current, previous, filters, int(services.settings.stats_k), locale)
+        debriefs = await debrief_count(db, filters)
+    return build_report(current, previous, filters, int(services.settings.stats_k), locale, debriefs)
 
 
 def _locale(call: StaffCall) -> str:

@@ -148,6 +148,11 @@ def test_a_supervisor_cannot_approve_what_they_asked_and_the_debrief_is_a_number
                           {"counsellor": ana.participant, "wellbeing": "sad and tired"})).status_code == 400
         assert (await api(ana, "POST", "/console/api/debriefs",
                           {"counsellor": tom.participant, "wellbeing": "fine"})).status_code == 403
+        # In the statistics a debrief is a number, protected like every other (k = 5 shows "< 5").
+        report = (await api(tom, "GET", "/stats/api/report?lang=en")).json()
+        assert {f["id"]: f["value"] for f in report["figures"]}["debriefs"] == "< 5"
+        by_county = (await api(tom, "GET", "/stats/api/report?lang=en&county=Shkodër")).json()
+        assert "debriefs" not in {f["id"] for f in by_county["figures"]}
         for client in (child, sara, tom):
             await client.close()
 
