@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket
 import chat.web
 import helpline.report_web
 import helpline.web
+import referral.admin_directory
 import referral.portal
 import referral.worker
 from chat.broker import Broker, make_broker
@@ -133,6 +134,7 @@ def _routes() -> list[BaseRoute]:
 
     routes += stats_web.routes
     routes += helpline.report_web.routes  # the public page for reporting illegal content (issue 4)
+    routes += referral.admin_directory.routes  # admins edit the agency directory (issue 4)
     console_static = ROOT / "counsellor_ui" / "static"
     routes.append(Mount("/static/console", app=StaticFiles(directory=console_static, check_dir=False)))
     return routes
