@@ -122,6 +122,15 @@ def test_reporter_sends_by_keyboard_officer_acknowledges_reporter_sees_it(
     assert json.loads(open_text(unwrap(cyber, read), read["content"])) == {
         "v": 1, "platform": PLATFORM, "link": LINK, "what": WHAT, "contact": CONTACT}
     assert read["sender"] is None
+    # Nothing about the reporter anywhere: no address, no browser name; the police's notice says
+    # only that a referral waits.
+    user_agent = page.evaluate("() => navigator.userAgent")
+    kept = repr(run_async(query(stack, "SELECT actor, action, subject, detail FROM audit_log")))
+    kept += repr(run_async(query(stack, "SELECT * FROM referral_events")))
+    kept += repr(run_async(query(stack, "SELECT subject, body FROM notices")))
+    assert "public:report" in kept
+    for secret in ("127.0.0.1", "localhost", user_agent, "Chrome", PLATFORM, LINK, WHAT, CONTACT, "vajze"):
+        assert secret not in kept, secret
 
     # The reporter checks again, typing the code by hand in lower case.
     tab_to(page, "#status-code")
