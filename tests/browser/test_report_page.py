@@ -73,6 +73,8 @@ def test_reporter_sends_by_keyboard_officer_acknowledges_reporter_sees_it(
     expect(page.locator("#no-photos-title")).to_have_text("Mos na dërgo kurrë fotot ose videot")
     expect(page.locator("body")).to_contain_text("është krim")  # why: holding or sending them is a crime
     assert page.locator("input[type=file]").count() == 0
+    # The words have no form names: without the script, a submit can never put them in a URL.
+    assert page.locator("#report-form [name]:not([name=kind])").count() == 0
     assert axe_violations(page) == [], "report page (sq)"
 
     # Nothing chosen: the page says what is missing and puts the focus there.
