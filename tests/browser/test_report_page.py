@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import axe_violations
+from tests.browser.test_child_pages import layout_problems
 from tests.integration.referral_support import Member, cli, member, open_text, query, unwrap
 from tests.support import ServerProcess, Stack, run_async
 
@@ -165,3 +166,17 @@ def test_report_page_in_english_passes_axe_and_quick_exit_leaves(
     page.wait_for_url("about:blank")
     page.go_back()
     assert not page.url.startswith(server.url + "/report"), page.url
+
+
+@pytest.mark.parametrize("lang", ["sq", "en"])
+def test_report_page_at_200_percent_text_fits_320_px(stack: Stack, server: ServerProcess, page: Page,
+                                                      lang: str) -> None:
+    page.set_viewport_size({"width": 320, "height": 700})
+    page.goto(server.url + f"/report?lang={lang}")
+    page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
+    assert layout_problems(page) == []
+    page.click("#report-submit")  # nothing chosen: the error shows and must fit too
+    expect(page.locator("#report-error")).not_to_be_empty()
+    page.press("#status-code", "Enter")  # no code: the hint about its shape shows
+    expect(page.locator("#status-result")).not_to_be_empty()
+    assert layout_problems(page) == []
