@@ -140,7 +140,7 @@ def test_reporter_sends_by_keyboard_officer_acknowledges_reporter_sees_it(
     page.keyboard.press("Control+A")
     page.keyboard.type(code.lower())
     page.keyboard.press("Enter")
-    expect(page.locator("#status-result")).to_contain_text("Po. Policia e pa njoftimin tënd më")
+    expect(page.locator("#status-result")).to_contain_text("Po. Policia e pa raportimin tënd më")
     # A wrong code is told apart from "not yet".
     page.fill("#status-code", "AAAA-BBBB-CCCC")
     page.keyboard.press("Enter")
