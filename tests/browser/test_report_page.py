@@ -17,8 +17,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import axe_violations
 from tests.browser.test_child_pages import layout_problems
+from tests.browser.test_referral_portal import portal_sign_in
 from tests.integration.referral_support import Member, cli, member, open_text, query, unwrap
-from tests.support import ServerProcess, Stack, run_async
+from tests.support import ServerProcess, Stack, add_user, run_async
 
 PLATFORM = "Instagram"
 LINK = "https://instagram.example/nje.llogari"
@@ -180,3 +181,42 @@ def test_report_page_at_200_percent_text_fits_320_px(stack: Stack, server: Serve
     page.press("#status-code", "Enter")  # no code: the hint about its shape shows
     expect(page.locator("#status-result")).not_to_be_empty()
     assert layout_problems(page) == []
+
+
+def test_report_reaches_the_portal_page_of_the_cybercrime_officer(
+        stack: Stack, server: ServerProcess, browser: Browser) -> None:
+    """The whole path in pages: the officer's browser enrols its key, the reporter's page encrypts to
+    it, the officer opens the report decrypted in the portal and acknowledges it by keyboard."""
+    cli(stack, "directory", "load")
+    password = add_user(stack, "gent", "officer")
+    cli(stack, "directory", "officer", "gent", "police-cyber")
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(3)]
+    try:
+        first, reporter, officer = (context.new_page() for context in contexts)
+        portal_sign_in(first, server, "gent", password, "en")  # the key is made and signed here
+        expect(first.locator("#portal-empty")).to_be_visible()
+
+        reporter.goto(server.url + "/report?lang=en")
+        reporter.check("input[name=kind][value=sexual_images]")
+        reporter.fill("#report-platform", PLATFORM)
+        reporter.fill("#report-link", LINK)
+        reporter.fill("#report-what", WHAT)
+        reporter.click("#report-submit")
+        expect(reporter.locator("#report-code")).not_to_be_empty()
+
+        portal_sign_in(officer, server, "gent", password, "en")
+        expect(officer.locator("#portal-list tbody tr")).to_have_count(1)
+        tab_to(officer, "button[data-open]")
+        officer.keyboard.press("Enter")
+        content = officer.locator("#referral-content")
+        for shown in (PLATFORM, LINK, WHAT):
+            expect(content).to_contain_text(shown)  # decrypted in the officer's page
+        tab_to(officer, "#referral-acknowledge")
+        officer.keyboard.press("Enter")
+        expect(officer.locator("#referral-events li.to-acknowledged")).to_have_count(1)
+
+        reporter.click("#status-submit")
+        expect(reporter.locator("#status-result")).to_contain_text("Yes. The police saw your report on")
+    finally:
+        for context in contexts:
+            context.close()
