@@ -29,12 +29,12 @@ import time
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.protocol import ProtocolError
 from helpline.crypto import CryptoError, b64u_decode, b64u_encode
 from helpline.models import Conversation, ConversationState, Throttle, utcnow
+from helpline.security import throttle
 from helpline.settings import Settings
 
 BLOCK_DAYS = 7
@@ -131,16 +131,7 @@ async def _count_in_window(db: AsyncSession, key: str, limit: int, window: dt.ti
     if row is not None and row.expires_at <= now:
         await db.delete(row)
         await db.flush()
-        row = None
-    if row is None:
-        try:
-            async with db.begin_nested():
-                db.add(Throttle(key=key, failures=0, locked_until=None, expires_at=now + window))
-                await db.flush()
-        except IntegrityError:
-            pass
-        row = await db.get(Throttle, key, with_for_update=True, populate_existing=True)
-        assert row is not None
+    row = await throttle.locked_row(db, key, now + window)
     if row.failures >= limit:
         return max(1, math.ceil((row.expires_at - now).total_seconds()))
     row.failures += 1
@@ -176,13 +167,5 @@ async def device_blocked(db: AsyncSession, secret: bytes, device: bytes | None) 
 async def block_device(db: AsyncSession, secret: bytes, device: bytes) -> None:
     key = keyed(secret, "device-block", device)
     until = utcnow() + dt.timedelta(days=BLOCK_DAYS)
-    row = await db.get(Throttle, key, with_for_update=True)
-    if row is None:
-        try:
-            async with db.begin_nested():
-                db.add(Throttle(key=key, failures=1, locked_until=until, expires_at=until))
-                await db.flush()
-        except IntegrityError:
-            pass
-        return
+    row = await throttle.locked_row(db, key, until)
     row.failures, row.locked_until, row.expires_at = 1, until, until

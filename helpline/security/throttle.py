@@ -56,20 +56,27 @@ async def locked_for(db: AsyncSession, key: str) -> int:
     return max(1, math.ceil(left / 60)) if left > 0 else 0
 
 
-async def fail(db: AsyncSession, key: str) -> int:
-    """Counts one failure; returns the minutes of the lock it starts (0 for none)."""
-    now = utcnow()
-    await db.execute(delete(Throttle).where(Throttle.expires_at <= now))
+async def locked_row(db: AsyncSession, key: str, expires_at: dt.datetime) -> Throttle:
+    """The row for ``key``, locked until the transaction ends; made with no failures if absent.
+    Two first failures at once: one inserts, the other waits for that row and counts on it."""
     row = await db.get(Throttle, key, with_for_update=True)
     if row is None:
         try:
-            async with db.begin_nested():  # two first failures at once: one inserts, the other counts
-                db.add(Throttle(key=key, failures=0, locked_until=None, expires_at=now + KEEP))
+            async with db.begin_nested():
+                db.add(Throttle(key=key, failures=0, locked_until=None, expires_at=expires_at))
                 await db.flush()
         except IntegrityError:
             pass
         row = await db.get(Throttle, key, with_for_update=True, populate_existing=True)
         assert row is not None
+    return row
+
+
+async def fail(db: AsyncSession, key: str) -> int:
+    """Counts one failure; returns the minutes of the lock it starts (0 for none)."""
+    now = utcnow()
+    await db.execute(delete(Throttle).where(Throttle.expires_at <= now))
+    row = await locked_row(db, key, now + KEEP)
     row.failures += 1
     row.expires_at = now + KEEP
     minutes = lock_minutes(row.failures)
