@@ -22,6 +22,7 @@ from chat.client import remember_totp, totp_secret_for
 from tests.browser.conftest import axe_violations
 from tests.browser.console_signin import sign_in
 from tests.integration.referral_support import cli, query
+from tests.integration.test_referral_smtp import Inbox
 from tests.support import ServerProcess, Stack, add_user, free_port, run_async, totp_code
 
 CHILD = "Arta, 12 vjeç"
@@ -32,17 +33,6 @@ ACTION = "Vizituam familjen në orën 14"
 CLOSING = "Fëmija është te gjyshja, e sigurt"
 QUESTION = "A ka vëlla apo motër?"
 ANSWER = "Po, një vëlla 8 vjeç"
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
-        return "250 OK"
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import axe_violations
 from tests.browser.test_child_pages import layout_problems
-from tests.browser.test_referral_portal import portal_sign_in
+from tests.browser.test_referral_portal import portal_sign_in, tab_to
 from tests.integration.referral_support import Member, cli, member, open_text, query, unwrap
 from tests.support import ServerProcess, Stack, add_user, run_async
 
@@ -32,15 +32,6 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 360, "height": 740})
     yield context.new_page()
     context.close()
-
-
-def tab_to(page: Page, selector: str, limit: int = 60) -> None:
-    """Presses Tab until the element matching ``selector`` has the focus (keyboard only)."""
-    for _ in range(limit):
-        if page.evaluate("(s) => !!document.activeElement && document.activeElement.matches(s)", selector):
-            return
-        page.keyboard.press("Tab")
-    raise AssertionError(f"Tab never reached {selector}")
 
 
 async def _officer_reads_and_acknowledges(server: ServerProcess, officer: Member) -> dict[str, Any]:
