@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.models import (
+    Base,
     CaseRecord,
     ChildIdentity,
     Conversation,
@@ -103,24 +104,47 @@ async def get_key(db: AsyncSession, conv_id: str, participant: str) -> Conversat
         ConversationKey.conversation_id == conv_id, ConversationKey.participant == participant))).scalar_one_or_none()
 
 
-async def next_seq(db: AsyncSession, conv_id: str, *, child_id: int | None = None,
-                   counsellor_id: int | None = None) -> int | None:
-    """Takes the next sequence number if the sender may write now; None otherwise.
+def _seq_statement(*, staff: bool) -> Any:
+    """UPDATE … RETURNING that checks membership and state and takes the next number at once.
 
-    One statement checks membership and state and takes the number; the UPDATE holds the row
-    lock until commit, so concurrent senders in one conversation are serialised.
+    Built once with bound parameters, so each message only binds values. The UPDATE holds the
+    row lock until commit, so concurrent senders in one conversation are serialised.
     """
-    query = update(Conversation).where(Conversation.id == conv_id)
-    if counsellor_id is not None:
-        query = query.where(staff_may_write(counsellor_id), Conversation.state == ConversationState.ACTIVE)
+    table = Base.metadata.tables["conversations"]
+    query = update(table).where(table.c.id == bindparam("conv"))
+    if staff:
+        member = or_(table.c.counsellor_id == bindparam("who"),
+                     exists().where(ConversationAccess.conversation_id == table.c.id,
+                                    ConversationAccess.staff_id == bindparam("who")))
+        query = query.where(member, table.c.state == ConversationState.ACTIVE)
     else:
-        query = query.where(Conversation.child_id == child_id,
-                            Conversation.state.in_([ConversationState.QUEUED, ConversationState.ACTIVE]))
-    # No session synchronisation: nothing in the session holds this row, and evaluating the WHERE
-    # clause in Python for it was a tenth of the server's CPU per message (docs/performance.md).
-    query = query.values(last_seq=Conversation.last_seq + 1).returning(Conversation.last_seq)
-    result = await db.execute(query.execution_options(synchronize_session=False))
-    return result.scalar_one_or_none()
+        query = query.where(table.c.child_id == bindparam("who"),
+                            table.c.state.in_([ConversationState.QUEUED, ConversationState.ACTIVE]))
+    return query.values(last_seq=table.c.last_seq + 1).returning(table.c.last_seq)
+
+
+_CHILD_SEQ = _seq_statement(staff=False)
+_STAFF_SEQ = _seq_statement(staff=True)
+_INSERT_MESSAGES = insert(Base.metadata.tables["messages"])
+
+
+def take_seq(conn: Connection, conv_id: str, *, child_id: int | None, staff_id: int | None) -> int | None:
+    """The next sequence number if the sender may write now; None otherwise (chat/writer.py)."""
+    if staff_id is not None:
+        found = conn.execute(_STAFF_SEQ, {"conv": conv_id, "who": staff_id})
+    else:
+        found = conn.execute(_CHILD_SEQ, {"conv": conv_id, "who": child_id})
+    return found.scalar_one_or_none()
+
+
+def message_row(conv_id: str, seq: int, client_id: str, sender: str, body: str, at: dt.datetime) -> dict[str, Any]:
+    return {"conversation_id": conv_id, "seq": seq, "client_id": client_id, "sender": sender, "body": body,
+            "created_at": at}
+
+
+def insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(_INSERT_MESSAGES, rows)
 
 
 def granted(staff_id: int) -> Any:
@@ -165,12 +189,6 @@ async def message_by_client_id(db: AsyncSession, conv_id: str, client_id: str) -
     row = (await db.execute(select(Message).where(Message.conversation_id == conv_id,
                                                   Message.client_id == client_id))).scalar_one_or_none()
     return _stored(row) if row else None
-
-
-def add_message(db: AsyncSession, conv_id: str, seq: int, client_id: str, sender: str, body: str) -> StoredMessage:
-    now = utcnow()
-    db.add(Message(conversation_id=conv_id, seq=seq, client_id=client_id, sender=sender, body=body, created_at=now))
-    return StoredMessage(conv_id, seq, sender, client_id, body, _ms(now))
 
 
 def _stored(row: Message) -> StoredMessage:

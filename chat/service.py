@@ -13,10 +13,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat import model
+from chat import model, writer
 from chat import repository as repo
 from chat.broker import Broker
 from chat.hub import STAFF_CHANNEL
@@ -67,6 +66,7 @@ class ChatService:
         self.sessionmaker = store.sessionmaker
         self.broker = broker
         self.settings = settings
+        self.writer = writer.MessageWriter(store.engine, store)
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncSession]:
@@ -284,20 +284,21 @@ class ChatService:
         except CryptoError as exc:
             raise ProtocolError("bad_ciphertext", f"The message body is not accepted: {exc}.") from None
         try:
-            async with self._write() as db:
-                seq = await repo.next_seq(db, conv_id, child_id=child_id,
-                                          counsellor_id=staff.id if staff is not None else None)
-                if seq is None:
-                    await self._explain_refused_send(db, conv_id, child_id, staff)
-                assert seq is not None
-                stored = repo.add_message(db, conv_id, seq, client_id, sender, body)
-                await db.flush()
-        except IntegrityError:
+            outcome = await self.writer.write(conv_id, sender, client_id, body, child_id=child_id,
+                                              staff_id=staff.id if staff is not None else None)
+        except StoreUnavailable:
+            raise ProtocolError("unavailable", UNAVAILABLE) from None
+        if outcome == writer.REFUSED:
+            async with self._read() as db:
+                await self._explain_refused_send(db, conv_id, child_id, staff)
+        if outcome == writer.DUPLICATE:
             async with self._read() as db:
                 existing = await repo.message_by_client_id(db, conv_id, client_id)
             if existing is None:
                 raise ProtocolError("unavailable", UNAVAILABLE) from None
             return existing, False
+        assert isinstance(outcome, repo.StoredMessage)
+        stored = outcome
         await self.broker.publish(f"conv:{conv_id}", {"k": "msg", "m": stored.frame()})
         return stored, True
 

@@ -158,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await retention.stop(purger)
             await referral.worker.stop(worker)
             await services.hub.stop()
+            await services.chat.writer.stop()
             await services.broker.stop()
             await services.engine.dispose()
 

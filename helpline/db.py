@@ -15,20 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 log = logging.getLogger("helpline.db")
 
 
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Every SQLite connection: WAL, so readers go on beside the one writer; foreign keys on."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")  # purged content is overwritten, not left in free pages
+    cursor.close()
+
+
 def make_engine(url: str) -> AsyncEngine:
     """Creates the engine; on SQLite turns on WAL and a busy timeout for readers beside the writer."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA secure_delete=ON")  # purged content is overwritten, not left in free pages
-            cursor.close()
-
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
@@ -49,6 +50,12 @@ class Store:
         self.sessionmaker = sessionmaker
         self._lock = asyncio.Lock() if serialise_writes else None
 
+    @property
+    def engine(self) -> AsyncEngine:
+        bind = self.sessionmaker.kw["bind"]
+        assert isinstance(bind, AsyncEngine)
+        return bind
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         try:
@@ -57,6 +64,15 @@ class Store:
         except (DBAPIError, OSError) as exc:
             log.warning("database read failed: %s", type(exc).__name__)
             raise StoreUnavailable from None
+
+    @asynccontextmanager
+    async def write_lock(self) -> AsyncIterator[None]:
+        """Held by anything that writes to SQLite outside `write` (chat/writer.py)."""
+        if self._lock is None:
+            yield
+            return
+        async with self._lock:
+            yield
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

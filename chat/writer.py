@@ -1,0 +1,171 @@
+"""The message writer: one per process, many sends per transaction (docs/adr/0015-message-writer.md).
+
+Every `send` hands its message here and waits. One task takes everything that has queued up
+since its last commit, writes it in a single transaction and then answers each sender. Under a
+trickle a batch is one message and nothing waits longer than before; under a wave the batches
+grow and the cost of a commit, and on SQLite of crossing to the database thread, is shared.
+
+On SQLite the batch runs in one call on the writer's own thread with a plain (synchronous)
+connection, under the Store's write lock, so it costs one hand-off instead of one per statement.
+On PostgreSQL it runs on one pooled connection, one round trip per sequence number and one
+multi-row INSERT for the batch. A duplicate in a batch rolls the batch back and writes its
+messages one by one, so only the duplicate is answered as one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chat import repository as repo
+from helpline.db import Store, StoreUnavailable, sqlite_pragmas
+from helpline.models import utcnow
+
+log = logging.getLogger("helpline.chat.writer")
+
+MAX_BATCH = 500
+DUPLICATE = "duplicate"  # the client id was stored before: the caller answers with the stored message
+REFUSED = "refused"  # the sender may not write in this conversation now: the caller says why
+
+
+@dataclass(slots=True)
+class Pending:
+    conv_id: str
+    sender: str
+    client_id: str
+    body: str
+    child_id: int | None
+    staff_id: int | None
+    future: asyncio.Future[repo.StoredMessage | str]
+
+
+def write_batch(conn: Connection, batch: list[Pending]) -> list[repo.StoredMessage | str]:
+    """Takes a sequence number for each message and inserts them all; runs inside a transaction.
+
+    Ordered by conversation (stable, so each conversation keeps its arrival order): two processes
+    lock conversation rows in the same order and cannot deadlock.
+    """
+    now = utcnow()
+    results: dict[int, repo.StoredMessage | str] = {}
+    rows: list[dict[str, Any]] = []
+    for index in sorted(range(len(batch)), key=lambda i: batch[i].conv_id):
+        item = batch[index]
+        seq = repo.take_seq(conn, item.conv_id, child_id=item.child_id, staff_id=item.staff_id)
+        if seq is None:
+            results[index] = REFUSED
+            continue
+        rows.append(repo.message_row(item.conv_id, seq, item.client_id, item.sender, item.body, now))
+        results[index] = repo.StoredMessage(item.conv_id, seq, item.sender, item.client_id, item.body,
+                                            int(now.timestamp() * 1000))
+    repo.insert_messages(conn, rows)
+    return [results[i] for i in range(len(batch))]
+
+
+class MessageWriter:
+    """Owns the batching; `write` is what ChatService.send awaits."""
+
+    def __init__(self, engine: AsyncEngine, store: Store, *, max_batch: int = MAX_BATCH) -> None:
+        self.engine = engine
+        self.store = store
+        self.max_batch = max_batch
+        self._pending: list[Pending] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._sync_engine: Engine | None = None  # SQLite: made at the first batch, with its thread
+        self._thread: ThreadPoolExecutor | None = None
+
+    async def write(self, conv_id: str, sender: str, client_id: str, body: str, *,
+                    child_id: int | None, staff_id: int | None) -> repo.StoredMessage | str:
+        """Stored message, DUPLICATE or REFUSED; raises StoreUnavailable if nothing was stored."""
+        future: asyncio.Future[repo.StoredMessage | str] = asyncio.get_running_loop().create_future()
+        self._pending.append(Pending(conv_id, sender, client_id, body, child_id, staff_id, future))
+        self._wake.set()
+        if self._stopping:
+            raise StoreUnavailable("the server is stopping")
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="helpline-message-writer")
+        return await future
+
+    async def stop(self) -> None:
+        """Finishes what was handed in, then releases the thread and its connection."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
+            self._sync_engine = None
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+                await self._settle(batch)
+            if self._stopping:
+                return
+
+    async def _settle(self, batch: list[Pending]) -> None:
+        try:
+            try:
+                outcomes = await self._transaction(batch)
+            except IntegrityError:
+                if len(batch) == 1:
+                    outcomes = [DUPLICATE]
+                else:  # somewhere a resent message: write each alone so only it is answered so
+                    for item in batch:
+                        await self._settle([item])
+                    return
+        except StoreUnavailable as exc:
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(StoreUnavailable(str(exc)))
+            return
+        for item, outcome in zip(batch, outcomes, strict=True):
+            if not item.future.done():
+                item.future.set_result(outcome)
+
+    async def _transaction(self, batch: list[Pending]) -> list[repo.StoredMessage | str]:
+        try:
+            if self._sqlite:
+                if self._thread is None:
+                    self._sync_engine = _sqlite_engine(self.engine)
+                    self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helpline-writer")
+                async with self.store.write_lock():
+                    loop = asyncio.get_running_loop()
+                    return await loop.run_in_executor(self._thread, self._sqlite_batch, batch)
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(write_batch, batch)
+        except IntegrityError:
+            raise
+        except (DBAPIError, OSError) as exc:
+            log.warning("message batch not stored: %s", type(exc).__name__)
+            raise StoreUnavailable from None
+
+    def _sqlite_batch(self, batch: list[Pending]) -> list[repo.StoredMessage | str]:
+        assert self._sync_engine is not None
+        with self._sync_engine.begin() as conn:
+            return write_batch(conn, batch)
+
+
+def _sqlite_engine(engine: AsyncEngine) -> Engine:
+    """A synchronous engine on the same file, used only from the writer's thread."""
+    url = engine.url.set(drivername="sqlite+pysqlite")
+    sync = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=1,
+                         max_overflow=0)
+    event.listen(sync, "connect", sqlite_pragmas)
+    return sync
