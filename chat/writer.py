@@ -79,6 +79,7 @@ class MessageWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self.batches = 0  # transactions written, for tests and the load driver
         self._sqlite = engine.dialect.name == "sqlite"
         self._sync_engine: Engine | None = None  # SQLite: made at the first batch, with its thread
         self._thread: ThreadPoolExecutor | None = None
@@ -86,11 +87,11 @@ class MessageWriter:
     async def write(self, conv_id: str, sender: str, client_id: str, body: str, *,
                     child_id: int | None, staff_id: int | None) -> repo.StoredMessage | str:
         """Stored message, DUPLICATE or REFUSED; raises StoreUnavailable if nothing was stored."""
+        if self._stopping:
+            raise StoreUnavailable("the server is stopping")
         future: asyncio.Future[repo.StoredMessage | str] = asyncio.get_running_loop().create_future()
         self._pending.append(Pending(conv_id, sender, client_id, body, child_id, staff_id, future))
         self._wake.set()
-        if self._stopping:
-            raise StoreUnavailable("the server is stopping")
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="helpline-message-writer")
         return await future
@@ -140,6 +141,7 @@ class MessageWriter:
                 item.future.set_result(outcome)
 
     async def _transaction(self, batch: list[Pending]) -> list[repo.StoredMessage | str]:
+        self.batches += 1
         try:
             if self._sqlite:
                 if self._thread is None:
