@@ -9,6 +9,15 @@ counsellors, opens every pair, then sends messages at a fixed total rate whateve
 speed (open loop), half from children and half from counsellors. Latency is sender send → receiver
 decrypt, measured on this machine's monotonic clock. Prints JSON and one Markdown table row.
 
+Latency is also measured inside the server (HELPLINE_TIMING_FILE, helpline/timing.py): from the
+moment a process starts handling a `send` frame to the moment the message is written to the other
+side's socket, persistence included ("server p50/p95/p99"), and from a counsellor's `accept` frame
+to the child's `assigned` frame (queue pick-up).
+
+--idle N first connects N children who start a chat and wait in the queue, and reports the
+server's memory per idle connection from them alone; --hold S keeps everything open S seconds
+after the sends (the budget's 5-minute hold), then checks every socket still answers a ping.
+
 --flood N then plays a flood (docs/adr/0011-flood-guard.md): N scripted children that skip the
 proof of work try to start chats; the first --pow-threshold get in, and the rest must be refused.
 Ten honest children (ChildClient solves the puzzle) then start, and their solving time is reported.
@@ -54,6 +63,15 @@ class Result:
     p95_ms: float = 0.0
     p99_ms: float = 0.0
     rss_per_connection_kib: float = 0.0
+    idle: int = 0
+    idle_connect_seconds: float = 0.0
+    rss_per_idle_connection_kib: float = 0.0
+    server_p50_ms: float = 0.0
+    server_p95_ms: float = 0.0
+    server_p99_ms: float = 0.0
+    pickup_p99_ms: float = 0.0
+    hold_seconds: float = 0.0
+    held_after_hold: int = 0
     server_cpu_us_per_message: float = 0.0
     setup_seconds: float = 0.0
     flood_sent: int = 0
@@ -67,8 +85,10 @@ class Result:
     latencies: list[float] = field(default_factory=list, repr=False)
 
     def markdown(self) -> str:
-        return (f"| {self.backend} ×{self.workers} | {self.pairs} | {self.rate:g} | {self.p50_ms:.1f} / "
-                f"{self.p95_ms:.1f} / {self.p99_ms:.1f} | {self.messages_per_second:.0f} | "
+        return (f"| {self.backend} ×{self.workers} | {self.pairs} + {self.idle} idle | {self.rate:g} | "
+                f"{self.server_p50_ms:.2f} / {self.server_p95_ms:.2f} / {self.server_p99_ms:.2f} | "
+                f"{self.p50_ms:.1f} / {self.p95_ms:.1f} / {self.p99_ms:.1f} | {self.pickup_p99_ms:.1f} | "
+                f"{self.messages_per_second:.0f} | {self.rss_per_idle_connection_kib:.1f} | "
                 f"{self.rss_per_connection_kib:.1f} | {self.server_cpu_us_per_message:.0f} | {self.errors} | "
                 f"`{self.command}` | {self.date} | {self.machine} |")
 
@@ -207,6 +227,47 @@ async def drive(result: Result, opened: list[tuple[ChildClient, StaffClient, str
     result.latencies = ms
 
 
+async def open_idle(server: ServerProcess, org_key: bytes, count: int) -> list[ChildClient]:
+    """Children who start a chat and wait in the queue, opened 200 at a time."""
+    idle: list[ChildClient] = []
+
+    async def one() -> None:
+        child = ChildClient(server.url, org_key)
+        await child.connect()
+        await child.start({"who": "child", "topic": "other"})
+        idle.append(child)
+
+    batch = 200
+    for start in range(0, count, batch):
+        await asyncio.gather(*(one() for _ in range(start, min(count, start + batch))))
+    return idle
+
+
+def server_timings(folder: Path) -> dict[str, list[float]]:
+    """What each server process kept (helpline/timing.py), in milliseconds."""
+    merged: dict[str, list[float]] = {}
+    for path in folder.glob("timing.*.json"):
+        for kind, values in json.loads(path.read_text(encoding="utf-8")).items():
+            merged.setdefault(kind, []).extend(v * 1000 for v in values)
+    return merged
+
+
+async def still_open(clients: list[Any]) -> int:
+    """How many sockets answer a ping after the hold."""
+    async def ping(client: Any) -> bool:
+        try:
+            assert client.socket is not None
+            await client.socket.request({"type": "ping"}, timeout=30)
+            return True
+        except Exception:  # noqa: BLE001 - a socket that does not answer is counted
+            return False
+
+    answers = []
+    for start in range(0, len(clients), 500):
+        answers += await asyncio.gather(*(ping(c) for c in clients[start:start + 500]))
+    return sum(answers)
+
+
 async def flood(result: Result, server: ServerProcess, org_key: bytes, count: int) -> None:
     """Scripted starts without the proof of work, then honest ones that solve it."""
     scripted: list[ChildClient] = []
@@ -245,7 +306,9 @@ async def run(args: argparse.Namespace) -> Result:
                     date=dt.date.today().isoformat(),
                     machine=f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
     tmp = Path(tempfile.mkdtemp(prefix="helpline-load-"))
-    stack = make_stack(args.backend, tmp, {"HELPLINE_MAX_CHATS": "100000", "HELPLINE_LOG_LEVEL": "WARNING",
+    timings = Path(tempfile.mkdtemp(prefix="helpline-timing-"))
+    stack = make_stack(args.backend, tmp, {"HELPLINE_TIMING_FILE": str(timings / "timing"),
+                                           "HELPLINE_MAX_CHATS": "100000", "HELPLINE_LOG_LEVEL": "WARNING",
                                            "HELPLINE_FRAMES_PER_MINUTE": "100000",
                                            "HELPLINE_NEW_CHATS_PER_MINUTE": "1000000",
                                            "HELPLINE_POW_QUEUE_THRESHOLD": str(args.pow_threshold),
@@ -256,6 +319,16 @@ async def run(args: argparse.Namespace) -> Result:
         stack.servers.append(server)
         pids = _proc_tree(server.process.pid) if server.process else []
         rss_before = rss_kib(pids)
+        idle: list[ChildClient] = []
+        if args.idle:
+            began = time.monotonic()
+            idle = await open_idle(server, stack.org_public_key, args.idle)
+            result.idle, result.idle_connect_seconds = len(idle), time.monotonic() - began
+            await asyncio.sleep(1)
+            pids = _proc_tree(server.process.pid) if server.process else pids
+            rss_idle = rss_kib(pids)
+            result.rss_per_idle_connection_kib = (rss_idle - rss_before) / max(1, len(idle))
+            rss_before = rss_idle
         began = time.monotonic()
         opened = await open_pairs(server, stack.org_public_key, accounts, args.pairs)
         result.setup_seconds = time.monotonic() - began
@@ -267,12 +340,23 @@ async def run(args: argparse.Namespace) -> Result:
         await drive(result, opened)
         cpu_used = cpu_seconds(pids) - cpu_before
         result.server_cpu_us_per_message = cpu_used * 1e6 / max(1, result.delivered)
+        if args.hold:
+            await asyncio.sleep(args.hold)
+            result.hold_seconds = args.hold
+            everyone: list[Any] = [*idle, *(c for c, _s, _v in opened), *(s for _c, s, _v in opened)]
+            result.held_after_hold = await still_open(everyone)
+            result.errors += len(everyone) - result.held_after_hold
         if args.flood:
             await flood(result, server, stack.org_public_key, args.flood)
         await asyncio.gather(*(c.close() for c, _s, _v in opened), *(s.close() for _c, s, _v in opened),
-                             return_exceptions=True)
+                             *(c.close() for c in idle), return_exceptions=True)
     finally:
-        destroy_stack(stack)
+        destroy_stack(stack)  # stops the server, which writes its timings
+    kept = server_timings(timings)
+    msg, pickup = kept.get("msg", []), kept.get("assigned", [])
+    result.server_p50_ms, result.server_p95_ms, result.server_p99_ms = (
+        percentile(msg, 0.5), percentile(msg, 0.95), percentile(msg, 0.99))
+    result.pickup_p99_ms = percentile(pickup, 0.99)
     return result
 
 
@@ -283,6 +367,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of sending")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--workers", type=int, default=1, help="server processes (postgres: use 2)")
+    parser.add_argument("--idle", type=int, default=0, help="children waiting in the queue, opened first")
+    parser.add_argument("--hold", type=float, default=0.0, help="seconds to hold every socket after the sends")
     parser.add_argument("--flood", type=int, default=0,
                         help="after the run, N scripted children that skip the proof of work")
     parser.add_argument("--pow-threshold", type=int, default=1_000_000,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from chat import model
 from chat.protocol import ProtocolError
 from chat.repository import StoredMessage
+from helpline import timing
 
 if TYPE_CHECKING:
     from chat.service import ChatService
@@ -92,11 +93,20 @@ class Hub:
         conv_id = channel[5:]
         for conn in list(self._listeners.get(conv_id, ())):
             if notice.get("k") == "msg":
-                self._spawn(conn.deliver(StoredMessage(
-                    conv_id, notice["m"]["seq"], notice["m"]["from"], notice["m"]["cid"],
-                    notice["m"]["body"], notice["m"]["at"])))
+                self._spawn(self._deliver(conn, notice))
             elif notice.get("k") == "event" and conn.wants(notice.get("to", "all"), notice["frame"]):
-                self._spawn(conn.on_event(notice["frame"]))
+                self._spawn(self._event(conn, notice))
+
+    @staticmethod
+    async def _deliver(conn: ClientConnection, notice: dict[str, Any]) -> None:
+        m = notice["m"]
+        if await conn.deliver(StoredMessage(m["conv"], m["seq"], m["from"], m["cid"], m["body"], m["at"])):
+            timing.written("msg", notice)
+
+    @staticmethod
+    async def _event(conn: ClientConnection, notice: dict[str, Any]) -> None:
+        await conn.on_event(notice["frame"])
+        timing.written(notice["frame"].get("type", "event"), notice)
 
     async def resync(self) -> None:
         """After a broker outage: every local listener catches up from the database."""

@@ -20,7 +20,7 @@ from chat import repository as repo
 from chat.broker import Broker
 from chat.hub import STAFF_CHANNEL
 from chat.protocol import ProtocolError
-from helpline import runtime_config
+from helpline import runtime_config, timing
 from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
 from helpline.db import Store, StoreUnavailable
 from helpline.models import Conversation, ConversationState, Staff, utcnow
@@ -232,8 +232,8 @@ class ChatService:
             child_key = await repo.get_key(db, conv_id, CHILD)
             await db.refresh(conv)
         card = CounsellorCard(staff.participant_id, staff.display_name, staff.public_key, staff.key_signature, False)
-        await self.broker.publish(f"conv:{conv_id}", {"k": "event", "to": CHILD, "frame": {
-            "type": "assigned", "conv": conv_id, "counsellor": card.as_dict()}})
+        await self.broker.publish(f"conv:{conv_id}", timing.stamp({"k": "event", "to": CHILD, "frame": {
+            "type": "assigned", "conv": conv_id, "counsellor": card.as_dict()}}))
         await self.broker.publish("queue", {"k": "queue"})
         return conv, child_key.wrapper_public_key if child_key else ""
 
@@ -299,7 +299,7 @@ class ChatService:
             return existing, False
         assert isinstance(outcome, repo.StoredMessage)
         stored = outcome
-        await self.broker.publish(f"conv:{conv_id}", {"k": "msg", "m": stored.frame()})
+        await self.broker.publish(f"conv:{conv_id}", timing.stamp({"k": "msg", "m": stored.frame()}))
         return stored, True
 
     async def _explain_refused_send(self, db: AsyncSession, conv_id: str, child_id: int | None,

@@ -15,6 +15,7 @@ from chat import abuse, resume_guard
 from chat.protocol import CHILD_FRAMES, STAFF_FRAMES, Check, Frame, ProtocolError, parse_frame
 from chat.repository import StoredMessage
 from chat.service import CHILD, prechat_of
+from helpline import timing
 from helpline.crypto import b64u_decode, token_hash
 from helpline.db import StoreUnavailable
 from helpline.models import ConversationState, Staff
@@ -92,18 +93,21 @@ class ClientConnection:
     async def on_staff_event(self, frame: dict[str, Any]) -> None:
         await self.push(frame)
 
-    async def deliver(self, message: StoredMessage) -> None:
-        """Delivers a notified message in order, filling any gap from the database."""
+    async def deliver(self, message: StoredMessage) -> bool:
+        """Delivers a notified message in order, filling any gap from the database; True if this
+        socket was sent exactly this message (for helpline.timing)."""
         async with self._lock:
             last = self.delivered.get(message.conv)
             if last is None or message.seq <= last:
-                return
+                return False
             if message.seq == last + 1:
                 self.delivered[message.conv] = message.seq
                 if message.sender != self.participant:
                     await self.push(message.frame())
-                return
+                    return True
+                return False
         await self.catch_up(message.conv)
+        return False
 
     async def catch_up(self, conv_id: str, after: int | None = None) -> int:
         """Sends every stored message after ``after`` (default: what was delivered)."""
@@ -152,6 +156,7 @@ class ClientConnection:
             await self.on_close()
 
     async def handle_text(self, text: str | None) -> None:
+        timing.frame_received()
         frame: Frame | None = None
         try:
             frame = parse_frame(text, self.schema, self.services.settings.max_frame_bytes)

@@ -34,7 +34,7 @@ from chat.broker import Broker, make_broker
 from chat.hub import Hub
 from chat.service import ChatService
 from chat.teamwork import Teamwork
-from helpline import bundle, drain, i18n, keys, openapi, retention
+from helpline import bundle, drain, i18n, keys, openapi, retention, timing
 from helpline.db import Store, make_engine, make_sessionmaker
 from helpline.middleware import ForgetClient, SecurityHeaders, content_security_policy
 from helpline.models import Staff
@@ -143,6 +143,7 @@ def _routes() -> list[BaseRoute]:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Builds the ASGI app; `uvicorn --factory helpline.app:create_app` calls it with no argument."""
     settings = settings or load_settings()
+    timing.configure(settings.timing_file)
     services = build_services(settings)
 
     @contextlib.asynccontextmanager
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await services.chat.writer.stop()
             await services.broker.stop()
             await services.engine.dispose()
+            timing.dump()
 
     csp = content_security_policy([_style_hash(str(services.child_css))] if services.child_css else [])
     app = Starlette(

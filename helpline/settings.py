@@ -191,6 +191,9 @@ SETTINGS: tuple[Setting, ...] = (
             "(counts for statistics stay)", _positive_int),
     Setting("HELPLINE_PURGE_INTERVAL_MINUTES", "60",
             "How often each server process runs the retention purge (also at start)", _positive_int),
+    Setting("HELPLINE_TIMING_FILE", "",
+            "Benchmarks only: each process writes its server-side delivery times (no content) to "
+            "<file>.<pid>.json at shutdown; empty keeps none"),
 )
 
 

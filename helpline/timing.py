@@ -1,0 +1,60 @@
+"""Server-side delivery timings for the load driver: durations only, never content or identities.
+
+With HELPLINE_TIMING_FILE set, each process stamps the moment it starts handling a client frame
+(`received`), carries that stamp in the broker notice the frame causes, and when the notice has
+been written to the other side's socket keeps the difference under a kind ("msg": a message
+from frame in to frame out, persistence included; "assigned": a counsellor's accept reaching
+the child). At shutdown the process writes its durations to `<file>.<pid>.json`, which
+benchmarks/load.py reads. Unset (the default) nothing is stamped and nothing kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+received: ContextVar[float | None] = ContextVar("helpline_frame_received", default=None)
+
+_path: Path | None = None
+_kept: dict[str, list[float]] = defaultdict(list)
+
+
+def configure(path: str) -> None:
+    global _path
+    _path = Path(path) if path else None
+
+
+def enabled() -> bool:
+    return _path is not None
+
+
+def frame_received() -> None:
+    if _path is not None:
+        received.set(time.monotonic())
+
+
+def stamp(notice: dict[str, Any]) -> dict[str, Any]:
+    """Adds the current frame's arrival time to a notice (a no-op when timing is off)."""
+    started = received.get()
+    if started is not None:
+        notice["t0"] = started
+    return notice
+
+
+def written(kind: str, notice: dict[str, Any]) -> None:
+    """The notice's frame has been written to a socket: keep how long it took since arrival."""
+    started = notice.get("t0")
+    if isinstance(started, float):
+        _kept[kind].append(time.monotonic() - started)
+
+
+def dump() -> None:
+    if _path is None or not _kept:
+        return
+    target = _path.with_name(f"{_path.name}.{os.getpid()}.json")
+    target.write_text(json.dumps({kind: values for kind, values in _kept.items()}), encoding="utf-8")
