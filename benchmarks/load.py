@@ -70,6 +70,8 @@ class Result:
     server_p95_ms: float = 0.0
     server_p99_ms: float = 0.0
     pickup_p99_ms: float = 0.0
+    pickups_under_load: int = 0
+    pickup_under_load_p99_ms: float = 0.0
     hold_seconds: float = 0.0
     held_after_hold: int = 0
     server_cpu_us_per_message: float = 0.0
@@ -252,6 +254,40 @@ def server_timings(folder: Path) -> dict[str, list[float]]:
     return merged
 
 
+async def pick_up(result: Result, server: ServerProcess, account: tuple[str, str], idle: list[ChildClient],
+                  rate: float, duration: float) -> None:
+    """While the sends run: one counsellor accepts waiting children at ``rate`` per second; each
+    pick-up is timed from the accept frame to the child's `assigned` frame (both sides here)."""
+    staff = StaffClient(server.url, *account)
+    await staff.sign_in()
+    await staff.connect()
+    timed: list[float] = []
+    began = time.monotonic()
+    while idle and time.monotonic() - began < duration:
+        child = idle.pop()
+        assigned = asyncio.Event()
+        handle = child._on_event
+
+        async def on_event(frame: dict[str, Any], handle: Any = handle, assigned: asyncio.Event = assigned) -> None:
+            await handle(frame)
+            if frame.get("type") == "assigned":
+                assigned.set()
+
+        assert child.socket is not None and child.conv is not None
+        child.socket.on_event = on_event
+        sent = time.monotonic()
+        try:
+            await staff.accept(child.conv)
+            await asyncio.wait_for(assigned.wait(), 10)
+            timed.append((time.monotonic() - sent) * 1000)
+        except Exception:  # noqa: BLE001 - every failure is counted and reported
+            result.errors += 1
+        await asyncio.sleep(max(0.0, 1 / rate - (time.monotonic() - sent)))
+    result.pickups_under_load = len(timed)
+    result.pickup_under_load_p99_ms = percentile(timed, 0.99)
+    await staff.close()
+
+
 async def still_open(clients: list[Any]) -> int:
     """How many sockets answer a ping after the hold."""
     async def ping(client: Any) -> bool:
@@ -337,7 +373,12 @@ async def run(args: argparse.Namespace) -> Result:
         pids = _proc_tree(server.process.pid) if server.process else pids
         result.rss_per_connection_kib = (rss_kib(pids) - rss_before) / max(1, 2 * len(opened))
         cpu_before = cpu_seconds(pids)
+        picking = [*idle]
+        pickups = (asyncio.create_task(pick_up(result, server, accounts[0], picking, args.pickup_rate, args.duration))
+                   if idle and args.pickup_rate else None)
         await drive(result, opened)
+        if pickups is not None:
+            await pickups
         cpu_used = cpu_seconds(pids) - cpu_before
         result.server_cpu_us_per_message = cpu_used * 1e6 / max(1, result.delivered)
         if args.hold:
@@ -368,6 +409,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--workers", type=int, default=1, help="server processes (postgres: use 2)")
     parser.add_argument("--idle", type=int, default=0, help="children waiting in the queue, opened first")
+    parser.add_argument("--pickup-rate", type=float, default=5.0,
+                        help="with --idle: accepts per second of waiting children during the sends")
     parser.add_argument("--hold", type=float, default=0.0, help="seconds to hold every socket after the sends")
     parser.add_argument("--flood", type=int, default=0,
                         help="after the run, N scripted children that skip the proof of work")

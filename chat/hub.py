@@ -8,6 +8,7 @@ the database stays the truth and a lost or duplicated notice does no harm.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
@@ -137,14 +138,16 @@ class Hub:
             items, waits = await self.chat.queue_snapshot()
         except ProtocolError:
             return
-        frame = {"type": "queue", "items": items}
-        for conn in list(self._staff):
-            self._spawn(conn.push(frame))
+        text = json.dumps({"type": "queue", "items": items}, separators=(",", ":"), ensure_ascii=False)
+        for conn in list(self._staff):  # serialised once, not once per console
+            self._spawn(conn.push_text(text))
         for position, item in enumerate(items, start=1):
             for conn in list(self._listeners.get(item["conv"], ())):
-                if conn.is_child:
+                shown = (position, model.estimate_wait_seconds(position, waits))
+                if conn.is_child and conn.shown_position != shown:  # only what changed for this child
+                    conn.shown_position = shown
                     self._spawn(conn.push({"type": "position", "conv": item["conv"], "position": position,
-                                           "wait_seconds": model.estimate_wait_seconds(position, waits)}))
+                                           "wait_seconds": shown[1]}))
 
     async def _tick(self) -> None:
         """Keeps waits fresh, and while the broker is down polls the database for missed messages."""

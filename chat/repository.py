@@ -201,9 +201,15 @@ async def messages_after(db: AsyncSession, conv_id: str, after: int, limit: int 
     return [_stored(row) for row in (await db.execute(query)).scalars()]
 
 
-async def queued(db: AsyncSession, limit: int = 200) -> Sequence[Conversation]:
-    query = select(Conversation).where(Conversation.state == ConversationState.QUEUED).order_by(*QUEUE_ORDER)
-    return (await db.execute(query.limit(limit))).scalars().all()
+QUEUE_COLUMNS = (Conversation.id, Conversation.urgency, Conversation.contact_by, Conversation.age_band,
+                 Conversation.gender, Conversation.municipality, Conversation.topic, Conversation.created_at,
+                 Conversation.returning)
+
+
+async def queued(db: AsyncSession, limit: int = 200) -> Sequence[Any]:
+    """The head of the queue as plain rows (no ORM objects: this runs on every queue change)."""
+    query = select(*QUEUE_COLUMNS).where(Conversation.state == ConversationState.QUEUED).order_by(*QUEUE_ORDER)
+    return (await db.execute(query.limit(limit))).all()
 
 
 async def queued_ids(db: AsyncSession) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -68,16 +69,21 @@ class ClientConnection:
         self._frames = RateLimit(settings.frames_per_minute)
         self._errors = RateLimit(settings.max_errors_per_minute)
         self.closed = False
+        self.shown_position: tuple[int, int] | None = None  # the child's last queue position frame
         # A handler may stream more frames after its ack (resume: ack, then the history).
         self._after_ack: Callable[[], Awaitable[Any]] | None = None
 
     # -- output ----------------------------------------------------------------------------
 
     async def push(self, frame: dict[str, Any]) -> None:
+        await self.push_text(json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
+
+    async def push_text(self, text: str) -> None:
+        """Sends a frame already serialised, as the hub does once for a frame many sockets get."""
         if self.closed or self.ws.application_state != WebSocketState.CONNECTED:
             return
         try:
-            await self.ws.send_json(frame)
+            await self.ws.send_text(text)
         except (RuntimeError, OSError, WebSocketDisconnect):
             self.closed = True
 
