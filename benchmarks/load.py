@@ -76,6 +76,7 @@ class Result:
     held_after_hold: int = 0
     server_cpu_us_per_message: float = 0.0
     setup_seconds: float = 0.0
+    startup_seconds: float = 0.0  # `helpline serve` started → first /healthz answered
     flood_sent: int = 0
     flood_queued: int = 0
     flood_refused: int = 0
@@ -351,7 +352,9 @@ async def run(args: argparse.Namespace) -> Result:
                                            "HELPLINE_WORKERS": str(args.workers)})
     try:
         accounts = [(f"load{i}", add_user(stack, f"load{i}")) for i in range(max(1, min(args.pairs, 4)))]
+        began = time.monotonic()
         server = ServerProcess(stack).start()
+        result.startup_seconds = time.monotonic() - began
         stack.servers.append(server)
         pids = _proc_tree(server.process.pid) if server.process else []
         rss_before = rss_kib(pids)
