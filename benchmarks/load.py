@@ -143,7 +143,12 @@ def percentile(values: list[float], fraction: float) -> float:
 
 async def open_pairs(server: ServerProcess, org_key: bytes, staff_accounts: list[tuple[str, str]],
                      pairs: int) -> list[tuple[ChildClient, StaffClient, str]]:
-    """Signs each counsellor in once, then opens one child and one counsellor socket per pair."""
+    """Signs each counsellor in once, then opens one child and one counsellor socket per pair.
+
+    Every counsellor socket is open before any chat is accepted, so each follows only the chat it
+    accepts itself. (A socket opened later would follow every chat its account already holds, as a
+    second console of the same person does: with a few accounts shared by many sockets that turns
+    one message into dozens of deliveries, which is not the load being measured.)"""
     signed: list[StaffClient] = []
     for username, password in staff_accounts:
         client = StaffClient(server.url, username, password)
@@ -151,22 +156,32 @@ async def open_pairs(server: ServerProcess, org_key: bytes, staff_accounts: list
         signed.append(client)
     opened: list[tuple[ChildClient, StaffClient, str]] = []
 
-    async def one(index: int) -> None:
+    children: list[tuple[ChildClient, str]] = []
+    counsellors: list[StaffClient] = []
+
+    async def child() -> None:
+        client = ChildClient(server.url, org_key)
+        await client.connect()
+        children.append((client, await client.start({"who": "child", "topic": "online"})))
+
+    async def counsellor(index: int) -> None:
         template = signed[index % len(signed)]
-        child = ChildClient(server.url, org_key)
-        await child.connect()
-        conv = await child.start({"who": "child", "topic": "online"})
         staff = StaffClient(server.url, template.username, template.password)
         staff.cookies, staff.csrf, staff.participant = template.cookies, template.csrf, template.participant
         staff.private_key = template.private_key
         await staff.connect()
+        counsellors.append(staff)
+
+    async def accept(index: int) -> None:
+        (child_client, conv), staff = children[index], counsellors[index]
         await staff.accept(conv)
-        await staff.wait_for_key(conv, timeout=30)
-        opened.append((child, staff, conv))
+        await staff.wait_for_key(conv, timeout=60)
+        opened.append((child_client, staff, conv))
 
     batch = 50
-    for start in range(0, pairs, batch):
-        await asyncio.gather(*(one(i) for i in range(start, min(pairs, start + batch))))
+    for step in (lambda i: child(), counsellor, accept):
+        for start in range(0, pairs, batch):
+            await asyncio.gather(*(step(i) for i in range(start, min(pairs, start + batch))))
     return opened
 
 
@@ -350,6 +365,9 @@ async def run(args: argparse.Namespace) -> Result:
                                            "HELPLINE_NEW_CHATS_PER_MINUTE": "1000000",
                                            "HELPLINE_POW_QUEUE_THRESHOLD": str(args.pow_threshold),
                                            "HELPLINE_WORKERS": str(args.workers)})
+    if args.no_redis:  # PostgreSQL with the in-process broker: what Redis itself adds (one process)
+        stack.env["HELPLINE_REDIS_URL"] = ""
+        result.backend += " (no Redis)"
     try:
         accounts = [(f"load{i}", add_user(stack, f"load{i}")) for i in range(max(1, min(args.pairs, 4)))]
         began = time.monotonic()
@@ -419,8 +437,12 @@ def main() -> None:
                         help="after the run, N scripted children that skip the proof of work")
     parser.add_argument("--pow-threshold", type=int, default=1_000_000,
                         help="HELPLINE_POW_QUEUE_THRESHOLD for the server (default: never)")
+    parser.add_argument("--no-redis", action="store_true",
+                        help="postgres, one worker, in-process broker: to compare with Redis")
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args()
+    if args.no_redis and (args.backend != "postgres" or args.workers != 1):
+        parser.error("--no-redis is for --backend postgres --workers 1 (it measures what Redis adds)")
     if args.workers > 1 and args.backend == "sqlite":
         parser.error("several workers need --backend postgres (Redis fans out between them)")
     result = asyncio.run(run(args))

@@ -27,6 +27,9 @@ log = logging.getLogger("helpline.hub")
 STAFF_CHANNEL = "staff"  # notices for staff consoles: {"to": participant or "role:<role>", "frame": ...}
 
 QUEUE_REFRESH_DELAY = 0.2
+# Each refresh writes the queue to every console in the process: with many consoles, refresh less
+# often (2,000 consoles: every 1.2 s) rather than let the queue crowd out the chats' messages.
+QUEUE_REFRESH_PER_CONSOLE = 0.0005
 QUEUE_TICK_SECONDS = 15.0
 DEGRADED_POLL_SECONDS = 1.0
 
@@ -127,7 +130,8 @@ class Hub:
         """Coalesces bursts of queue changes into one query per process."""
         if self._queue_refresh is None:
             loop = asyncio.get_running_loop()
-            self._queue_refresh = loop.call_later(QUEUE_REFRESH_DELAY, self._run_queue_refresh)
+            delay = QUEUE_REFRESH_DELAY + QUEUE_REFRESH_PER_CONSOLE * len(self._staff)
+            self._queue_refresh = loop.call_later(delay, self._run_queue_refresh)
 
     def _run_queue_refresh(self) -> None:
         self._queue_refresh = None

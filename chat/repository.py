@@ -104,6 +104,16 @@ async def get_key(db: AsyncSession, conv_id: str, participant: str) -> Conversat
         ConversationKey.conversation_id == conv_id, ConversationKey.participant == participant))).scalar_one_or_none()
 
 
+async def keys_for(db: AsyncSession, conv_ids: list[str],
+                   participants: tuple[str, ...]) -> dict[tuple[str, str], ConversationKey]:
+    """The wrapped keys of several conversations in one query, by (conversation, participant)."""
+    if not conv_ids:
+        return {}
+    query = select(ConversationKey).where(ConversationKey.conversation_id.in_(conv_ids),
+                                          ConversationKey.participant.in_(participants))
+    return {(key.conversation_id, key.participant): key for key in (await db.execute(query)).scalars()}
+
+
 def _seq_statement(*, staff: bool) -> Any:
     """UPDATE … RETURNING that checks membership and state and takes the next number at once.
 

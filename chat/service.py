@@ -258,9 +258,9 @@ class ChatService:
         async with self._read() as db:
             out = []
             convs = [*await repo.held_by(db, staff.id), *await repo.granted_to(db, staff.id)]
+            keys = await repo.keys_for(db, [conv.id for conv in convs], (staff.participant_id, CHILD))
             for conv in convs:
-                mine = await repo.get_key(db, conv.id, staff.participant_id)
-                child_key = await repo.get_key(db, conv.id, CHILD)
+                mine, child_key = keys.get((conv.id, staff.participant_id)), keys.get((conv.id, CHILD))
                 out.append({"conv": conv.id, "state": conv.state, "last_seq": conv.last_seq,
                             "child_public_key": child_key.wrapper_public_key if child_key else None,
                             "key": mine.wrapped_key if mine else None,
