@@ -93,6 +93,9 @@ class ChatService:
         ``guard`` runs in the same transaction just before a new conversation is made, and may
         refuse it (chat/abuse.py: proof of work and rate limits under a flood)."""
         hashed = token_hash(token)
+        # Read before the transaction: a second connection taken while holding one is how a wave of
+        # starts on PostgreSQL emptied the pool and waited on itself (docs/performance.md).
+        hours = await runtime_config.opening_hours(self.store, self.settings)
         async with self._write() as db:
             child = await repo.child_by_token(db, hashed)
             if child is not None and child.public_key != public_key:
@@ -103,7 +106,7 @@ class ChatService:
                 latest = await repo.latest_conversation(db, child.id)
                 if latest is not None and latest.state in model.OPEN_STATES:
                     return latest
-            if not is_open(self.settings, hours=await runtime_config.opening_hours(self.store, self.settings)):
+            if not is_open(self.settings, hours=hours):
                 raise ProtocolError("closed", "The chat is closed now.")
             if guard is not None:
                 await guard(db)

@@ -291,3 +291,18 @@ async def test_frame_rate_limit_answers_with_an_error_not_a_dropped_socket(
     await asyncio.sleep(6.5)  # the bucket refills one frame every 6 s
     assert (await sock.request({"type": "ping"}))["type"] == "ack"
     await child.close()
+
+
+async def test_a_wave_of_children_starting_at_once_all_get_into_the_queue(
+        stack: Stack, start_server: Callable[..., ServerProcess]) -> None:
+    """60 starts in the same instant on a fresh server: more than the PostgreSQL pool holds (20).
+    Each start once took a second connection inside its transaction, and such a wave waited on
+    itself until the pool gave up (found by benchmarks/load.py)."""
+    server = start_server(HELPLINE_NEW_CHATS_PER_MINUTE="100000", HELPLINE_POW_QUEUE_THRESHOLD="1000")
+    children = [ChildClient(server.url, stack.org_public_key) for _ in range(60)]
+    try:
+        await asyncio.gather(*(child.connect() for child in children))
+        convs = await asyncio.gather(*(child.start({"who": "child"}) for child in children))
+        assert len(set(convs)) == 60
+    finally:
+        await asyncio.gather(*(child.close() for child in children), return_exceptions=True)
