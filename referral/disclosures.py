@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.i18n import N_
 from helpline.models import Conversation, ConversationAccess, Disclosure, Role, Staff
 from helpline.security import audit
-from referral.service import CONSENT_ITEMS, N_, ReferralError
+from referral.service import CONSENT_ITEMS, ReferralError
 
 WITHOUT_CONSENT = "shared_without_consent_for_safety"
 ASK_REASONS = ("child_life_at_risk", "other_life_at_risk", "serious_harm_now")

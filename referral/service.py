@@ -21,17 +21,12 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import crypto
+from helpline.i18n import N_
 from helpline.models import Agency, CaseRecord, Conversation, Referral, ReferralEvent, ReferralKey, Role, Staff
 from helpline.security import audit
 from helpline.settings import Settings
 from referral import notices as notices
 from referral.model import IllegalTransition, ReferralState, check_transition
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction; the portal translates it for the caller."""
-    return message
-
 
 URGENCIES = ("emergency", "urgent", "routine")
 URGENCY_RANK = {name: rank for rank, name in enumerate(URGENCIES)}

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import taxonomy
-from helpline.i18n import translate
+from helpline.i18n import N_, translate
 from helpline.models import Agency, Debrief, Referral, StatsDaily, utcnow
 from helpline.stats import privacy
 from helpline.stats.rollups import (
@@ -37,10 +37,6 @@ from helpline.stats.rollups import (
 
 OPEN_STATES = ("sent", "acknowledged", "in_progress", "returned")
 MAX_DAYS = 3660
-
-
-def N_(message: str) -> str:  # noqa: N802 - Babel's marker name
-    return message
 
 
 @dataclass(frozen=True)
