@@ -98,8 +98,9 @@ async def decide(call: StaffCall) -> Response:
     out = disclosures.as_dict(item, await _names(call, item.asked_by, item.decided_by))
     assert asker is not None
     frame = {"type": "disclosure_decided", **out}
-    await call.services.teamwork.to_staff(asker.participant_id, frame)
     await call.services.teamwork.to_staff("role:supervisor", frame)
+    if asker.role != Role.SUPERVISOR.value:  # a supervisor who asked already has it through the role
+        await call.services.teamwork.to_staff(asker.participant_id, frame)
     return JSONResponse(out)
 
 

@@ -36,6 +36,17 @@ async def referral_body(staff: StaffClient, stack: Stack, conv: str, consent: di
             "content": seal_text(key, json.dumps({"place": "Shkodër, lagjja Qafë"}, ensure_ascii=False))}
 
 
+async def frames_until(staff: StaffClient, kind: str, frame_id: int) -> list[dict[str, Any]]:
+    """Every frame a console received up to the first ``kind`` frame with this id."""
+    assert staff.socket is not None
+    frames = []
+    while True:
+        frame = await asyncio.wait_for(staff.socket.events.get(), 10)
+        frames.append(frame)
+        if frame.get("type") == kind and frame.get("id") == frame_id:
+            return frames
+
+
 def test_sharing_without_consent_needs_a_supervisor_who_is_another_person(stack: Stack, server: ServerProcess) -> None:
     ana_pw, sara_pw = add_user(stack, "ana"), add_user(stack, "sara", role="supervisor")
     without = {"identity": "child_consented", "location": "shared_without_consent_for_safety"}
@@ -138,6 +149,14 @@ def test_a_supervisor_cannot_approve_what_they_asked_and_the_debrief_is_a_number
                             {"approve": False, "reason": "consent_still_possible"})
         assert refused.json()["state"] == "refused"
         assert (await api(tom, "GET", "/console/api/disclosures")).json()["disclosures"] == []
+        # Each supervisor's console hears of the decision once, the one who asked included: a later
+        # request is the marker after which a second copy would already have arrived.
+        marker = (await api(sara, "POST", f"/console/api/conversations/{conv}/disclosures",
+                            {"items": ["family"], "reason": "serious_harm_now"})).json()
+        for console in (sara, tom):
+            frames = await frames_until(console, "disclosure", marker["id"])
+            decided = [f for f in frames if f["type"] == "disclosure_decided" and f["id"] == asked["id"]]
+            assert len(decided) == 1 and decided[0]["state"] == "refused"
 
         ana = StaffClient(server.url, "ana", ana_pw)
         await ana.sign_in()
