@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, literal_column, or_, select, update
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.models import (
@@ -126,10 +127,11 @@ def _seq_statement(*, staff: bool) -> Any:
         member = or_(table.c.counsellor_id == bindparam("who"),
                      exists().where(ConversationAccess.conversation_id == table.c.id,
                                     ConversationAccess.staff_id == bindparam("who")))
-        query = query.where(member, table.c.state == ConversationState.ACTIVE)
-    else:
-        query = query.where(table.c.child_id == bindparam("who"),
-                            table.c.state.in_([ConversationState.QUEUED, ConversationState.ACTIVE]))
+        query = query.where(member, table.c.state == literal_column(f"'{ConversationState.ACTIVE.value}'"))
+    else:  # the states are our constants, written into the SQL so it compiles once for every driver
+        open_states = (ConversationState.QUEUED, ConversationState.ACTIVE)
+        states: list[Any] = [literal_column(f"'{state.value}'") for state in open_states]
+        query = query.where(table.c.child_id == bindparam("who"), table.c.state.in_(states))
     return query.values(last_seq=table.c.last_seq + 1).returning(table.c.last_seq)
 
 
@@ -155,6 +157,30 @@ def message_row(conv_id: str, seq: int, client_id: str, sender: str, body: str, 
 def insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.execute(_INSERT_MESSAGES, rows)
+
+
+@dataclass(frozen=True)
+class SqliteMessageSql:
+    """The same two statements compiled once for the sqlite3 module, for the SQLite writer thread,
+    which runs them without SQLAlchemy's per-statement work (docs/adr/0015-message-writer.md)."""
+
+    child_seq: str
+    staff_seq: str
+    insert: str
+    constants: dict[str, Any]
+    store_time: Callable[[dt.datetime], Any]
+
+
+def sqlite_message_sql() -> SqliteMessageSql:
+    dialect = sqlite_dialect(paramstyle="named")
+    child, staff = _CHILD_SEQ.compile(dialect=dialect), _STAFF_SEQ.compile(dialect=dialect)
+    columns = ["conversation_id", "seq", "client_id", "sender", "body", "created_at"]
+    insert_sql = _INSERT_MESSAGES.compile(dialect=dialect, column_keys=columns)
+    constants = {k: v for k, v in {**child.params, **staff.params}.items() if k not in ("conv", "who")}
+    created_at = Base.metadata.tables["messages"].c.created_at.type
+    store_time = created_at.dialect_impl(dialect).bind_processor(dialect)
+    assert store_time is not None
+    return SqliteMessageSql(str(child), str(staff), str(insert_sql), constants, store_time)
 
 
 def granted(staff_id: int) -> Any:

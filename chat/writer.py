@@ -5,8 +5,9 @@ since its last commit, writes it in a single transaction and then answers each s
 trickle a batch is one message and nothing waits longer than before; under a wave the batches
 grow and the cost of a commit, and on SQLite of crossing to the database thread, is shared.
 
-On SQLite the batch runs in one call on the writer's own thread with a plain (synchronous)
-connection, under the Store's write lock, so it costs one hand-off instead of one per statement.
+On SQLite the batch runs in one call on the writer's own thread with its own sqlite3 connection
+and the two statements compiled once from chat/repository.py, under the Store's write lock: one
+hand-off per batch instead of one per statement, and no SQLAlchemy work per message.
 On PostgreSQL it runs on one pooled connection, one round trip per sequence number and one
 multi-row INSERT for the batch. A duplicate in a batch rolls the batch back and writes its
 messages one by one, so only the duplicate is answered as one.
@@ -16,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -46,25 +49,30 @@ class Pending:
     future: asyncio.Future[repo.StoredMessage | str]
 
 
-def write_batch(conn: Connection, batch: list[Pending]) -> list[repo.StoredMessage | str]:
+class _Conflict(Exception):
+    """A unique constraint refused a row of the batch: a message was resent."""
+
+
+def write_batch(batch: list[Pending], take: Callable[[Pending], int | None],
+                insert: Callable[[list[dict[str, Any]]], None]) -> list[repo.StoredMessage | str]:
     """Takes a sequence number for each message and inserts them all; runs inside a transaction.
 
     Ordered by conversation (stable, so each conversation keeps its arrival order): two processes
     lock conversation rows in the same order and cannot deadlock.
     """
     now = utcnow()
+    at_ms = int(now.timestamp() * 1000)
     results: dict[int, repo.StoredMessage | str] = {}
     rows: list[dict[str, Any]] = []
     for index in sorted(range(len(batch)), key=lambda i: batch[i].conv_id):
         item = batch[index]
-        seq = repo.take_seq(conn, item.conv_id, child_id=item.child_id, staff_id=item.staff_id)
+        seq = take(item)
         if seq is None:
             results[index] = REFUSED
             continue
         rows.append(repo.message_row(item.conv_id, seq, item.client_id, item.sender, item.body, now))
-        results[index] = repo.StoredMessage(item.conv_id, seq, item.sender, item.client_id, item.body,
-                                            int(now.timestamp() * 1000))
-    repo.insert_messages(conn, rows)
+        results[index] = repo.StoredMessage(item.conv_id, seq, item.sender, item.client_id, item.body, at_ms)
+    insert(rows)
     return [results[i] for i in range(len(batch))]
 
 
@@ -81,7 +89,8 @@ class MessageWriter:
         self._stopping = False
         self.batches = 0  # transactions written, for tests and the load driver
         self._sqlite = engine.dialect.name == "sqlite"
-        self._sync_engine: Engine | None = None  # SQLite: made at the first batch, with its thread
+        self._sql = repo.sqlite_message_sql() if self._sqlite else None
+        self._connection: sqlite3.Connection | None = None  # SQLite: opened by the writer's thread
         self._thread: ThreadPoolExecutor | None = None
 
     async def write(self, conv_id: str, sender: str, client_id: str, body: str, *,
@@ -104,11 +113,9 @@ class MessageWriter:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._close_connection)
             self._thread.shutdown(wait=True)
             self._thread = None
-        if self._sync_engine is not None:
-            self._sync_engine.dispose()
-            self._sync_engine = None
 
     async def _run(self) -> None:
         while True:
@@ -124,7 +131,7 @@ class MessageWriter:
         try:
             try:
                 outcomes = await self._transaction(batch)
-            except IntegrityError:
+            except _Conflict:
                 if len(batch) == 1:
                     outcomes = [DUPLICATE]
                 else:  # somewhere a resent message: write each alone so only it is answered so
@@ -145,29 +152,66 @@ class MessageWriter:
         try:
             if self._sqlite:
                 if self._thread is None:
-                    self._sync_engine = _sqlite_engine(self.engine)
                     self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helpline-writer")
                 async with self.store.write_lock():
                     loop = asyncio.get_running_loop()
-                    return await loop.run_in_executor(self._thread, self._sqlite_batch, batch)
+                    try:
+                        return await loop.run_in_executor(self._thread, self._sqlite_batch, batch)
+                    except sqlite3.IntegrityError:
+                        raise _Conflict from None
             async with self.engine.begin() as conn:
-                return await conn.run_sync(write_batch, batch)
+                return await conn.run_sync(_orm_free_batch, batch)
         except IntegrityError:
-            raise
-        except (DBAPIError, OSError) as exc:
+            raise _Conflict from None
+        except (DBAPIError, sqlite3.Error, OSError) as exc:
             log.warning("message batch not stored: %s", type(exc).__name__)
             raise StoreUnavailable from None
 
     def _sqlite_batch(self, batch: list[Pending]) -> list[repo.StoredMessage | str]:
-        assert self._sync_engine is not None
-        with self._sync_engine.begin() as conn:
-            return write_batch(conn, batch)
+        """On the writer's thread: the batch in one transaction on a plain sqlite3 connection."""
+        if self._connection is None:
+            self._connection = _sqlite_connection(self.engine)
+        conn, sql = self._connection, self._sql
+        assert sql is not None
+
+        def take(item: Pending) -> int | None:
+            statement = sql.child_seq if item.staff_id is None else sql.staff_seq
+            who = item.child_id if item.staff_id is None else item.staff_id
+            row = conn.execute(statement, {**sql.constants, "conv": item.conv_id, "who": who}).fetchone()
+            return None if row is None else int(row[0])
+
+        def insert(rows: list[dict[str, Any]]) -> None:
+            for row in rows:
+                row["created_at"] = sql.store_time(row["created_at"])
+            conn.executemany(sql.insert, rows)
+
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            outcomes = write_batch(batch, take, insert)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    def _close_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
-def _sqlite_engine(engine: AsyncEngine) -> Engine:
-    """A synchronous engine on the same file, used only from the writer's thread."""
-    url = engine.url.set(drivername="sqlite+pysqlite")
-    sync = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=1,
-                         max_overflow=0)
-    event.listen(sync, "connect", sqlite_pragmas)
-    return sync
+def _orm_free_batch(conn: Connection, batch: list[Pending]) -> list[repo.StoredMessage | str]:
+    """PostgreSQL: the batch through SQLAlchemy Core on one pooled connection."""
+    return write_batch(batch, lambda item: repo.take_seq(conn, item.conv_id, child_id=item.child_id,
+                                                         staff_id=item.staff_id),
+                       lambda rows: repo.insert_messages(conn, rows))
+
+
+def _sqlite_connection(engine: AsyncEngine) -> sqlite3.Connection:
+    """The writer's own connection to the same file, opened and used only on the writer's thread."""
+    database = engine.url.database
+    assert database
+    conn = sqlite3.connect(database, timeout=30, isolation_level=None, check_same_thread=False)
+    sqlite_pragmas(conn, None)
+    return conn
