@@ -108,11 +108,6 @@ async def authenticate(request: Request) -> tuple[Staff, StaffSession] | None:
                                            max_hours=settings.session_max_hours)
 
 
-async def record_refusal(services: Services, actor: str, path: str, action: str, reason: str) -> None:
-    async with services.store.write() as db:
-        await audit.record(db, actor, "denied", path[:64], {"action": action, "reason": reason})
-
-
 LANG_HEADER = "x-helpline-lang"
 MAX_ID = 2**31 - 1  # the largest id a table holds on both backends; bigger numbers name nothing
 
@@ -133,13 +128,13 @@ def staff_route(path: str, action: str, handler: Handler, *, methods: tuple[str,
             # The language the staff member chose on the page (console.js sends it), else their account's.
             locale = pick_locale(request.headers.get(LANG_HEADER), fallback=staff.locale)
             if request.method not in SAFE_METHODS and request.headers.get("x-csrf-token") != session.csrf_token:
-                await record_refusal(services, staff.participant_id, request.url.path, action, "csrf")
+                await audit.refused(services.store, staff, action, subject=request.url.path, reason="csrf")
                 return error(403, translate(locale, "This request lacks the page's security token. "
                                                     "Reload the page and try again."))
             if needs_mfa and not session.mfa_done:
                 return error(401, translate(locale, "Give your second sign-in factor first."))
             if not permissions.allowed(staff.role, action):
-                await record_refusal(services, staff.participant_id, request.url.path, action, "role")
+                await audit.refused(services.store, staff, action, subject=request.url.path)
                 return error(403, translate(locale, "Your role may not do this."))
             if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in request.path_params.values()):
                 return error(404, translate(locale, "There is nothing with that number."))
@@ -147,7 +142,7 @@ def staff_route(path: str, action: str, handler: Handler, *, methods: tuple[str,
         except Refused as exc:
             if exc.status == 403 and found is not None:
                 # Not theirs (another agency's referral, a chat they do not hold): audited too.
-                await record_refusal(services, found[0].participant_id, request.url.path, action, "object")
+                await audit.refused(services.store, found[0], action, subject=request.url.path, reason="object")
             return error(exc.status, exc.message)
         except StoreUnavailable:
             return error(503, translate(locale, "The database is unavailable; nothing was changed. "

@@ -14,12 +14,15 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpline.models import AuditEntry, utcnow
+from helpline.models import AuditEntry, Staff, utcnow
+
+if TYPE_CHECKING:
+    from helpline.db import Store
 
 GENESIS = "0" * 64
 ADVISORY_LOCK = 0x6A1D17  # any constant shared by every process of this helpline
@@ -59,6 +62,17 @@ async def record(db: AsyncSession, actor: str, action: str, subject: str,
     db.add(entry)
     await db.flush()
     return entry
+
+
+async def refused(store: Store, staff: Staff, action: str, *, subject: str = "/ws/staff",
+                  reason: str = "role") -> None:
+    """Records that ``staff`` was refused ``action``, in a transaction of its own: the work was not done.
+
+    ``subject`` is the HTTP path or the socket; ``reason`` is ``role`` (the permission matrix),
+    ``csrf`` or ``object`` (not theirs).
+    """
+    async with store.write() as db:
+        await record(db, staff.participant_id, "denied", subject[:64], {"action": action, "reason": reason})
 
 
 @dataclass(frozen=True)

@@ -103,10 +103,34 @@ def test_every_role_on_every_route(stack: Stack, server: ServerProcess) -> None:
                 assert (sample_path(path)[:64], action) in denied, f"{role.value} {method} {path} not audited"
 
 
+def socket_refusals(stack: Stack) -> list[tuple[str, dict[str, Any]]]:
+    """(actor, detail) of every refusal the audit log holds for the staff socket."""
+    from sqlalchemy import select
+
+    from helpline.db import make_engine, make_sessionmaker
+    from helpline.models import AuditEntry
+
+    async def read() -> list[tuple[str, dict[str, Any]]]:
+        engine = make_engine(stack.database_url)
+        try:
+            async with make_sessionmaker(engine)() as db:
+                rows = await db.execute(select(AuditEntry.actor, AuditEntry.detail)
+                                        .where(AuditEntry.action == "denied", AuditEntry.subject == "/ws/staff")
+                                        .order_by(AuditEntry.id))
+                return [(actor, detail) for actor, detail in rows]
+        finally:
+            await engine.dispose()
+
+    return run_async(read())
+
+
 @pytest.mark.slow
 def test_chat_frames_follow_the_matrix(stack: Stack, server: ServerProcess) -> None:
-    """Roles outside the console cannot open the staff socket; an admin can, but takes no chat."""
+    """Roles outside the console cannot open the staff socket; an admin can, but takes no chat.
+
+    Every frame the matrix refuses is in the audit log, as a refused HTTP call is."""
     passwords = {role: add_user(stack, f"frames-{role.value}", role=role.value) for role in Role}
+    refused: list[tuple[str, dict[str, Any]]] = []
 
     async def scenario() -> None:
         for role in Role:
@@ -128,6 +152,10 @@ def test_chat_frames_follow_the_matrix(stack: Stack, server: ServerProcess) -> N
                     code = exc.frame["code"]
                 allowed = permissions.allowed(role.value, action)
                 assert (code != "forbidden") == allowed, f"{role.value} {frame['type']}: {code}"
+                if not allowed:
+                    refused.append((staff.participant, {"action": action, "reason": "role"}))
             await staff.close()
 
     run_async(scenario())
+    assert refused, "some role is refused some frame"
+    assert socket_refusals(stack) == refused
