@@ -50,6 +50,7 @@ class Socket:
     pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     reader: asyncio.Task[None] | None = None
     on_event: Any = None
+    keep_events: bool = True  # False: events go only to on_event (the load driver's thousands of sockets)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     async def open(self, **kwargs: Any) -> None:
@@ -69,7 +70,8 @@ class Socket:
                     continue
                 if self.on_event is not None:
                     await self.on_event(frame)
-                await self.events.put(frame)
+                if self.keep_events:
+                    await self.events.put(frame)
         except Exception:  # noqa: S110 - a dropped socket ends the reader  # nosec B110
             pass
         finally:

@@ -139,18 +139,21 @@ class Hub:
 
     async def refresh_queue(self) -> None:
         try:
-            items, waits = await self.chat.queue_snapshot()
+            items, waits, ids = await self.chat.queue_snapshot()
         except ProtocolError:
             return
-        text = json.dumps({"type": "queue", "items": items}, separators=(",", ":"), ensure_ascii=False)
+        frame = {"type": "queue", "items": items, "total": len(ids)}
+        text = json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
         for conn in list(self._staff):  # serialised once, not once per console
             self._spawn(conn.push_text(text))
-        for position, item in enumerate(items, start=1):
-            for conn in list(self._listeners.get(item["conv"], ())):
+        for position, conv_id in enumerate(ids, start=1):
+            for conn in self._listeners.get(conv_id, ()):
+                if not conn.is_child:
+                    continue
                 shown = (position, model.estimate_wait_seconds(position, waits))
-                if conn.is_child and conn.shown_position != shown:  # only what changed for this child
+                if model.worth_telling(conn.shown_position, shown):
                     conn.shown_position = shown
-                    self._spawn(conn.push({"type": "position", "conv": item["conv"], "position": position,
+                    self._spawn(conn.push({"type": "position", "conv": conv_id, "position": position,
                                            "wait_seconds": shown[1]}))
 
     async def _tick(self) -> None:

@@ -46,6 +46,17 @@ def leave_target(current: str) -> State:
     return State.ABANDONED if State(current) is State.QUEUED else State.ENDED
 
 
+def worth_telling(shown: tuple[int, int] | None, now: tuple[int, int]) -> bool:
+    """Whether a waiting child's page should get a new (position, wait): near the front every
+    change, further back only a move of a twentieth or more, so a queue of thousands moving by one
+    does not send thousands of frames that change nothing a child would notice."""
+    if shown is None:
+        return True
+    if now[0] <= 20:
+        return now != shown
+    return abs(now[0] - shown[0]) >= max(1, shown[0] // 20)
+
+
 def estimate_wait_seconds(position: int, recent_waits: list[float]) -> int:
     """A plain estimate: position times the average recent wait per place, at least 30 s a place."""
     per_place = max(30.0, sum(recent_waits) / len(recent_waits)) if recent_waits else 120.0

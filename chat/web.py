@@ -412,8 +412,8 @@ class StaffConnection(ClientConnection):
         for item in held:
             self.delivered.setdefault(item["conv"], item["last_seq"])
             await self.hub.watch(item["conv"], self)
-        items, _ = await self.chat.queue_snapshot()
-        await self.push({"type": "queue", "items": items})
+        items, _, ids = await self.chat.queue_snapshot()
+        await self.push({"type": "queue", "items": items, "total": len(ids)})
 
     async def _follow(self, conv_id: str, after: int = 0) -> None:
         self.delivered.setdefault(conv_id, after)

@@ -145,7 +145,7 @@
         if (item.key) takeKey(item.conv, item.key, item.wrapper_public_key);
       });
     },
-    queue: function (frame) { drawQueue(frame.items); },
+    queue: function (frame) { drawQueue(frame.items, frame.total); },
     key: function (frame) { takeKey(frame.conv, frame.key, frame.wrapper_public_key); },
     msg: function (frame) { showMessage(frame); },
     typing: function (frame) {
@@ -279,7 +279,7 @@
 
   function minutes(seconds) { return Math.max(0, Math.round(seconds / 60)) + ' min'; }
 
-  function drawQueue(items) {
+  function drawQueue(items, total) {
     var body = $('queue').tBodies[0];
     // Redrawing must not take the focus from a keyboard user: remember which button had it.
     var focused = document.activeElement && document.activeElement.getAttribute('data-accept');
@@ -311,7 +311,7 @@
     }
     $('queue-empty').hidden = items.length > 0;
     $('queue').hidden = items.length === 0;
-    $('queue-status').textContent = items.length + ' ' + _('waiting');
+    $('queue-status').textContent = (total == null ? items.length : total) + ' ' + _('waiting');
   }
 
   function accept(conv, item) {
