@@ -20,7 +20,7 @@ from helpline import timing
 from helpline.crypto import b64u_decode, token_hash
 from helpline.db import StoreUnavailable
 from helpline.models import ConversationState, Staff
-from helpline.security import permissions
+from helpline.security import audit, permissions
 
 if TYPE_CHECKING:
     from helpline.app import Services
@@ -385,8 +385,13 @@ class StaffConnection(ClientConnection):
     def wants_staff(self, to: str) -> bool:
         return to in (self.participant, "all", "role:" + self.staff.role)
 
-    def _allow(self, action: str) -> None:
+    async def _allow(self, action: str) -> None:
+        """The permission matrix, as for HTTP routes; a refusal is audited like a 403."""
         if not permissions.allowed(self.staff.role, action):
+            try:
+                await audit.refused(self.services.store, self.staff, action)
+            except StoreUnavailable:
+                log.warning("a refused frame was not audited: storage unavailable")
             raise ProtocolError("forbidden", "Your role may not do this.")
 
     async def check_member(self, conv_id: str) -> None:
@@ -436,7 +441,7 @@ class StaffConnection(ClientConnection):
         await self.push(frame)
 
     async def on_accept(self, frame: Frame) -> dict[str, Any]:
-        self._allow("chat.accept")
+        await self._allow("chat.accept")
         # Listen before taking the chat: with several processes the child's key can come back
         # through Redis faster than a subscription made afterwards.
         conv_id = frame["conv"]
@@ -456,31 +461,31 @@ class StaffConnection(ClientConnection):
         return {**reply, **await self.chat.key_for(frame["conv"], self.participant)}
 
     async def on_end(self, frame: Frame) -> dict[str, Any]:
-        self._allow("chat.work")
+        await self._allow("chat.work")
         return {"state": await self.chat.end(frame["conv"], self.staff)}
 
     async def on_transfer(self, frame: Frame) -> dict[str, Any]:
-        self._allow("chat.work")
+        await self._allow("chat.work")
         return await self.team.transfer(frame["conv"], self.staff, frame["to"], frame["key"], frame["note"])
 
     async def on_ask_supervisor(self, frame: Frame) -> dict[str, Any]:
-        self._allow("chat.ask_supervisor")
+        await self._allow("chat.ask_supervisor")
         return await self.team.ask_supervisor(frame["conv"], self.staff, frame["kind"])
 
     async def on_join(self, frame: Frame) -> dict[str, Any]:
-        self._allow("supervise.act")
+        await self._allow("supervise.act")
         return await self.team.request_join(frame["alert"], self.staff)
 
     async def on_grant(self, frame: Frame) -> dict[str, Any]:
-        self._allow("chat.work")
+        await self._allow("chat.work")
         return await self.team.grant(frame["conv"], self.staff, frame["to"], frame["key"])
 
     async def on_assign(self, frame: Frame) -> dict[str, Any]:
-        self._allow("supervise.act")
+        await self._allow("supervise.act")
         return await self.team.assign(frame["conv"], self.staff, frame["to"])
 
     async def on_block(self, frame: Frame) -> dict[str, Any]:
-        self._allow("chat.work")
+        await self._allow("chat.work")
         return await self.team.block(frame["conv"], self.staff, frame["reason"])
 
     async def on_status(self, frame: Frame) -> dict[str, Any]:
