@@ -34,8 +34,8 @@ from chat.broker import Broker, make_broker
 from chat.hub import Hub
 from chat.service import ChatService
 from chat.teamwork import Teamwork
-from helpline import bundle, drain, i18n, keys, openapi, retention, timing
-from helpline.db import Store, make_engine, make_sessionmaker
+from helpline import bundle, drain, i18n, keys, openapi, retention, staffweb, timing
+from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
 from helpline.middleware import ForgetClient, SecurityHeaders, content_security_policy
 from helpline.models import Staff
 from helpline.settings import Settings, load_settings
@@ -169,7 +169,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=_routes(),
         lifespan=lifespan,
         middleware=[Middleware(ForgetClient), Middleware(SecurityHeaders, csp=csp)],
-        exception_handlers={HTTPException: openapi.http_error},
+        exception_handlers={HTTPException: openapi.http_error, StoreRejected: staffweb.store_rejected},
     )
     app.state.services = services
     return app

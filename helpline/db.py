@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 log = logging.getLogger("helpline.db")
@@ -42,6 +42,21 @@ class StoreUnavailable(RuntimeError):
     """The database could not be reached; nothing was stored."""
 
 
+class StoreRejected(ValueError):
+    """The database refused a value (out of range, too long, invalid for its column); nothing was
+    stored. The request is at fault, not the database: HTTP answers 400, not 503."""
+
+    @staticmethod
+    def covers(exc: BaseException) -> bool:
+        """asyncpg raises no DataError: SQLAlchemy hands its data errors on as plain DBAPIError,
+        recognisable by SQLSTATE class 22 ("data exception"). SQLite refuses an integer beyond
+        64 bits with OverflowError while binding it."""
+        if isinstance(exc, DataError | OverflowError):
+            return True
+        orig = getattr(exc, "orig", None)
+        return isinstance(exc, DBAPIError) and str(getattr(orig, "sqlstate", "") or "").startswith("22")
+
+
 class Store:
     """Units of work. On SQLite every write in this process takes one lock: SQLite has one writer,
     and waiting here is cheaper and fairer than retrying on its file lock."""
@@ -61,7 +76,9 @@ class Store:
         try:
             async with self.sessionmaker() as db:
                 yield db
-        except (DBAPIError, OSError) as exc:
+        except (DBAPIError, OSError, OverflowError) as exc:
+            if StoreRejected.covers(exc):
+                raise StoreRejected(f"the database refused a value: {type(exc).__name__}") from None
             log.warning("database read failed: %s", type(exc).__name__)
             raise StoreUnavailable from None
 
@@ -89,6 +106,8 @@ class Store:
                     lock.release()
         except IntegrityError:
             raise
-        except (DBAPIError, OSError) as exc:
+        except (DBAPIError, OSError, OverflowError) as exc:
+            if StoreRejected.covers(exc):
+                raise StoreRejected(f"the database refused a value: {type(exc).__name__}") from None
             log.warning("database write failed: %s", type(exc).__name__)
             raise StoreUnavailable from None

@@ -17,8 +17,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from helpline import validate
-from helpline.db import StoreUnavailable
-from helpline.i18n import pick_locale, translate
+from helpline.db import StoreRejected, StoreUnavailable
+from helpline.i18n import N_, pick_locale, translate
 from helpline.models import Staff, StaffSession
 from helpline.security import audit, permissions, sessions
 
@@ -40,6 +40,14 @@ class Refused(Exception):
 
 def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+REJECTED = N_("A value in this request is too large or not valid here; nothing was changed.")
+
+
+async def store_rejected(request: Request, exc: Exception) -> Response:
+    """A value the database refused, outside the staff routes (which answer in the member's language)."""
+    return error(400, translate(pick_locale(request.query_params.get("lang")), REJECTED))
 
 
 def services_of(request: Request) -> Services:
@@ -147,6 +155,8 @@ def staff_route(path: str, action: str, handler: Handler, *, methods: tuple[str,
         except StoreUnavailable:
             return error(503, translate(locale, "The database is unavailable; nothing was changed. "
                                                 "Try again in a moment."))
+        except StoreRejected:
+            return error(400, translate(locale, REJECTED))
 
     endpoint.helpline_action = action  # type: ignore[attr-defined]
     endpoint.__name__ = getattr(handler, "__name__", "staff_endpoint")
