@@ -22,7 +22,7 @@ from chat.hub import STAFF_CHANNEL
 from chat.protocol import ProtocolError
 from helpline import runtime_config, timing
 from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
-from helpline.db import Store, StoreUnavailable
+from helpline.db import Store, StoreRejected, StoreUnavailable
 from helpline.models import Conversation, ConversationState, Staff, utcnow
 from helpline.settings import Settings
 
@@ -30,6 +30,7 @@ log = logging.getLogger("helpline.chat")
 
 CHILD = "child"
 UNAVAILABLE = "Storage is unavailable; nothing was stored. Please try again."
+REJECTED = "A value in this frame is not valid here; nothing was changed."
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class ChatService:
                 yield db
         except StoreUnavailable:
             raise ProtocolError("unavailable", UNAVAILABLE) from None
+        except StoreRejected:
+            raise ProtocolError("bad_frame", REJECTED) from None
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
@@ -83,6 +86,8 @@ class ChatService:
                 yield db
         except StoreUnavailable:
             raise ProtocolError("unavailable", UNAVAILABLE) from None
+        except StoreRejected:
+            raise ProtocolError("bad_frame", REJECTED) from None
 
     # -- child -------------------------------------------------------------------------------
 
@@ -291,6 +296,8 @@ class ChatService:
                                               staff_id=staff.id if staff is not None else None)
         except StoreUnavailable:
             raise ProtocolError("unavailable", UNAVAILABLE) from None
+        except StoreRejected:
+            raise ProtocolError("bad_frame", REJECTED) from None
         if outcome == writer.REFUSED:
             async with self._read() as db:
                 await self._explain_refused_send(db, conv_id, child_id, staff)

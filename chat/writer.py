@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat import repository as repo
-from helpline.db import Store, StoreUnavailable, sqlite_pragmas
+from helpline.db import Store, StoreRejected, StoreUnavailable, sqlite_pragmas
 from helpline.models import utcnow
 
 log = logging.getLogger("helpline.chat.writer")
@@ -131,17 +131,24 @@ class MessageWriter:
         try:
             try:
                 outcomes = await self._transaction(batch)
-            except _Conflict:
-                if len(batch) == 1:
-                    outcomes = [DUPLICATE]
-                else:  # somewhere a resent message: write each alone so only it is answered so
+            except (_Conflict, StoreRejected) as exc:
+                if len(batch) > 1:  # somewhere one bad message: write each alone, so only it is answered so
                     for item in batch:
                         await self._settle([item])
                     return
-        except StoreUnavailable as exc:
+                if isinstance(exc, StoreRejected):
+                    raise
+                outcomes = [DUPLICATE]
+        except (StoreUnavailable, StoreRejected) as exc:
             for item in batch:
                 if not item.future.done():
-                    item.future.set_exception(StoreUnavailable(str(exc)))
+                    item.future.set_exception(type(exc)(str(exc)))
+            return
+        except Exception:  # a bug must not leave senders waiting for ever, nor stop the writer
+            log.exception("message batch failed")
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(StoreUnavailable("the batch failed"))
             return
         for item, outcome in zip(batch, outcomes, strict=True):
             if not item.future.done():
@@ -163,7 +170,9 @@ class MessageWriter:
                 return await conn.run_sync(_orm_free_batch, batch)
         except IntegrityError:
             raise _Conflict from None
-        except (DBAPIError, sqlite3.Error, OSError) as exc:
+        except (DBAPIError, sqlite3.Error, OverflowError, OSError) as exc:
+            if StoreRejected.covers(exc):
+                raise StoreRejected("a value was refused") from None
             log.warning("message batch not stored: %s", type(exc).__name__)
             raise StoreUnavailable from None
 

@@ -97,3 +97,19 @@ async def test_a_stopped_writer_refuses_rather_than_dropping(store: Store) -> No
     with pytest.raises(writer.StoreUnavailable):
         await messages.write(conv, "child", "m2", BODY, child_id=child, staff_id=None)
     assert await stored_rows(store) == [(conv, 1, "m1")]
+
+
+async def test_a_value_the_database_refuses_costs_only_its_own_message(store: Store) -> None:
+    (conv, child), = await open_conversations(store, 1)
+    messages = writer.MessageWriter(store.engine, store)
+    try:
+        outcomes = await asyncio.gather(
+            messages.write(conv, "child", "before", BODY, child_id=child, staff_id=None),
+            messages.write(conv, "child", "huge", BODY, child_id=2**70, staff_id=None),  # beyond 64 bits
+            messages.write(conv, "child", "after", BODY, child_id=child, staff_id=None),
+            return_exceptions=True)
+    finally:
+        await messages.stop()
+    assert isinstance(outcomes[1], writer.StoreRejected)
+    assert [o.seq for o in (outcomes[0], outcomes[2]) if isinstance(o, StoredMessage)] == [1, 2]
+    assert await stored_rows(store) == [(conv, 1, "before"), (conv, 2, "after")]
