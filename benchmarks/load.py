@@ -75,6 +75,7 @@ class Result:
     hold_seconds: float = 0.0
     held_after_hold: int = 0
     server_cpu_us_per_message: float = 0.0
+    driver_cpu_us_per_message: float = 0.0  # this process, to show how much of the 2 cores it took
     setup_seconds: float = 0.0
     startup_seconds: float = 0.0  # `helpline serve` started → first /healthz answered
     flood_sent: int = 0
@@ -404,7 +405,7 @@ async def run(args: argparse.Namespace) -> Result:
         await asyncio.sleep(1)
         pids = _proc_tree(server.process.pid) if server.process else pids
         result.rss_per_connection_kib = (rss_kib(pids) - rss_before) / max(1, 2 * len(opened))
-        cpu_before = cpu_seconds(pids)
+        cpu_before, driver_before = cpu_seconds(pids), time.process_time()
         picking = [*idle]
         pickups = (asyncio.create_task(pick_up(result, server, accounts[0], picking, args.pickup_rate, args.duration))
                    if idle and args.pickup_rate else None)
@@ -412,6 +413,7 @@ async def run(args: argparse.Namespace) -> Result:
         if pickups is not None:
             await pickups
         cpu_used = cpu_seconds(pids) - cpu_before
+        result.driver_cpu_us_per_message = (time.process_time() - driver_before) * 1e6 / max(1, result.delivered)
         result.server_cpu_us_per_message = cpu_used * 1e6 / max(1, result.delivered)
         if args.hold:
             await asyncio.sleep(args.hold)
