@@ -30,6 +30,7 @@ QUEUE_REFRESH_DELAY = 0.2
 # Each refresh writes the queue to every console in the process: with many consoles, refresh less
 # often (2,000 consoles: every 1.2 s) rather than let the queue crowd out the chats' messages.
 QUEUE_REFRESH_PER_CONSOLE = 0.0005
+YIELD_EVERY = 64
 QUEUE_TICK_SECONDS = 15.0
 DEGRADED_POLL_SECONDS = 1.0
 
@@ -144,8 +145,12 @@ class Hub:
             return
         frame = {"type": "queue", "items": items, "total": len(ids)}
         text = json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
-        for conn in list(self._staff):  # serialised once, not once per console
+        # Thousands of consoles or waiting children: hand the loop back every few dozen, so the
+        # chats' messages are not held up behind one long refresh.
+        for index, conn in enumerate(list(self._staff), start=1):  # serialised once, not once per console
             self._spawn(conn.push_text(text))
+            if index % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
         for position, conv_id in enumerate(ids, start=1):
             for conn in self._listeners.get(conv_id, ()):
                 if not conn.is_child:
@@ -155,6 +160,8 @@ class Hub:
                     conn.shown_position = shown
                     self._spawn(conn.push({"type": "position", "conv": conv_id, "position": position,
                                            "wait_seconds": shown[1]}))
+            if position % (YIELD_EVERY * 16) == 0:
+                await asyncio.sleep(0)
 
     async def _tick(self) -> None:
         """Keeps waits fresh, and while the broker is down polls the database for missed messages."""

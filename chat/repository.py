@@ -242,7 +242,7 @@ QUEUE_COLUMNS = (Conversation.id, Conversation.urgency, Conversation.contact_by,
                  Conversation.returning)
 
 
-async def queued(db: AsyncSession, limit: int = 50) -> Sequence[Any]:
+async def queued(db: AsyncSession, limit: int = 30) -> Sequence[Any]:
     """The head of the queue as plain rows (no ORM objects: this runs on every queue change)."""
     query = select(*QUEUE_COLUMNS).where(Conversation.state == ConversationState.QUEUED).order_by(*QUEUE_ORDER)
     return (await db.execute(query.limit(limit))).all()
