@@ -90,19 +90,28 @@ async def get_conversation(db: AsyncSession, conv_id: str) -> Conversation | Non
 
 async def set_key(db: AsyncSession, conv_id: str, participant: str, wrapped: str, wrapper_public: str) -> None:
     """Stores (or replaces) the wrapped conversation key for one participant."""
-    existing = (await db.execute(select(ConversationKey).where(
-        ConversationKey.conversation_id == conv_id, ConversationKey.participant == participant))).scalar_one_or_none()
-    if existing is None:
-        db.add(ConversationKey(conversation_id=conv_id, participant=participant, wrapped_key=wrapped,
-                               wrapper_public_key=wrapper_public))
-    else:
-        existing.wrapped_key, existing.wrapper_public_key = wrapped, wrapper_public
+    existing = (await db.execute(key_query(conv_id, participant))).scalar_one_or_none()
+    db.add(key_row(existing, conv_id, participant, wrapped, wrapper_public))
     await db.flush()
 
 
+def key_row(existing: ConversationKey | None, conv_id: str, participant: str, wrapped: str,
+            wrapper_public: str) -> ConversationKey:
+    """The participant's key row, new or updated in place (also for synchronous sessions)."""
+    if existing is None:
+        return ConversationKey(conversation_id=conv_id, participant=participant, wrapped_key=wrapped,
+                               wrapper_public_key=wrapper_public)
+    existing.wrapped_key, existing.wrapper_public_key = wrapped, wrapper_public
+    return existing
+
+
+def key_query(conv_id: str, participant: str) -> Any:
+    return select(ConversationKey).where(ConversationKey.conversation_id == conv_id,
+                                         ConversationKey.participant == participant)
+
+
 async def get_key(db: AsyncSession, conv_id: str, participant: str) -> ConversationKey | None:
-    return (await db.execute(select(ConversationKey).where(
-        ConversationKey.conversation_id == conv_id, ConversationKey.participant == participant))).scalar_one_or_none()
+    return (await db.execute(key_query(conv_id, participant))).scalar_one_or_none()
 
 
 async def keys_for(db: AsyncSession, conv_ids: list[str],
@@ -212,13 +221,16 @@ async def granted_to(db: AsyncSession, staff_id: int) -> Sequence[Conversation]:
     return (await db.execute(query)).scalars().all()
 
 
-async def pending_wrap_up(db: AsyncSession, staff_id: int) -> str | None:
+def pending_wrap_up_query(staff_id: int) -> Any:
     """A conversation this counsellor held to its end and has not recorded yet."""
-    query = (select(Conversation.id).where(
+    return (select(Conversation.id).where(
         Conversation.counsellor_id == staff_id, Conversation.state == ConversationState.ENDED,
         ~exists().where(CaseRecord.conversation_id == Conversation.id))
         .order_by(Conversation.ended_at).limit(1))
-    return (await db.execute(query)).scalar_one_or_none()
+
+
+async def pending_wrap_up(db: AsyncSession, staff_id: int) -> str | None:
+    return (await db.execute(pending_wrap_up_query(staff_id))).scalar_one_or_none()
 
 
 async def message_by_client_id(db: AsyncSession, conv_id: str, client_id: str) -> StoredMessage | None:
@@ -261,20 +273,25 @@ async def recent_waits(db: AsyncSession, limit: int = 20) -> list[float]:
     return [(accepted - created).total_seconds() for created, accepted in rows if accepted is not None]
 
 
+def claim_statement(conv_id: str, staff_id: int) -> Any:
+    """Assigns a queued conversation; no row back if another counsellor (in any process) was first."""
+    return (update(Conversation)
+            .where(Conversation.id == conv_id, Conversation.state == ConversationState.QUEUED)
+            .values(state=ConversationState.ACTIVE, counsellor_id=staff_id, accepted_at=utcnow())
+            .returning(Conversation.id))
+
+
 async def claim(db: AsyncSession, conv_id: str, staff_id: int) -> bool:
-    """Assigns a queued conversation; False if another counsellor (in any process) was first."""
-    result = await db.execute(
-        update(Conversation)
-        .where(Conversation.id == conv_id, Conversation.state == ConversationState.QUEUED)
-        .values(state=ConversationState.ACTIVE, counsellor_id=staff_id, accepted_at=utcnow())
-        .returning(Conversation.id))
-    return result.scalar_one_or_none() is not None
+    return (await db.execute(claim_statement(conv_id, staff_id))).scalar_one_or_none() is not None
+
+
+def count_held_query(staff_id: int) -> Any:
+    return select(func.count()).select_from(Conversation).where(
+        Conversation.counsellor_id == staff_id, Conversation.state == ConversationState.ACTIVE)
 
 
 async def count_held(db: AsyncSession, staff_id: int) -> int:
-    query = select(func.count()).select_from(Conversation).where(
-        Conversation.counsellor_id == staff_id, Conversation.state == ConversationState.ACTIVE)
-    return int((await db.execute(query)).scalar_one())
+    return int((await db.execute(count_held_query(staff_id))).scalar_one())
 
 
 async def held_by(db: AsyncSession, staff_id: int) -> Sequence[Conversation]:

@@ -11,9 +11,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from chat import model, writer
 from chat import repository as repo
@@ -27,6 +28,7 @@ from helpline.models import Conversation, ConversationState, Staff, utcnow
 from helpline.settings import Settings
 
 log = logging.getLogger("helpline.chat")
+T = TypeVar("T")
 
 CHILD = "child"
 UNAVAILABLE = "Storage is unavailable; nothing was stored. Please try again."
@@ -84,6 +86,15 @@ class ChatService:
         try:
             async with self.store.write() as db:
                 yield db
+        except StoreUnavailable:
+            raise ProtocolError("unavailable", UNAVAILABLE) from None
+        except StoreRejected:
+            raise ProtocolError("bad_frame", REJECTED) from None
+
+    async def _transact(self, work: Callable[[Session], T]) -> T:
+        """A synchronous unit of work in one hand-off (chat/writer.py MessageWriter.transact)."""
+        try:
+            return await self.writer.transact(work)
         except StoreUnavailable:
             raise ProtocolError("unavailable", UNAVAILABLE) from None
         except StoreRejected:
@@ -158,14 +169,21 @@ class ChatService:
 
     async def wrap_for(self, conv_id: str, child_id: int, participant: str, wrapped: str) -> None:
         """Stores the key the child wrapped for its assigned counsellor, and hands it over."""
-        async with self._write() as db:
-            conv = await self._child_conversation(db, conv_id, child_id)
-            card = await self._card(db, conv)
-            if card is None or card.id != participant:
+
+        def store(db: Session) -> str:  # every new chat does this right after `assigned`: one hand-off
+            conv = db.get(Conversation, conv_id)
+            if conv is None or conv.child_id != child_id:
+                raise ProtocolError("not_found", "No such conversation.")
+            staff = db.get(Staff, conv.counsellor_id) if conv.counsellor_id is not None else None
+            if staff is None or staff.participant_id != participant:
                 raise ProtocolError("forbidden", "Keys may be wrapped only for the assigned counsellor.")
-            child_key = await repo.get_key(db, conv_id, CHILD)
+            child_key = db.execute(repo.key_query(conv_id, CHILD)).scalar_one_or_none()
             wrapper = child_key.wrapper_public_key if child_key else ""
-            await repo.set_key(db, conv_id, participant, wrapped, wrapper)
+            existing = db.execute(repo.key_query(conv_id, participant)).scalar_one_or_none()
+            db.add(repo.key_row(existing, conv_id, participant, wrapped, wrapper))
+            return wrapper
+
+        wrapper = await self._transact(store)
         await self.broker.publish(f"conv:{conv_id}", {"k": "event", "to": participant, "frame": {
             "type": "key", "conv": conv_id, "key": wrapped, "wrapper_public_key": wrapper}})
 
@@ -226,24 +244,31 @@ class ChatService:
     async def accept(self, conv_id: str, staff: Staff) -> tuple[Conversation, str]:
         """Assigns a queued conversation to a counsellor within their limit of chats."""
         limit = staff.max_chats or await runtime_config.max_chats(self.store, self.settings)
-        async with self._write() as db:
-            conv = await repo.get_conversation(db, conv_id)
+        require_wrap_up = self.settings.require_wrap_up
+
+        def claim(db: Session) -> tuple[Conversation, str]:
+            # One transaction in one hand-off (MessageWriter.transact): under a wave of messages
+            # this is what a waiting child waits for.
+            conv = db.get(Conversation, conv_id)
             if conv is None:
                 raise ProtocolError("not_found", "No such conversation.")
             self._transition(conv.state, ConversationState.ACTIVE)
-            if self.settings.require_wrap_up and await repo.pending_wrap_up(db, staff.id):
+            if require_wrap_up and db.execute(repo.pending_wrap_up_query(staff.id)).scalar_one_or_none():
                 raise ProtocolError("wrap_up", "Record the case of your last chat before you take the next one.")
-            if await repo.count_held(db, staff.id) >= limit:
+            if db.execute(repo.count_held_query(staff.id)).scalar_one() >= limit:
                 raise ProtocolError("busy", f"You already hold {limit} chats; end one first.")
-            if not await repo.claim(db, conv_id, staff.id):
+            if db.execute(repo.claim_statement(conv_id, staff.id)).scalar_one_or_none() is None:
                 raise ProtocolError("bad_state", "Another counsellor has just taken this chat.")
-            child_key = await repo.get_key(db, conv_id, CHILD)
-            await db.refresh(conv)
+            child_key = db.execute(repo.key_query(conv_id, CHILD)).scalar_one_or_none()
+            db.refresh(conv)
+            return conv, child_key.wrapper_public_key if child_key else ""
+
+        conv, child_wrapper = await self._transact(claim)
         card = CounsellorCard(staff.participant_id, staff.display_name, staff.public_key, staff.key_signature, False)
         await self.broker.publish(f"conv:{conv_id}", timing.stamp({"k": "event", "to": CHILD, "frame": {
             "type": "assigned", "conv": conv_id, "counsellor": card.as_dict()}}))
         await self.broker.publish("queue", {"k": "queue"})
-        return conv, child_key.wrapper_public_key if child_key else ""
+        return conv, child_wrapper
 
     async def end(self, conv_id: str, staff: Staff) -> str:
         async with self._write() as db:

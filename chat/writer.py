@@ -21,17 +21,20 @@ import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
 from chat import repository as repo
 from helpline.db import Store, StoreRejected, StoreUnavailable, sqlite_pragmas
 from helpline.models import utcnow
 
 log = logging.getLogger("helpline.chat.writer")
+T = TypeVar("T")
 
 MAX_BATCH = 500
 DUPLICATE = "duplicate"  # the client id was stored before: the caller answers with the stored message
@@ -91,6 +94,7 @@ class MessageWriter:
         self._sqlite = engine.dialect.name == "sqlite"
         self._sql = repo.sqlite_message_sql() if self._sqlite else None
         self._connection: sqlite3.Connection | None = None  # SQLite: opened by the writer's thread
+        self._orm: Engine | None = None  # SQLite: an engine over that one connection, for `transact`
         self._thread: ThreadPoolExecutor | None = None
 
     async def write(self, conv_id: str, sender: str, client_id: str, body: str, *,
@@ -104,6 +108,51 @@ class MessageWriter:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="helpline-message-writer")
         return await future
+
+    async def transact(self, work: Callable[[Session], T]) -> T:
+        """Runs ``work(session)`` in one transaction of its own, with a synchronous ORM session.
+
+        For the few writes of a chat's life that are not messages (a counsellor's accept): on
+        SQLite on the writer's thread, over its connection, under the write lock, so the lock is
+        held for one hand-off and not across a loop turn per statement; on PostgreSQL through an
+        async session's greenlet. What ``work`` raises (a ProtocolError) rolls back and passes on.
+        """
+        try:
+            if self._sqlite:
+                async with self.store.write_lock():
+                    loop = asyncio.get_running_loop()
+                    return await loop.run_in_executor(self._writer_thread(), self._sqlite_work, work)
+            async with self.store.sessionmaker() as db, db.begin():
+                return await db.run_sync(work)
+        except IntegrityError:
+            raise
+        except (DBAPIError, sqlite3.Error, OverflowError, OSError) as exc:
+            if StoreRejected.covers(exc):
+                raise StoreRejected("a value was refused") from None
+            log.warning("database write failed: %s", type(exc).__name__)
+            raise StoreUnavailable from None
+
+    def _writer_thread(self) -> ThreadPoolExecutor:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helpline-writer")
+        return self._thread
+
+    def _sqlite_work(self, work: Callable[[Session], T]) -> T:
+        """On the writer's thread: an ORM session over the writer's own connection."""
+        if self._connection is None:
+            self._connection = _sqlite_connection(self.engine)
+        if self._orm is None:
+            raw = self._connection
+            self._orm = create_engine("sqlite+pysqlite://", creator=lambda: raw, poolclass=StaticPool)
+        with Session(self._orm, expire_on_commit=False) as session:
+            session.execute(text("BEGIN IMMEDIATE"))  # the connection is in autocommit mode
+            try:
+                result = work(session)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            return result
 
     async def stop(self) -> None:
         """Finishes what was handed in, then releases the thread and its connection."""
@@ -158,12 +207,10 @@ class MessageWriter:
         self.batches += 1
         try:
             if self._sqlite:
-                if self._thread is None:
-                    self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helpline-writer")
                 async with self.store.write_lock():
                     loop = asyncio.get_running_loop()
                     try:
-                        return await loop.run_in_executor(self._thread, self._sqlite_batch, batch)
+                        return await loop.run_in_executor(self._writer_thread(), self._sqlite_batch, batch)
                     except sqlite3.IntegrityError:
                         raise _Conflict from None
             async with self.engine.begin() as conn:
@@ -205,6 +252,9 @@ class MessageWriter:
         return outcomes
 
     def _close_connection(self) -> None:
+        if self._orm is not None:
+            self._orm.dispose()
+            self._orm = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None

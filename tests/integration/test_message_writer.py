@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from chat import writer
 from chat.repository import StoredMessage
@@ -113,3 +114,29 @@ async def test_a_value_the_database_refuses_costs_only_its_own_message(store: St
     assert isinstance(outcomes[1], writer.StoreRejected)
     assert [o.seq for o in (outcomes[0], outcomes[2]) if isinstance(o, StoredMessage)] == [1, 2]
     assert await stored_rows(store) == [(conv, 1, "before"), (conv, 2, "after")]
+
+
+async def test_transact_commits_or_rolls_back_the_whole_unit(store: Store) -> None:
+    """`transact` (a counsellor's accept runs in it): what the work raises undoes all of it."""
+    (conv, _child), = await open_conversations(store, 1)
+    messages = writer.MessageWriter(store.engine, store)
+
+    def bump(db: Session, then_fail: bool) -> int:
+        found = db.get(Conversation, conv)
+        assert found is not None
+        found.last_seq += 5
+        db.flush()
+        if then_fail:
+            raise ValueError("refused half-way")
+        return found.last_seq
+
+    try:
+        assert await messages.transact(lambda db: bump(db, then_fail=False)) == 5
+        with pytest.raises(ValueError, match="half-way"):
+            await messages.transact(lambda db: bump(db, then_fail=True))
+        stored = await messages.write(conv, "child", "next", BODY, child_id=_child, staff_id=None)
+    finally:
+        await messages.stop()
+    assert isinstance(stored, StoredMessage) and stored.seq == 6  # the failed +5 left nothing behind
+    async with store.read() as db:
+        assert (await db.get(Conversation, conv)).last_seq == 6  # type: ignore[union-attr]
