@@ -68,7 +68,7 @@ async def save_protocol(call: StaffCall) -> Response:
 async def _names(call: StaffCall, *ids: int | None) -> dict[int, str]:
     async with call.services.store.read() as db:
         rows = await db.execute(select(Staff.id, Staff.display_name).where(Staff.id.in_([i for i in ids if i])))
-        return dict(rows.tuples().all())
+        return {row[0]: row[1] for row in rows}
 
 
 async def ask(call: StaffCall) -> Response:

@@ -18,8 +18,8 @@ async def overview(call: StaffCall) -> Response:
         staff_rows = (await db.execute(select(Staff).where(
             Staff.role.in_([Role.COUNSELLOR, Role.SUPERVISOR]), Staff.disabled.is_(False))
             .order_by(Staff.display_name))).scalars().all()
-        held = dict((await db.execute(select(Conversation.counsellor_id, func.count()).where(
-            Conversation.state == ConversationState.ACTIVE).group_by(Conversation.counsellor_id))).tuples().all())
+        held = {row[0]: row[1] for row in await db.execute(select(Conversation.counsellor_id, func.count()).where(
+            Conversation.state == ConversationState.ACTIVE).group_by(Conversation.counsellor_id))}
         live = (await db.execute(select(Conversation).where(Conversation.state.in_(
             [ConversationState.QUEUED, ConversationState.ACTIVE])).order_by(Conversation.created_at))).scalars().all()
     names = {s.id: s.display_name for s in staff_rows}

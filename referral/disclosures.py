@@ -124,5 +124,5 @@ async def listing(db: AsyncSession, staff: Staff, conversation_id: str | None) -
         query = query.where(Disclosure.asked_by == staff.id)
     rows = (await db.execute(query.limit(200))).scalars().all()
     ids = {r.asked_by for r in rows} | {r.decided_by for r in rows if r.decided_by}
-    names = dict((await db.execute(select(Staff.id, Staff.display_name).where(Staff.id.in_(ids)))).tuples().all())
+    names = {row[0]: row[1] for row in await db.execute(select(Staff.id, Staff.display_name).where(Staff.id.in_(ids)))}
     return [as_dict(r, names) for r in rows]
