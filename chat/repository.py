@@ -8,22 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Integer,
-    String,
-    and_,
-    bindparam,
-    column,
-    exists,
-    func,
-    insert,
-    literal_column,
-    or_,
-    select,
-    update,
-    values,
-)
+from sqlalchemy import Connection, bindparam, exists, func, insert, literal_column, or_, select, update
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -171,50 +156,6 @@ def take_seq(conn: Connection, conv_id: str, *, child_id: int | None, staff_id: 
     else:
         found = conn.execute(_CHILD_SEQ, {"conv": conv_id, "who": child_id})
     return found.scalar_one_or_none()
-
-
-def take_seqs(conn: Connection, wanted: list[tuple[str, int | None, int | None]]) -> list[int | None]:
-    """PostgreSQL: numbers for a whole batch of (conversation, child id, staff id), one
-    `UPDATE … FROM (VALUES …)` per round instead of one statement per message.
-
-    A round holds each conversation at most once (its first message, then its second, ...), so a
-    conversation's numbers follow the order of ``wanted``. Same guards as `take_seq`.
-    """
-    taken: list[int | None] = [None] * len(wanted)
-    rounds: list[list[int]] = []
-    seen: dict[str, int] = {}
-    for index, (conv_id, _child, _staff) in enumerate(wanted):
-        turn = seen.get(conv_id, 0)
-        seen[conv_id] = turn + 1
-        if turn == len(rounds):
-            rounds.append([])
-        rounds[turn].append(index)
-    for members in rounds:
-        if len(members) == 1:
-            conv_id, child_id, staff_id = wanted[members[0]]
-            taken[members[0]] = take_seq(conn, conv_id, child_id=child_id, staff_id=staff_id)
-            continue
-        # 0 for "not this kind of sender": ids start at 1, and a typed 0 binds where NULL would not.
-        rows = [(conv_id, child_id or 0, staff_id or 0) for conv_id, child_id, staff_id in (wanted[i] for i in members)]
-        found = {conv_id: seq for conv_id, seq in conn.execute(_round_statement(rows))}
-        for index in members:
-            taken[index] = found.get(wanted[index][0])
-    return taken
-
-
-def _round_statement(rows: list[tuple[str, int, int]]) -> Any:
-    table = Base.metadata.tables["conversations"]
-    senders = values(column("conv", String), column("child", Integer), column("staff", Integer),
-                     name="senders").data(rows)
-    open_states = [ConversationState.QUEUED.value, ConversationState.ACTIVE.value]
-    child_may = and_(senders.c.child > 0, table.c.child_id == senders.c.child,
-                     table.c.state.in_(open_states))
-    staff_may = and_(senders.c.staff > 0, table.c.state == ConversationState.ACTIVE.value,
-                     or_(table.c.counsellor_id == senders.c.staff,
-                         exists().where(ConversationAccess.conversation_id == table.c.id,
-                                        ConversationAccess.staff_id == senders.c.staff)))
-    return (update(table).where(table.c.id == senders.c.conv, or_(child_may, staff_may))
-            .values(last_seq=table.c.last_seq + 1).returning(table.c.id, table.c.last_seq))
 
 
 def message_row(conv_id: str, seq: int, client_id: str, sender: str, body: str, at: dt.datetime) -> dict[str, Any]:

@@ -56,20 +56,20 @@ class _Conflict(Exception):
     """A unique constraint refused a row of the batch: a message was resent."""
 
 
-def write_batch(batch: list[Pending], take: Callable[[list[Pending]], list[int | None]],
+def write_batch(batch: list[Pending], take: Callable[[Pending], int | None],
                 insert: Callable[[list[dict[str, Any]]], None]) -> list[repo.StoredMessage | str]:
     """Takes a sequence number for each message and inserts them all; runs inside a transaction.
 
     Ordered by conversation (stable, so each conversation keeps its arrival order): two processes
-    lock conversation rows in the same order.
+    lock conversation rows in the same order and cannot deadlock.
     """
     now = utcnow()
     at_ms = int(now.timestamp() * 1000)
     results: dict[int, repo.StoredMessage | str] = {}
     rows: list[dict[str, Any]] = []
-    order = sorted(range(len(batch)), key=lambda i: batch[i].conv_id)
-    for index, seq in zip(order, take([batch[i] for i in order]), strict=True):
+    for index in sorted(range(len(batch)), key=lambda i: batch[i].conv_id):
         item = batch[index]
+        seq = take(item)
         if seq is None:
             results[index] = REFUSED
             continue
@@ -243,7 +243,7 @@ class MessageWriter:
 
         conn.execute("BEGIN IMMEDIATE")
         try:
-            outcomes = write_batch(batch, lambda items: [take(item) for item in items], insert)
+            outcomes = write_batch(batch, take, insert)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -262,7 +262,8 @@ class MessageWriter:
 
 def _orm_free_batch(conn: Connection, batch: list[Pending]) -> list[repo.StoredMessage | str]:
     """PostgreSQL: the batch through SQLAlchemy Core on one pooled connection."""
-    return write_batch(batch, lambda items: repo.take_seqs(conn, [(i.conv_id, i.child_id, i.staff_id) for i in items]),
+    return write_batch(batch, lambda item: repo.take_seq(conn, item.conv_id, child_id=item.child_id,
+                                                         staff_id=item.staff_id),
                        lambda rows: repo.insert_messages(conn, rows))
 
 
