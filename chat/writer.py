@@ -112,7 +112,8 @@ class MessageWriter:
     async def transact(self, work: Callable[[Session], T]) -> T:
         """Runs ``work(session)`` in one transaction of its own, with a synchronous ORM session.
 
-        For the few writes of a chat's life that are not messages (a counsellor's accept): on
+        For the writes every new chat makes besides its messages (a counsellor's accept, the
+        child's key wrap): on
         SQLite on the writer's thread, over its connection, under the write lock, so the lock is
         held for one hand-off and not across a loop turn per statement; on PostgreSQL through an
         async session's greenlet. What ``work`` raises (a ProtocolError) rolls back and passes on.
