@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from chat import repository as repo
-from helpline.db import Store, StoreRejected, StoreUnavailable, sqlite_pragmas
+from helpline.db import Store, StoreRejected, StoreUnavailable, sqlite_pragmas, storage_errors
 from helpline.models import utcnow
 
 log = logging.getLogger("helpline.chat.writer")
@@ -118,32 +118,29 @@ class MessageWriter:
         held for one hand-off and not across a loop turn per statement; on PostgreSQL through an
         async session's greenlet. What ``work`` raises (a ProtocolError) rolls back and passes on.
         """
-        try:
+        with storage_errors("database write", integrity_passes=True):
             if self._sqlite:
                 async with self.store.write_lock():
                     loop = asyncio.get_running_loop()
                     return await loop.run_in_executor(self._writer_thread(), self._sqlite_work, work)
             async with self.store.sessionmaker() as db, db.begin():
                 return await db.run_sync(work)
-        except IntegrityError:
-            raise
-        except (DBAPIError, sqlite3.Error, OverflowError, OSError) as exc:
-            if StoreRejected.covers(exc):
-                raise StoreRejected("a value was refused") from None
-            log.warning("database write failed: %s", type(exc).__name__)
-            raise StoreUnavailable from None
 
     def _writer_thread(self) -> ThreadPoolExecutor:
         if self._thread is None:
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helpline-writer")
         return self._thread
 
-    def _sqlite_work(self, work: Callable[[Session], T]) -> T:
-        """On the writer's thread: an ORM session over the writer's own connection."""
+    def _writer_connection(self) -> sqlite3.Connection:
+        """On the writer's thread: its own connection, opened at first use."""
         if self._connection is None:
             self._connection = _sqlite_connection(self.engine)
+        return self._connection
+
+    def _sqlite_work(self, work: Callable[[Session], T]) -> T:
+        """On the writer's thread: an ORM session over the writer's own connection."""
         if self._orm is None:
-            raw = self._connection
+            raw = self._writer_connection()
             self._orm = create_engine("sqlite+pysqlite://", creator=lambda: raw, poolclass=StaticPool)
         with Session(self._orm, expire_on_commit=False) as session:
             session.execute(text("BEGIN IMMEDIATE"))  # the connection is in autocommit mode
@@ -207,28 +204,22 @@ class MessageWriter:
     async def _transaction(self, batch: list[Pending]) -> list[repo.StoredMessage | str]:
         self.batches += 1
         try:
-            if self._sqlite:
-                async with self.store.write_lock():
-                    loop = asyncio.get_running_loop()
-                    try:
-                        return await loop.run_in_executor(self._writer_thread(), self._sqlite_batch, batch)
-                    except sqlite3.IntegrityError:
-                        raise _Conflict from None
-            async with self.engine.begin() as conn:
-                return await conn.run_sync(_orm_free_batch, batch)
+            with storage_errors("message batch", integrity_passes=True):
+                if self._sqlite:
+                    async with self.store.write_lock():
+                        loop = asyncio.get_running_loop()
+                        try:
+                            return await loop.run_in_executor(self._writer_thread(), self._sqlite_batch, batch)
+                        except sqlite3.IntegrityError:
+                            raise _Conflict from None
+                async with self.engine.begin() as conn:
+                    return await conn.run_sync(_orm_free_batch, batch)
         except IntegrityError:
             raise _Conflict from None
-        except (DBAPIError, sqlite3.Error, OverflowError, OSError) as exc:
-            if StoreRejected.covers(exc):
-                raise StoreRejected("a value was refused") from None
-            log.warning("message batch not stored: %s", type(exc).__name__)
-            raise StoreUnavailable from None
 
     def _sqlite_batch(self, batch: list[Pending]) -> list[repo.StoredMessage | str]:
         """On the writer's thread: the batch in one transaction on a plain sqlite3 connection."""
-        if self._connection is None:
-            self._connection = _sqlite_connection(self.engine)
-        conn, sql = self._connection, self._sql
+        conn, sql = self._writer_connection(), self._sql
         assert sql is not None
 
         def take(item: Pending) -> int | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -57,6 +58,25 @@ class StoreRejected(ValueError):
         return isinstance(exc, DBAPIError) and str(getattr(orig, "sqlstate", "") or "").startswith("22")
 
 
+@contextmanager
+def storage_errors(doing: str, *, integrity_passes: bool) -> Iterator[None]:
+    """The one translation of database failures: a value the database refused becomes
+    StoreRejected, anything else from the driver or the disk StoreUnavailable (logged with what
+    was being done, never with data). Writers let IntegrityError through to handle duplicates."""
+    try:
+        yield
+    except IntegrityError:
+        if integrity_passes:
+            raise
+        log.warning("%s failed: IntegrityError", doing)
+        raise StoreUnavailable from None
+    except (DBAPIError, sqlite3.Error, OSError, OverflowError) as exc:
+        if StoreRejected.covers(exc):
+            raise StoreRejected(f"the database refused a value: {type(exc).__name__}") from None
+        log.warning("%s failed: %s", doing, type(exc).__name__)
+        raise StoreUnavailable from None
+
+
 class Store:
     """Units of work. On SQLite every write in this process takes one lock: SQLite has one writer,
     and waiting here is cheaper and fairer than retrying on its file lock."""
@@ -73,18 +93,13 @@ class Store:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        try:
+        with storage_errors("database read", integrity_passes=False):
             async with self.sessionmaker() as db:
                 yield db
-        except (DBAPIError, OSError, OverflowError) as exc:
-            if StoreRejected.covers(exc):
-                raise StoreRejected(f"the database refused a value: {type(exc).__name__}") from None
-            log.warning("database read failed: %s", type(exc).__name__)
-            raise StoreUnavailable from None
 
     @asynccontextmanager
     async def write_lock(self) -> AsyncIterator[None]:
-        """Held by anything that writes to SQLite outside `write` (chat/writer.py)."""
+        """On SQLite, the one writer's turn: `write` takes it, and so does chat/writer.py."""
         if self._lock is None:
             yield
             return
@@ -94,20 +109,6 @@ class Store:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction committed on leaving; IntegrityError passes through for the caller."""
-        lock = self._lock
-        try:
-            if lock is not None:
-                await lock.acquire()
-            try:
-                async with self.sessionmaker() as db, db.begin():
-                    yield db
-            finally:
-                if lock is not None:
-                    lock.release()
-        except IntegrityError:
-            raise
-        except (DBAPIError, OSError, OverflowError) as exc:
-            if StoreRejected.covers(exc):
-                raise StoreRejected(f"the database refused a value: {type(exc).__name__}") from None
-            log.warning("database write failed: %s", type(exc).__name__)
-            raise StoreUnavailable from None
+        with storage_errors("database write", integrity_passes=True):
+            async with self.write_lock(), self.sessionmaker() as db, db.begin():
+                yield db
