@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -33,6 +33,17 @@ T = TypeVar("T")
 CHILD = "child"
 UNAVAILABLE = "Storage is unavailable; nothing was stored. Please try again."
 REJECTED = "A value in this frame is not valid here; nothing was changed."
+
+
+@contextmanager
+def as_protocol_errors() -> Iterator[None]:
+    """What the Store says, as the error frame a client gets."""
+    try:
+        yield
+    except StoreUnavailable:
+        raise ProtocolError("unavailable", UNAVAILABLE) from None
+    except StoreRejected:
+        raise ProtocolError("bad_frame", REJECTED) from None
 
 
 @dataclass(frozen=True)
@@ -73,32 +84,20 @@ class ChatService:
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncSession]:
-        try:
+        with as_protocol_errors():
             async with self.store.read() as db:
                 yield db
-        except StoreUnavailable:
-            raise ProtocolError("unavailable", UNAVAILABLE) from None
-        except StoreRejected:
-            raise ProtocolError("bad_frame", REJECTED) from None
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
-        try:
+        with as_protocol_errors():
             async with self.store.write() as db:
                 yield db
-        except StoreUnavailable:
-            raise ProtocolError("unavailable", UNAVAILABLE) from None
-        except StoreRejected:
-            raise ProtocolError("bad_frame", REJECTED) from None
 
     async def _transact(self, work: Callable[[Session], T]) -> T:
         """A synchronous unit of work in one hand-off (chat/writer.py MessageWriter.transact)."""
-        try:
+        with as_protocol_errors():
             return await self.writer.transact(work)
-        except StoreUnavailable:
-            raise ProtocolError("unavailable", UNAVAILABLE) from None
-        except StoreRejected:
-            raise ProtocolError("bad_frame", REJECTED) from None
 
     # -- child -------------------------------------------------------------------------------
 
@@ -316,13 +315,9 @@ class ChatService:
             check_ciphertext_shape(body, self.settings.max_message_bytes)
         except CryptoError as exc:
             raise ProtocolError("bad_ciphertext", f"The message body is not accepted: {exc}.") from None
-        try:
+        with as_protocol_errors():
             outcome = await self.writer.write(conv_id, sender, client_id, body, child_id=child_id,
                                               staff_id=staff.id if staff is not None else None)
-        except StoreUnavailable:
-            raise ProtocolError("unavailable", UNAVAILABLE) from None
-        except StoreRejected:
-            raise ProtocolError("bad_frame", REJECTED) from None
         if outcome == writer.REFUSED:
             async with self._read() as db:
                 await self._explain_refused_send(db, conv_id, child_id, staff)
