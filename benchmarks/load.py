@@ -149,6 +149,15 @@ def quiet(client: ChildClient | StaffClient) -> None:
     client.socket.keep_events = False
 
 
+async def waiting_child(server: ServerProcess, org_key: bytes, topic: str) -> ChildClient:
+    """A child who has connected and started a chat, now in the queue."""
+    client = ChildClient(server.url, org_key)
+    await client.connect()
+    quiet(client)
+    await client.start({"who": "child", "topic": topic})
+    return client
+
+
 async def open_pairs(server: ServerProcess, org_key: bytes, staff_accounts: list[tuple[str, str]],
                      pairs: int) -> list[tuple[ChildClient, StaffClient, str]]:
     """Signs each counsellor in once, then opens one child and one counsellor socket per pair.
@@ -168,10 +177,9 @@ async def open_pairs(server: ServerProcess, org_key: bytes, staff_accounts: list
     counsellors: list[StaffClient] = []
 
     async def child() -> None:
-        client = ChildClient(server.url, org_key)
-        await client.connect()
-        quiet(client)
-        children.append((client, await client.start({"who": "child", "topic": "online"})))
+        client = await waiting_child(server, org_key, "online")
+        assert client.conv is not None
+        children.append((client, client.conv))
 
     async def counsellor(index: int) -> None:
         template = signed[index % len(signed)]
@@ -260,11 +268,7 @@ async def open_idle(server: ServerProcess, org_key: bytes, count: int) -> list[C
     idle: list[ChildClient] = []
 
     async def one() -> None:
-        child = ChildClient(server.url, org_key)
-        await child.connect()
-        quiet(child)
-        await child.start({"who": "child", "topic": "other"})
-        idle.append(child)
+        idle.append(await waiting_child(server, org_key, "other"))
 
     batch = 200
     for start in range(0, count, batch):
