@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from chat.protocol import ProtocolError
 from helpline.crypto import CryptoError, b64u_decode, b64u_encode
@@ -113,55 +114,57 @@ class TooMany(ProtocolError):
         self.extra = {"scope": scope, "retry_after": retry_after}
 
 
-# -- the guard, run inside ChatService.start before a new conversation is made -------------------
+# -- the guard, run inside ChatService.start's one transaction before a new conversation is made --
 
-async def queued_count(db: AsyncSession) -> int:
-    return int((await db.execute(select(func.count()).select_from(Conversation)
-                                 .where(Conversation.state == ConversationState.QUEUED))).scalar_one())
-
-
-async def under_pressure(db: AsyncSession, settings: Settings) -> bool:
-    return bool(await queued_count(db) >= settings.pow_queue_threshold)
+def queued_count(db: Session) -> int:
+    return int(db.execute(select(func.count()).select_from(Conversation)
+                          .where(Conversation.state == ConversationState.QUEUED)).scalar_one())
 
 
-async def _count_in_window(db: AsyncSession, key: str, limit: int, window: dt.timedelta) -> int:
+def under_pressure(db: Session, settings: Settings) -> bool:
+    return queued_count(db) >= int(settings.pow_queue_threshold)
+
+
+def _count_in_window(db: Session, key: str, limit: int, window: dt.timedelta) -> int:
     """Counts one start under ``key``; returns 0, or the seconds to wait when the limit is reached."""
     now = utcnow()
-    row = await db.get(Throttle, key, with_for_update=True)
+    row = db.get(Throttle, key, with_for_update=True)
     if row is not None and row.expires_at <= now:
-        await db.delete(row)
-        await db.flush()
-    row = await throttle.locked_row(db, key, now + window)
+        db.delete(row)
+        db.flush()
+    row = throttle.claim_row(db, key, now + window)
     if row.failures >= limit:
         return max(1, math.ceil((row.expires_at - now).total_seconds()))
     row.failures += 1
-    await db.flush()
+    db.flush()
     return 0
 
 
-async def guard_new_chat(db: AsyncSession, settings: Settings, secret: bytes, token: bytes,
-                         device: bytes | None, proof: Any) -> None:
+def guard_new_chat(db: Session, settings: Settings, secret: bytes, token: bytes,
+                   device: bytes | None, proof: Any) -> None:
     """Refuses a new conversation under a flood: proof of work, then the global and per-device limits."""
-    if await under_pressure(db, settings) and not check_pow(secret, token, settings.pow_bits, proof):
+    if under_pressure(db, settings) and not check_pow(secret, token, settings.pow_bits, proof):
         raise PowRequired(secret, token, settings.pow_bits, wrong=proof is not None)
     since = utcnow() - GLOBAL_WINDOW
-    recent = (await db.execute(select(func.count()).select_from(Conversation)
-                               .where(Conversation.created_at > since))).scalar_one()
+    recent = db.execute(select(func.count()).select_from(Conversation)
+                        .where(Conversation.created_at > since)).scalar_one()
     if recent >= settings.new_chats_per_minute:
         raise TooMany("all", 15)
     key = keyed(secret, "starts-device", device) if device else keyed(secret, "starts-token", token)
-    wait = await _count_in_window(db, key, settings.new_chats_per_device, DEVICE_WINDOW)
+    wait = _count_in_window(db, key, settings.new_chats_per_device, DEVICE_WINDOW)
     if wait:
         raise TooMany("device", wait)
 
 
 # -- device blocks --------------------------------------------------------------------------------
 
-async def device_blocked(db: AsyncSession, secret: bytes, device: bytes | None) -> bool:
+def refuse_blocked_device(db: Session, secret: bytes, device: bytes | None) -> None:
+    """Run first in every start (ChatService.start's ``refuse``): a blocked device gets no chat."""
     if not device:
-        return False
-    row = await db.get(Throttle, keyed(secret, "device-block", device))
-    return row is not None and row.locked_until is not None and row.locked_until > utcnow()
+        return
+    row = db.get(Throttle, keyed(secret, "device-block", device))
+    if row is not None and row.locked_until is not None and row.locked_until > utcnow():
+        raise ProtocolError("blocked", "This chat is closed. You can call 116 111.")
 
 
 async def block_device(db: AsyncSession, secret: bytes, device: bytes) -> None:

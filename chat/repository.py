@@ -50,21 +50,21 @@ def new_conversation_id() -> str:
     return secrets.token_urlsafe(12)
 
 
+def child_by_token_query(token_hash: str) -> Any:
+    return select(ChildIdentity).where(ChildIdentity.token_hash == token_hash)
+
+
 async def child_by_token(db: AsyncSession, token_hash: str) -> ChildIdentity | None:
-    return (await db.execute(select(ChildIdentity).where(ChildIdentity.token_hash == token_hash))).scalar_one_or_none()
+    return (await db.execute(child_by_token_query(token_hash))).scalar_one_or_none()
 
 
-async def add_child(db: AsyncSession, token_hash: str, public_key: str) -> ChildIdentity:
-    child = ChildIdentity(token_hash=token_hash, public_key=public_key)
-    db.add(child)
-    await db.flush()
-    return child
+def latest_conversation_query(child_id: int) -> Any:
+    return (select(Conversation).where(Conversation.child_id == child_id)
+            .order_by(Conversation.created_at.desc(), Conversation.id.desc()).limit(1))
 
 
 async def latest_conversation(db: AsyncSession, child_id: int) -> Conversation | None:
-    query = (select(Conversation).where(Conversation.child_id == child_id)
-             .order_by(Conversation.created_at.desc(), Conversation.id.desc()).limit(1))
-    return (await db.execute(query)).scalar_one_or_none()
+    return (await db.execute(latest_conversation_query(child_id))).scalar_one_or_none()
 
 
 async def earlier_conversations(db: AsyncSession, child_id: int, current: str,
@@ -79,9 +79,8 @@ async def earlier_conversations(db: AsyncSession, child_id: int, current: str,
     return [(conv, key) for conv, key in await db.execute(query)]
 
 
-async def count_conversations(db: AsyncSession, child_id: int) -> int:
-    query = select(func.count()).select_from(Conversation).where(Conversation.child_id == child_id)
-    return int((await db.execute(query)).scalar_one())
+def count_conversations_query(child_id: int) -> Any:
+    return select(func.count()).select_from(Conversation).where(Conversation.child_id == child_id)
 
 
 async def get_conversation(db: AsyncSession, conv_id: str) -> Conversation | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -24,7 +24,7 @@ from chat.protocol import ProtocolError
 from helpline import runtime_config, timing
 from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
 from helpline.db import Store, StoreRejected, StoreUnavailable
-from helpline.models import Conversation, ConversationState, Staff, utcnow
+from helpline.models import ChildIdentity, Conversation, ConversationState, Staff, utcnow
 from helpline.settings import Settings
 
 log = logging.getLogger("helpline.chat")
@@ -101,33 +101,43 @@ class ChatService:
 
     # -- child -------------------------------------------------------------------------------
 
-    async def start(self, token: bytes, public_key: str, self_key: str, prechat: dict[str, Any],
-                    guard: Callable[[AsyncSession], Awaitable[None]] | None = None) -> Conversation:
+    async def start(self, token: bytes, public_key: str, self_key: str, prechat: dict[str, Any], *,
+                    refuse: Callable[[Session], None] | None = None,
+                    guard: Callable[[Session], None] | None = None) -> Conversation:
         """Opens a queued conversation, or returns the child's open one (start is idempotent).
 
-        ``guard`` runs in the same transaction just before a new conversation is made, and may
-        refuse it (chat/abuse.py: proof of work and rate limits under a flood)."""
+        Both hooks run in the same transaction and may raise a ProtocolError: ``refuse`` first, on
+        every start (a blocked device), and ``guard`` just before a new conversation is made
+        (chat/abuse.py: proof of work and rate limits under a flood)."""
         hashed = token_hash(token)
         # Read before the transaction: a second connection taken while holding one is how a wave of
         # starts on PostgreSQL emptied the pool and waited on itself (docs/performance.md).
-        hours = await runtime_config.opening_hours(self.store, self.settings)
-        async with self._write() as db:
-            child = await repo.child_by_token(db, hashed)
+        open_now = is_open(self.settings, hours=await runtime_config.opening_hours(self.store, self.settings))
+
+        def open_chat(db: Session) -> Conversation:
+            # One transaction in one hand-off (MessageWriter.transact): in a wave of children each
+            # start waits for this, and on SQLite it holds the write lock for one turn, not eight.
+            if refuse is not None:
+                refuse(db)
+            child = db.execute(repo.child_by_token_query(hashed)).scalar_one_or_none()
             if child is not None and child.public_key != public_key:
                 raise ProtocolError("forbidden", "This token belongs to another key.")
             if child is not None and child.blocked_at is not None:
                 raise ProtocolError("blocked", "This chat is closed. You can call 116 111.")
             if child is not None:
-                latest = await repo.latest_conversation(db, child.id)
+                latest: Conversation | None = db.execute(
+                    repo.latest_conversation_query(child.id)).scalar_one_or_none()
                 if latest is not None and latest.state in model.OPEN_STATES:
                     return latest
-            if not is_open(self.settings, hours=hours):
+            if not open_now:
                 raise ProtocolError("closed", "The chat is closed now.")
             if guard is not None:
-                await guard(db)
-            returning = child is not None and await repo.count_conversations(db, child.id) > 0
+                guard(db)
+            returning = child is not None and db.execute(repo.count_conversations_query(child.id)).scalar_one() > 0
             if child is None:
-                child = await repo.add_child(db, hashed, public_key)
+                child = ChildIdentity(token_hash=hashed, public_key=public_key)
+                db.add(child)
+                db.flush()
             conv = Conversation(
                 id=repo.new_conversation_id(), child_id=child.id, state=ConversationState.QUEUED,
                 urgency=model.urgency_from_prechat(prechat), contact_by=prechat.get("who", "child"),
@@ -136,8 +146,11 @@ class ChatService:
                 in_danger=prechat.get("danger"), returning=returning, last_seq=0,
                 created_at=utcnow())
             db.add(conv)
-            await db.flush()
-            await repo.set_key(db, conv.id, CHILD, self_key, public_key)
+            db.flush()
+            db.add(repo.key_row(None, conv.id, CHILD, self_key, public_key))
+            return conv
+
+        conv = await self._transact(open_chat)
         await self.broker.publish("queue", {"k": "queue"})
         return conv
 

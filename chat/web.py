@@ -23,6 +23,8 @@ from helpline.models import ConversationState, Staff
 from helpline.security import audit, permissions
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from helpline.app import Services
 
 log = logging.getLogger("helpline.chat")
@@ -280,22 +282,20 @@ class ChildConnection(ClientConnection):
         except StoreUnavailable:
             log.warning("a device block was not stored: storage unavailable")
 
-    async def _refuse_blocked_device(self) -> None:
-        async with self.chat._read() as db:
-            if await abuse.device_blocked(db, self.services.server_secret, self.device):
-                raise ProtocolError("blocked", "This chat is closed. You can call 116 111.")
-
     async def on_start(self, frame: Frame) -> dict[str, Any]:
         token = b64u_decode(frame["token"])
         self.device = b64u_decode(frame["device"]) if frame["device"] else None
-        await self._refuse_blocked_device()
-        secret, settings = self.services.server_secret, self.services.settings
+        secret, settings, device = self.services.server_secret, self.services.settings, self.device
 
-        async def guard(db: Any) -> None:
-            await abuse.guard_new_chat(db, settings, secret, token, self.device, frame["pow"])
+        def refuse(db: Session) -> None:
+            abuse.refuse_blocked_device(db, secret, device)
+
+        def guard(db: Session) -> None:
+            abuse.guard_new_chat(db, settings, secret, token, device, frame["pow"])
 
         try:
-            conv = await self.chat.start(token, frame["public_key"], frame["self_key"], frame["prechat"], guard)
+            conv = await self.chat.start(token, frame["public_key"], frame["self_key"], frame["prechat"],
+                                         refuse=refuse, guard=guard)
         except ProtocolError as exc:
             if exc.code == "blocked":  # a blocked identity on this device: the device too
                 await self._block_device()

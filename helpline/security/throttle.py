@@ -18,6 +18,7 @@ import math
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from helpline.models import Throttle, utcnow
 
@@ -56,20 +57,26 @@ async def locked_for(db: AsyncSession, key: str) -> int:
     return max(1, math.ceil(left / 60)) if left > 0 else 0
 
 
-async def locked_row(db: AsyncSession, key: str, expires_at: dt.datetime) -> Throttle:
+def claim_row(db: Session, key: str, expires_at: dt.datetime) -> Throttle:
     """The row for ``key``, locked until the transaction ends; made with no failures if absent.
-    Two first failures at once: one inserts, the other waits for that row and counts on it."""
-    row = await db.get(Throttle, key, with_for_update=True)
+    Two first failures at once: one inserts, the other waits for that row and counts on it.
+    Synchronous, for units of work that run in one hand-off (chat/abuse.py guard_new_chat)."""
+    row = db.get(Throttle, key, with_for_update=True)
     if row is None:
         try:
-            async with db.begin_nested():
+            with db.begin_nested():
                 db.add(Throttle(key=key, failures=0, locked_until=None, expires_at=expires_at))
-                await db.flush()
+                db.flush()
         except IntegrityError:
             pass
-        row = await db.get(Throttle, key, with_for_update=True, populate_existing=True)
+        row = db.get(Throttle, key, with_for_update=True, populate_existing=True)
         assert row is not None
     return row
+
+
+async def locked_row(db: AsyncSession, key: str, expires_at: dt.datetime) -> Throttle:
+    """claim_row for an async session."""
+    return await db.run_sync(claim_row, key, expires_at)
 
 
 async def fail(db: AsyncSession, key: str) -> int:
