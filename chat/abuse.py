@@ -32,9 +32,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from chat import repository as repo
 from chat.protocol import ProtocolError
 from helpline.crypto import CryptoError, b64u_decode, b64u_encode
-from helpline.models import Conversation, ConversationState, Throttle, utcnow
+from helpline.models import Conversation, Throttle, utcnow
 from helpline.security import throttle
 from helpline.settings import Settings
 
@@ -116,13 +117,8 @@ class TooMany(ProtocolError):
 
 # -- the guard, run inside ChatService.start's one transaction before a new conversation is made --
 
-def queued_count(db: Session) -> int:
-    return int(db.execute(select(func.count()).select_from(Conversation)
-                          .where(Conversation.state == ConversationState.QUEUED)).scalar_one())
-
-
 def under_pressure(db: Session, settings: Settings) -> bool:
-    return queued_count(db) >= int(settings.pow_queue_threshold)
+    return bool(db.execute(repo.count_queued_query()).scalar_one() >= settings.pow_queue_threshold)
 
 
 def _count_in_window(db: Session, key: str, limit: int, window: dt.timedelta) -> int:

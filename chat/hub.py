@@ -140,10 +140,9 @@ class Hub:
 
     async def refresh_queue(self) -> None:
         try:
-            items, waits, ids = await self.chat.queue_snapshot()
+            frame, waits, ids = await self.chat.queue_snapshot()
         except ProtocolError:
             return
-        frame = {"type": "queue", "items": items, "total": len(ids)}
         text = json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
         # Thousands of consoles or waiting children: hand the loop back every few dozen, so the
         # chats' messages are not held up behind one long refresh.

@@ -264,6 +264,14 @@ async def queued_ids(db: AsyncSession) -> list[str]:
     return list((await db.execute(query)).scalars())
 
 
+def count_queued_query() -> Any:
+    return select(func.count()).select_from(Conversation).where(Conversation.state == ConversationState.QUEUED)
+
+
+async def count_queued(db: AsyncSession) -> int:
+    return int((await db.execute(count_queued_query())).scalar_one())
+
+
 async def recent_waits(db: AsyncSession, limit: int = 20) -> list[float]:
     query = (select(Conversation.created_at, Conversation.accepted_at)
              .where(Conversation.accepted_at.is_not(None))

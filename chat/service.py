@@ -364,19 +364,23 @@ class ChatService:
             conv = await repo.get_conversation(db, conv_id)
             return conv.last_seq if conv else 0
 
-    async def queue_snapshot(self) -> tuple[list[dict[str, Any]], list[float], list[str]]:
-        """The head of the queue for consoles, recent waits, and every queued id in order (for the
-        children's positions and the consoles' count of who is waiting)."""
+    async def queue_snapshot(self, *, positions: bool = True) -> tuple[dict[str, Any], list[float], list[str]]:
+        """The consoles' `queue` frame (the head of the queue and how many wait), and with
+        ``positions`` the recent waits and every queued id in order, for the children's places.
+        Without, one count instead of every id: a console opening under a long queue needs no more."""
         async with self._read() as db:
             rows = await repo.queued(db)
-            waits = await repo.recent_waits(db)
-            ids = await repo.queued_ids(db)
+            if positions:
+                waits, ids = await repo.recent_waits(db), await repo.queued_ids(db)
+                total = len(ids)
+            else:
+                waits, ids, total = [], [], await repo.count_queued(db)
         now = utcnow()
         items = [{"conv": c.id, "urgency": c.urgency, "who": c.contact_by, "age_band": c.age_band,
                   "gender": c.gender, "municipality": c.municipality, "topic": c.topic,
                   "waited_seconds": int((now - c.created_at).total_seconds()), "returning": c.returning}
                  for c in rows]
-        return items, waits, ids
+        return {"type": "queue", "items": items, "total": total}, waits, ids
 
     def _transition(self, current: str, target: str) -> str:
         try:

@@ -417,8 +417,8 @@ class StaffConnection(ClientConnection):
         for item in held:
             self.delivered.setdefault(item["conv"], item["last_seq"])
             await self.hub.watch(item["conv"], self)
-        items, _, ids = await self.chat.queue_snapshot()
-        await self.push({"type": "queue", "items": items, "total": len(ids)})
+        frame, _, _ = await self.chat.queue_snapshot(positions=False)
+        await self.push(frame)
 
     async def _follow(self, conv_id: str, after: int = 0) -> None:
         self.delivered.setdefault(conv_id, after)

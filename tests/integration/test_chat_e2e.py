@@ -304,5 +304,13 @@ async def test_a_wave_of_children_starting_at_once_all_get_into_the_queue(
         await asyncio.gather(*(child.connect() for child in children))
         convs = await asyncio.gather(*(child.start({"who": "child"}) for child in children))
         assert len(set(convs)) == 60
+        # A console opening now sees the head of the queue and how many wait (a count, not every id).
+        staff = StaffClient(server.url, "ana", add_user(stack, "ana"))
+        await staff.sign_in()
+        await staff.connect()
+        queue = await staff.socket.next_event("queue")  # type: ignore[union-attr]
+        assert queue["total"] == 60 and len(queue["items"]) == 30
+        assert {item["conv"] for item in queue["items"]} <= set(convs)
+        await staff.close()
     finally:
         await asyncio.gather(*(child.close() for child in children), return_exceptions=True)
