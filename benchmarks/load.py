@@ -18,6 +18,10 @@ to the child's `assigned` frame (queue pick-up).
 server's memory per idle connection from them alone; --hold S keeps everything open S seconds
 after the sends (the budget's 5-minute hold), then checks every socket still answers a ping.
 
+--arrivals N: while the sends run, N more children arrive evenly over --arrival-seconds (10 by
+default, the budget's "1,000 children connecting within 10 s"), open loop; each connects and starts
+a chat. Reported: how long until the last one was in the queue, and each one's connect → start-ack.
+
 --flood N then plays a flood (docs/adr/0011-flood-guard.md): N scripted children that skip the
 proof of work try to start chats; the first --pow-threshold get in, and the rest must be refused.
 Ten honest children (ChildClient solves the puzzle) then start, and their solving time is reported.
@@ -72,6 +76,10 @@ class Result:
     pickup_p99_ms: float = 0.0
     pickups_under_load: int = 0
     pickup_under_load_p99_ms: float = 0.0
+    arrivals: int = 0  # children who arrived during the sends and got into the queue
+    arrivals_seconds: float = 0.0  # first arrival → the last one's start acknowledged
+    arrival_p50_ms: float = 0.0
+    arrival_p99_ms: float = 0.0
     hold_seconds: float = 0.0
     held_after_hold: int = 0
     server_cpu_us_per_message: float = 0.0
@@ -320,6 +328,32 @@ async def pick_up(result: Result, server: ServerProcess, account: tuple[str, str
     await staff.close()
 
 
+async def arrive(result: Result, server: ServerProcess, org_key: bytes, count: int,
+                 seconds: float) -> list[ChildClient]:
+    """While the sends run: ``count`` children arrive evenly over ``seconds`` whatever the server's
+    speed (open loop); each connects and starts a chat, timed from connect to the start's ack."""
+    arrived: list[ChildClient] = []
+    took: list[float] = []
+
+    async def one() -> None:
+        began = time.monotonic()
+        try:
+            arrived.append(await waiting_child(server, org_key, "other"))
+            took.append((time.monotonic() - began) * 1000)
+        except Exception:  # noqa: BLE001 - every failure is counted and reported
+            result.errors += 1
+
+    began = time.monotonic()
+    tasks = []
+    for index in range(count):
+        await asyncio.sleep(max(0.0, began + index * seconds / count - time.monotonic()))
+        tasks.append(asyncio.create_task(one()))
+    await asyncio.gather(*tasks)
+    result.arrivals, result.arrivals_seconds = len(took), time.monotonic() - began
+    result.arrival_p50_ms, result.arrival_p99_ms = percentile(took, 0.5), percentile(took, 0.99)
+    return arrived
+
+
 async def still_open(clients: list[Any]) -> int:
     """How many sockets answer a ping after the hold."""
     async def ping(client: Any) -> bool:
@@ -413,9 +447,13 @@ async def run(args: argparse.Namespace) -> Result:
         picking = [*idle]
         pickups = (asyncio.create_task(pick_up(result, server, accounts[0], picking, args.pickup_rate, args.duration))
                    if idle and args.pickup_rate else None)
+        arriving = (asyncio.create_task(arrive(result, server, stack.org_public_key, args.arrivals,
+                                               args.arrival_seconds)) if args.arrivals else None)
         await drive(result, opened)
         if pickups is not None:
             await pickups
+        arrived = await arriving if arriving is not None else []
+        idle += arrived
         cpu_used = cpu_seconds(pids) - cpu_before
         result.driver_cpu_us_per_message = (time.process_time() - driver_before) * 1e6 / max(1, result.delivered)
         result.server_cpu_us_per_message = cpu_used * 1e6 / max(1, result.delivered)
@@ -449,6 +487,9 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=0, help="children waiting in the queue, opened first")
     parser.add_argument("--pickup-rate", type=float, default=5.0,
                         help="with --idle: accepts per second of waiting children during the sends")
+    parser.add_argument("--arrivals", type=int, default=0,
+                        help="children who arrive (connect and start) during the sends")
+    parser.add_argument("--arrival-seconds", type=float, default=10.0, help="over how many seconds they arrive")
     parser.add_argument("--hold", type=float, default=0.0, help="seconds to hold every socket after the sends")
     parser.add_argument("--flood", type=int, default=0,
                         help="after the run, N scripted children that skip the proof of work")

@@ -16,7 +16,7 @@ from tests.support import ROOT
 def test_load_driver_smoke_run(tmp_path: Path, backend: str, workers: int) -> None:
     out = tmp_path / "result.json"
     subprocess.run([sys.executable, "benchmarks/load.py", "--pairs", "4", "--rate", "20", "--duration", "2",
-                    "--idle", "3", "--hold", "1", "--backend", backend, "--workers", str(workers), "--json", str(out)],
+                    "--idle", "3", "--arrivals", "5", "--arrival-seconds", "1", "--hold", "1", "--backend", backend, "--workers", str(workers), "--json", str(out)],
                    cwd=ROOT, check=True, capture_output=True, timeout=240)
     result = json.loads(out.read_text())
     assert result["chats_held"] == 4
@@ -27,7 +27,8 @@ def test_load_driver_smoke_run(tmp_path: Path, backend: str, workers: int) -> No
     assert 0 < result["server_p50_ms"] <= result["server_p99_ms"] < result["p99_ms"] + 1
     assert result["pickup_p99_ms"] > 0
     assert result["idle"] == 3 and result["rss_per_idle_connection_kib"] != 0
-    assert result["held_after_hold"] == 3 + 2 * 4
+    assert result["arrivals"] == 5 and 0 < result["arrival_p50_ms"] <= result["arrival_p99_ms"]
+    assert result["held_after_hold"] == 3 + 5 + 2 * 4
 
 
 def test_load_driver_flood_run(tmp_path: Path) -> None:
