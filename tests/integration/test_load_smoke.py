@@ -16,7 +16,8 @@ from tests.support import ROOT
 def test_load_driver_smoke_run(tmp_path: Path, backend: str, workers: int) -> None:
     out = tmp_path / "result.json"
     subprocess.run([sys.executable, "benchmarks/load.py", "--pairs", "4", "--rate", "20", "--duration", "2",
-                    "--idle", "3", "--arrivals", "5", "--arrival-seconds", "1", "--hold", "1", "--backend", backend, "--workers", str(workers), "--json", str(out)],
+                    "--idle", "3", "--arrivals", "5", "--arrival-seconds", "1", "--hold", "1",
+                    "--backend", backend, "--workers", str(workers), "--json", str(out)],
                    cwd=ROOT, check=True, capture_output=True, timeout=240)
     result = json.loads(out.read_text())
     assert result["chats_held"] == 4
