@@ -23,12 +23,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import math
 import struct
 import time
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -118,22 +116,8 @@ class TooMany(ProtocolError):
 # -- the guard, run inside ChatService.start's one transaction before a new conversation is made --
 
 def under_pressure(db: Session, settings: Settings) -> bool:
-    return bool(db.execute(repo.count_queued_query()).scalar_one() >= settings.pow_queue_threshold)
-
-
-def _count_in_window(db: Session, key: str, limit: int, window: dt.timedelta) -> int:
-    """Counts one start under ``key``; returns 0, or the seconds to wait when the limit is reached."""
-    now = utcnow()
-    row = db.get(Throttle, key, with_for_update=True)
-    if row is not None and row.expires_at <= now:
-        db.delete(row)
-        db.flush()
-    row = throttle.claim_row(db, key, now + window)
-    if row.failures >= limit:
-        return max(1, math.ceil((row.expires_at - now).total_seconds()))
-    row.failures += 1
-    db.flush()
-    return 0
+    threshold: int = settings.pow_queue_threshold
+    return repo.count_up_to(db, repo.queued_filter(), threshold) >= threshold
 
 
 def guard_new_chat(db: Session, settings: Settings, secret: bytes, token: bytes,
@@ -141,13 +125,11 @@ def guard_new_chat(db: Session, settings: Settings, secret: bytes, token: bytes,
     """Refuses a new conversation under a flood: proof of work, then the global and per-device limits."""
     if under_pressure(db, settings) and not check_pow(secret, token, settings.pow_bits, proof):
         raise PowRequired(secret, token, settings.pow_bits, wrong=proof is not None)
-    since = utcnow() - GLOBAL_WINDOW
-    recent = db.execute(select(func.count()).select_from(Conversation)
-                        .where(Conversation.created_at > since)).scalar_one()
-    if recent >= settings.new_chats_per_minute:
+    limit = settings.new_chats_per_minute
+    if repo.count_up_to(db, Conversation.created_at > utcnow() - GLOBAL_WINDOW, limit) >= limit:
         raise TooMany("all", 15)
     key = keyed(secret, "starts-device", device) if device else keyed(secret, "starts-token", token)
-    wait = _count_in_window(db, key, settings.new_chats_per_device, DEVICE_WINDOW)
+    wait = throttle.count_in_window(db, key, settings.new_chats_per_device, DEVICE_WINDOW)
     if wait:
         raise TooMany("device", wait)
 

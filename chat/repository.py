@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, func, insert, literal_column, or_, select, update
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from helpline.models import (
     Base,
@@ -56,6 +57,12 @@ def child_by_token_query(token_hash: str) -> Any:
 
 async def child_by_token(db: AsyncSession, token_hash: str) -> ChildIdentity | None:
     return (await db.execute(child_by_token_query(token_hash))).scalar_one_or_none()
+
+
+def add_child_statement(token_hash: str, public_key: str) -> Any:
+    """INSERT … RETURNING the new child's id: one statement, no ORM flush."""
+    return (insert(ChildIdentity).values(token_hash=token_hash, public_key=public_key, created_at=utcnow())
+            .returning(ChildIdentity.id))
 
 
 def latest_conversation_query(child_id: int) -> Any:
@@ -264,12 +271,20 @@ async def queued_ids(db: AsyncSession) -> list[str]:
     return list((await db.execute(query)).scalars())
 
 
-def count_queued_query() -> Any:
-    return select(func.count()).select_from(Conversation).where(Conversation.state == ConversationState.QUEUED)
+def queued_filter() -> Any:
+    return Conversation.state == ConversationState.QUEUED
 
 
 async def count_queued(db: AsyncSession) -> int:
-    return int((await db.execute(count_queued_query())).scalar_one())
+    query = select(func.count()).select_from(Conversation).where(queued_filter())
+    return int((await db.execute(query)).scalar_one())
+
+
+def count_up_to(db: Session, condition: Any, limit: int) -> int:
+    """How many conversations match, counting no further than ``limit``: the flood guard asks
+    only whether a limit is reached, and must not scan a whole queue or day to learn it."""
+    matching = select(Conversation.id).where(condition).limit(limit).subquery()
+    return int(db.execute(select(func.count()).select_from(matching)).scalar_one())
 
 
 async def recent_waits(db: AsyncSession, limit: int = 20) -> list[float]:

@@ -24,7 +24,7 @@ from chat.protocol import ProtocolError
 from helpline import runtime_config, timing
 from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
 from helpline.db import Store, StoreRejected, StoreUnavailable
-from helpline.models import ChildIdentity, Conversation, ConversationState, Staff, utcnow
+from helpline.models import Conversation, ConversationState, Staff, utcnow
 from helpline.settings import Settings
 
 log = logging.getLogger("helpline.chat")
@@ -134,20 +134,16 @@ class ChatService:
             if guard is not None:
                 guard(db)
             returning = child is not None and db.execute(repo.count_conversations_query(child.id)).scalar_one() > 0
-            if child is None:
-                child = ChildIdentity(token_hash=hashed, public_key=public_key)
-                db.add(child)
-                db.flush()
+            child_id = child.id if child is not None else db.execute(
+                repo.add_child_statement(hashed, public_key)).scalar_one()
             conv = Conversation(
-                id=repo.new_conversation_id(), child_id=child.id, state=ConversationState.QUEUED,
+                id=repo.new_conversation_id(), child_id=child_id, state=ConversationState.QUEUED,
                 urgency=model.urgency_from_prechat(prechat), contact_by=prechat.get("who", "child"),
                 age_band=prechat.get("age_band"), gender=prechat.get("gender"),
                 municipality=prechat.get("municipality"), topic=prechat.get("topic"),
                 in_danger=prechat.get("danger"), returning=returning, last_seq=0,
                 created_at=utcnow())
-            db.add(conv)
-            db.flush()
-            db.add(repo.key_row(None, conv.id, CHILD, self_key, public_key))
+            db.add_all([conv, repo.key_row(None, conv.id, CHILD, self_key, public_key)])  # one flush, at commit
             return conv
 
         conv = await self._transact(open_chat)

@@ -15,12 +15,14 @@ import hashlib
 import hmac
 import math
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, case, delete
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from helpline.models import Throttle, utcnow
+from helpline.models import Base, Throttle, UTCDateTime, utcnow
 
 FREE = 4
 MAX_LOCK_MINUTES = 15
@@ -72,6 +74,31 @@ def claim_row(db: Session, key: str, expires_at: dt.datetime) -> Throttle:
         row = db.get(Throttle, key, with_for_update=True, populate_existing=True)
         assert row is not None
     return row
+
+
+def count_in_window(db: Session, key: str, limit: int, window: dt.timedelta) -> int:
+    """Counts one event under ``key`` in a window of ``window`` that opens with the first event;
+    returns 0, or the seconds until the window closes when ``limit`` were counted in it already.
+
+    One statement (an insert that on conflict counts on, or opens a new window over an expired
+    row), so a wave of new chats pays one round trip each. A refusal must roll back, as
+    ChatService.start does, so what was refused is not counted."""
+    now = utcnow()
+    table = Base.metadata.tables["throttles"]
+    insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else postgresql_insert
+    closes = bindparam("closes", now + window, type_=UTCDateTime())
+    expired = table.c.expires_at <= now
+    statement = (insert(table).values(key=key, failures=1, locked_until=None, expires_at=closes)
+                 .on_conflict_do_update(index_elements=[table.c.key], set_={
+                     "failures": case((expired, 1), else_=table.c.failures + 1),
+                     "expires_at": case((expired, closes), else_=table.c.expires_at)})
+                 .returning(table.c.failures, table.c.expires_at))
+    row = db.execute(statement).one()
+    failures: int = row[0]
+    expires_at: dt.datetime = row[1]
+    if failures > limit:
+        return max(1, math.ceil((expires_at - now).total_seconds()))
+    return 0
 
 
 async def locked_row(db: AsyncSession, key: str, expires_at: dt.datetime) -> Throttle:
