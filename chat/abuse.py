@@ -27,13 +27,14 @@ import struct
 import time
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from chat import repository as repo
 from chat.protocol import ProtocolError
 from helpline.crypto import CryptoError, b64u_decode, b64u_encode
-from helpline.models import Conversation, Throttle, utcnow
+from helpline.models import Throttle, utcnow
 from helpline.security import throttle
 from helpline.settings import Settings
 
@@ -117,7 +118,7 @@ class TooMany(ProtocolError):
 
 def under_pressure(db: Session, settings: Settings) -> bool:
     threshold: int = settings.pow_queue_threshold
-    return repo.count_up_to(db, repo.queued_filter(), threshold) >= threshold
+    return repo.count_up_to(db, repo.StartSql.queued_up_to, threshold) >= threshold
 
 
 def guard_new_chat(db: Session, settings: Settings, secret: bytes, token: bytes,
@@ -126,7 +127,8 @@ def guard_new_chat(db: Session, settings: Settings, secret: bytes, token: bytes,
     if under_pressure(db, settings) and not check_pow(secret, token, settings.pow_bits, proof):
         raise PowRequired(secret, token, settings.pow_bits, wrong=proof is not None)
     limit = settings.new_chats_per_minute
-    if repo.count_up_to(db, Conversation.created_at > utcnow() - GLOBAL_WINDOW, limit) >= limit:
+    since = utcnow() - GLOBAL_WINDOW
+    if repo.count_up_to(db, repo.StartSql.started_since_up_to, limit, since=since) >= limit:
         raise TooMany("all", 15)
     key = keyed(secret, "starts-device", device) if device else keyed(secret, "starts-token", token)
     wait = throttle.count_in_window(db, key, settings.new_chats_per_device, DEVICE_WINDOW)
@@ -140,9 +142,12 @@ def refuse_blocked_device(db: Session, secret: bytes, device: bytes | None) -> N
     """Run first in every start (ChatService.start's ``refuse``): a blocked device gets no chat."""
     if not device:
         return
-    row = db.get(Throttle, keyed(secret, "device-block", device))
-    if row is not None and row.locked_until is not None and row.locked_until > utcnow():
+    until = db.connection().execute(_BLOCKED_UNTIL, {"key": keyed(secret, "device-block", device)}).scalar_one_or_none()
+    if until is not None and until > utcnow():
         raise ProtocolError("blocked", "This chat is closed. You can call 116 111.")
+
+
+_BLOCKED_UNTIL = select(Throttle.locked_until).where(Throttle.key == bindparam("key"))
 
 
 async def block_device(db: AsyncSession, secret: bytes, device: bytes) -> None:

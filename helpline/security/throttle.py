@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import math
+from typing import Any
 
 from sqlalchemy import bindparam, case, delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -84,21 +85,31 @@ def count_in_window(db: Session, key: str, limit: int, window: dt.timedelta) -> 
     row), so a wave of new chats pays one round trip each. A refusal must roll back, as
     ChatService.start does, so what was refused is not counted."""
     now = utcnow()
-    table = Base.metadata.tables["throttles"]
-    insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else postgresql_insert
-    closes = bindparam("closes", now + window, type_=UTCDateTime())
-    expired = table.c.expires_at <= now
-    statement = (insert(table).values(key=key, failures=1, locked_until=None, expires_at=closes)
-                 .on_conflict_do_update(index_elements=[table.c.key], set_={
-                     "failures": case((expired, 1), else_=table.c.failures + 1),
-                     "expires_at": case((expired, closes), else_=table.c.expires_at)})
-                 .returning(table.c.failures, table.c.expires_at))
-    row = db.execute(statement).one()
+    dialect = db.get_bind().dialect.name
+    statement = _COUNT_IN_WINDOW.get(dialect)
+    if statement is None:
+        statement = _COUNT_IN_WINDOW[dialect] = _count_statement(dialect)
+    row = db.connection().execute(statement, {"key": key, "now": now, "closes": now + window}).one()
     failures: int = row[0]
     expires_at: dt.datetime = row[1]
     if failures > limit:
         return max(1, math.ceil((expires_at - now).total_seconds()))
     return 0
+
+
+def _count_statement(dialect: str) -> Any:
+    table = Base.metadata.tables["throttles"]
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    closes = bindparam("closes", type_=UTCDateTime())
+    expired = table.c.expires_at <= bindparam("now", type_=UTCDateTime())
+    return (insert(table).values(key=bindparam("key"), failures=1, locked_until=None, expires_at=closes)
+            .on_conflict_do_update(index_elements=[table.c.key], set_={
+                "failures": case((expired, 1), else_=table.c.failures + 1),
+                "expires_at": case((expired, closes), else_=table.c.expires_at)})
+            .returning(table.c.failures, table.c.expires_at))
+
+
+_COUNT_IN_WINDOW: dict[str, Any] = {}  # one statement per dialect, built at first use
 
 
 async def locked_row(db: AsyncSession, key: str, expires_at: dt.datetime) -> Throttle:
