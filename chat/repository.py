@@ -251,18 +251,22 @@ async def messages_after(db: AsyncSession, conv_id: str, after: int, limit: int 
 
 QUEUE_COLUMNS = (Conversation.id, Conversation.urgency, Conversation.contact_by, Conversation.age_band,
                  Conversation.gender, Conversation.municipality, Conversation.topic, Conversation.created_at,
-                 Conversation.returning)
+                 Conversation.returning)  # on a plain row: returning_child, the column's name
+
+
+_QUEUED_HEAD = (select(*QUEUE_COLUMNS).where(Conversation.state == ConversationState.QUEUED)
+                .order_by(*QUEUE_ORDER).limit(bindparam("limit")))
+_QUEUED_IDS = select(Conversation.id).where(Conversation.state == ConversationState.QUEUED).order_by(*QUEUE_ORDER)
 
 
 async def queued(db: AsyncSession, limit: int = 30) -> Sequence[Any]:
-    """The head of the queue as plain rows (no ORM objects: this runs on every queue change)."""
-    query = select(*QUEUE_COLUMNS).where(Conversation.state == ConversationState.QUEUED).order_by(*QUEUE_ORDER)
-    return (await db.execute(query.limit(limit))).all()
+    """The head of the queue as plain rows. These two run on every queue change, the second over
+    every waiting child: on the connection, so no ORM loading runs per row (docs/performance.md)."""
+    return (await (await db.connection()).execute(_QUEUED_HEAD, {"limit": limit})).all()
 
 
 async def queued_ids(db: AsyncSession) -> list[str]:
-    query = select(Conversation.id).where(Conversation.state == ConversationState.QUEUED).order_by(*QUEUE_ORDER)
-    return list((await db.execute(query)).scalars())
+    return list((await (await db.connection()).execute(_QUEUED_IDS)).scalars())
 
 
 async def count_queued(db: AsyncSession) -> int:

@@ -379,7 +379,7 @@ class ChatService:
         now = utcnow()
         items = [{"conv": c.id, "urgency": c.urgency, "who": c.contact_by, "age_band": c.age_band,
                   "gender": c.gender, "municipality": c.municipality, "topic": c.topic,
-                  "waited_seconds": int((now - c.created_at).total_seconds()), "returning": c.returning}
+                  "waited_seconds": int((now - c.created_at).total_seconds()), "returning": c.returning_child}
                  for c in rows]
         return {"type": "queue", "items": items, "total": total}, waits, ids
 

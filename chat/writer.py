@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
@@ -138,19 +138,23 @@ class MessageWriter:
         return self._connection
 
     def _sqlite_work(self, work: Callable[[Session], T]) -> T:
-        """On the writer's thread: an ORM session over the writer's own connection."""
+        """On the writer's thread: an ORM session over the writer's own connection, in a
+        transaction begun on that connection (BEGIN IMMEDIATE: it is autocommit otherwise)."""
+        raw = self._writer_connection()
         if self._orm is None:
-            raw = self._writer_connection()
             self._orm = create_engine("sqlite+pysqlite://", creator=lambda: raw, poolclass=StaticPool)
-        with Session(self._orm, expire_on_commit=False) as session:
-            session.execute(text("BEGIN IMMEDIATE"))  # the connection is in autocommit mode
-            try:
+        raw.execute("BEGIN IMMEDIATE")  # straight on the connection: through the session it cost a statement's work
+        try:
+            with Session(self._orm, expire_on_commit=False) as session:
                 result = work(session)
                 session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-            return result
+            if raw.in_transaction:  # work that ran no statement: the session had nothing to commit
+                raw.execute("COMMIT")
+        except BaseException:
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
+            raise
+        return result
 
     async def stop(self) -> None:
         """Finishes what was handed in, then releases the thread and its connection."""
