@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chat.client import ChildClient, FrameError, StaffClient  # noqa: E402
+from helpline import gc_tuning  # noqa: E402
 from tests.support import ServerProcess, add_user, destroy_stack, make_stack  # noqa: E402
 
 TEXT = "Përshëndetje, si je sot? " * 8  # about 200 bytes of realistic Albanian text
@@ -503,6 +504,7 @@ def main() -> None:
         parser.error("--no-redis is for --backend postgres --workers 1 (it measures what Redis adds)")
     if args.workers > 1 and args.backend == "sqlite":
         parser.error("several workers need --backend postgres (Redis fans out between them)")
+    gc_tuning.tune()  # the driver holds as many sockets as the server: the same long pauses (ADR 0016)
     result = asyncio.run(run(args))
     data = {k: v for k, v in asdict(result).items() if k != "latencies"}
     print(json.dumps(data, indent=2))

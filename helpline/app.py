@@ -34,7 +34,7 @@ from chat.broker import Broker, make_broker
 from chat.hub import Hub
 from chat.service import ChatService
 from chat.teamwork import Teamwork
-from helpline import bundle, drain, i18n, keys, openapi, retention, staffweb, timing
+from helpline import bundle, drain, gc_tuning, i18n, keys, openapi, retention, staffweb, timing
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
 from helpline.middleware import ForgetClient, SecurityHeaders, content_security_policy
 from helpline.models import Staff
@@ -153,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         drain.install(services.hub.stop)  # `reconnect` goes out before uvicorn closes the sockets
         worker = referral.worker.start(services)  # escalations and notices, state in the DB
         purger = retention.start(services)  # content past HELPLINE_RETENTION_DAYS
+        gc_tuning.tune()  # after start-up: see docs/adr/0016-garbage-collector.md
         try:
             yield
         finally:
