@@ -60,23 +60,6 @@ async def locked_for(db: AsyncSession, key: str) -> int:
     return max(1, math.ceil(left / 60)) if left > 0 else 0
 
 
-def claim_row(db: Session, key: str, expires_at: dt.datetime) -> Throttle:
-    """The row for ``key``, locked until the transaction ends; made with no failures if absent.
-    Two first failures at once: one inserts, the other waits for that row and counts on it.
-    Synchronous, for units of work that run in one hand-off (chat/abuse.py guard_new_chat)."""
-    row = db.get(Throttle, key, with_for_update=True)
-    if row is None:
-        try:
-            with db.begin_nested():
-                db.add(Throttle(key=key, failures=0, locked_until=None, expires_at=expires_at))
-                db.flush()
-        except IntegrityError:
-            pass
-        row = db.get(Throttle, key, with_for_update=True, populate_existing=True)
-        assert row is not None
-    return row
-
-
 def count_in_window(db: Session, key: str, limit: int, window: dt.timedelta) -> int:
     """Counts one event under ``key`` in a window of ``window`` that opens with the first event;
     returns 0, or the seconds until the window closes when ``limit`` were counted in it already.
@@ -113,8 +96,19 @@ _COUNT_IN_WINDOW: dict[str, Any] = {}  # one statement per dialect, built at fir
 
 
 async def locked_row(db: AsyncSession, key: str, expires_at: dt.datetime) -> Throttle:
-    """claim_row for an async session."""
-    return await db.run_sync(claim_row, key, expires_at)
+    """The row for ``key``, locked until the transaction ends; made with no failures if absent.
+    Two first failures at once: one inserts, the other waits for that row and counts on it."""
+    row = await db.get(Throttle, key, with_for_update=True)
+    if row is None:
+        try:
+            async with db.begin_nested():
+                db.add(Throttle(key=key, failures=0, locked_until=None, expires_at=expires_at))
+                await db.flush()
+        except IntegrityError:
+            pass
+        row = await db.get(Throttle, key, with_for_update=True, populate_existing=True)
+        assert row is not None
+    return row
 
 
 async def fail(db: AsyncSession, key: str) -> int:
