@@ -50,17 +50,18 @@ test: deps browser
 lint: deps
 	$(BIN)/ruff check helpline chat referral counsellor_ui tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/mypy
 
-## The budget runs of docs/performance.md (about 20 minutes; results as JSON in /tmp/helpline-bench-*.json).
+## The budget runs of docs/performance.md (about 30 minutes; results as JSON in /tmp/helpline-bench-*.json).
 bench: deps
 	$(BIN)/python benchmarks/load.py --pairs 2000 --rate 1000 --duration 60 --idle 10000 --hold 300 --json /tmp/helpline-bench-budget.json
-	@for r in 1000 2000 3000; do \
+	$(BIN)/python benchmarks/load.py --pairs 2000 --rate 1000 --duration 60 --idle 10000 --arrivals 1000 --json /tmp/helpline-bench-wave-full.json
+	$(BIN)/python benchmarks/load.py --pairs 50 --rate 200 --duration 30 --idle 2000 --arrivals 3000 --arrival-seconds 30 --json /tmp/helpline-bench-wave.json
+	@for r in 1000 2000 3000 5000; do \
 	  $(BIN)/python benchmarks/load.py --pairs 200 --rate $$r --duration 15 --json /tmp/helpline-bench-knee-$$r.json || exit 1; \
 	done
 	$(BIN)/python benchmarks/load.py --pairs 100 --rate 500 --duration 15 --backend postgres --workers 1 --json /tmp/helpline-bench-pg-redis.json
 	$(BIN)/python benchmarks/load.py --pairs 100 --rate 500 --duration 15 --backend postgres --workers 1 --no-redis --json /tmp/helpline-bench-pg-inprocess.json
-	$(BIN)/python benchmarks/load.py --pairs 200 --rate 1000 --duration 15 --backend postgres --workers 2 --idle 500 --json /tmp/helpline-bench-pg-2.json
+	$(BIN)/python benchmarks/load.py --pairs 200 --rate 1000 --duration 15 --backend postgres --workers 2 --idle 500 --arrivals 500 --json /tmp/helpline-bench-pg-2.json
 
 ## Screenshots of every child screen at 320 px, both locales, into docs/screenshots/ (they are committed).
 screenshots: deps browser
