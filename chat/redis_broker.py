@@ -6,8 +6,9 @@ database until Redis answers again (see `chat.hub.Hub.resync`).
 
 A notice for a channel this process listens to is handed to its own listeners at once, and goes
 to Redis for the other processes, prefixed with this process's random origin; the copy that comes
-back from Redis is skipped before it is parsed. So Redis is on the path only between processes: with the
-child and the counsellor on one process it added 1.4 ms at p50 (docs/performance.md).
+back from Redis is skipped before it is parsed. So Redis is on the path only between processes.
+Notices go to Redis in order, from one task, each round trip a pipeline of everything published
+since the last one (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class RedisBroker(Broker):
         self._healthy = False
         self._changed = asyncio.Event()
         self._origin = secrets.token_hex(ORIGIN_CHARS // 2)  # each data starts with the publisher's
+        self._outbox: list[tuple[str, str]] = []  # (channel, data) published, not yet sent to Redis
+        self._sender: asyncio.Task[None] | None = None
 
     @property
     def healthy(self) -> bool:
@@ -61,6 +64,8 @@ class RedisBroker(Broker):
         self._reader = asyncio.create_task(self._read_forever(), name="redis-broker-reader")
 
     async def stop(self) -> None:
+        if self._sender is not None:  # what was published goes out before the client closes
+            await asyncio.gather(self._sender, return_exceptions=True)
         if self._reader is not None:
             self._reader.cancel()
             try:
@@ -73,18 +78,29 @@ class RedisBroker(Broker):
     async def publish(self, channel: str, notice: dict[str, Any]) -> None:
         if channel in self._channels:
             await self._dispatch(channel, notice)
-        data = self._origin + json.dumps(notice, separators=(",", ":"))
-        # Twice: after Redis restarts, the first command on a pooled connection fails because that
-        # connection died with the old server; redis-py drops it, and the second try gets a new one.
-        for attempt in (1, 2):
-            try:
-                await self.client.publish(self._prefix + channel, data)
-                return
-            except (RedisError, OSError) as exc:
-                if attempt == 2:
-                    self._healthy = False
-                    log.warning("Redis publish failed (%s); listeners will catch up from the database",
-                                type(exc).__name__)
+        self._outbox.append((self._prefix + channel, self._origin + json.dumps(notice, separators=(",", ":"))))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_outbox(), name="redis-broker-sender")
+
+    async def _send_outbox(self) -> None:
+        """Sends what was published since the last round trip as one pipeline: under load a loop
+        turn publishes many notices, and each PUBLISH alone cost a connection and a round trip."""
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
+            # Twice: after Redis restarts, the first command on a pooled connection fails because that
+            # connection died with the old server; redis-py drops it, and the second try gets a new one.
+            for attempt in (1, 2):
+                try:
+                    async with self.client.pipeline(transaction=False) as pipe:
+                        for channel, data in batch:
+                            pipe.publish(channel, data)
+                        await pipe.execute()
+                    break
+                except (RedisError, OSError) as exc:
+                    if attempt == 2:
+                        self._healthy = False
+                        log.warning("Redis publish failed (%s); listeners will catch up from the database",
+                                    type(exc).__name__)
 
     async def subscribe(self, channel: str) -> None:
         self._channels.add(channel)

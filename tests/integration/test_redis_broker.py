@@ -1,6 +1,7 @@
 """The Redis broker against a real Redis: a process's own listeners get a notice at once and once;
 another process gets it through Redis, also for a channel subscribed while the broker was still
-connecting (as hub.start does; that subscription used to be lost) (chat/redis_broker.py)."""
+connecting (as hub.start does; that subscription used to be lost); a burst arrives whole and in
+order through the pipelined sender (chat/redis_broker.py)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,16 @@ async def test_own_listeners_at_once_and_once_others_through_redis() -> None:
         await asyncio.sleep(0.3)  # time for a duplicate to arrive, if there were one
         assert got["here"] == [{"k": "msg", "n": 1}]
         assert got["there"] == [{"k": "msg", "n": 1}]
+
+        # A burst published in one loop turn goes out in pipelines: all of it, once, in order.
+        for n in range(2, 302):
+            await here.publish("conv:c1", {"k": "msg", "n": n})
+        for _ in range(100):
+            if len(got["there"]) >= 301:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+        assert [notice["n"] for notice in got["there"]] == list(range(1, 302))
     finally:
         await here.stop()
         await there.stop()
