@@ -117,7 +117,7 @@ class ChatService:
         def open_chat(db: Session) -> Conversation:
             # One transaction in one hand-off (MessageWriter.transact): in a wave of children each
             # start waits for this, and on SQLite it holds the write lock for one turn, not eight.
-            # About 1.4 ms of CPU here, against 3.1 through ORM objects and flushes (performance.md).
+            # About 1.2 ms of CPU here, against 3.1 through ORM objects and flushes (performance.md).
             if refuse is not None:
                 refuse(db)
             sql, conn = repo.StartSql, db.connection()  # Core statements built once: no ORM work
