@@ -2,7 +2,7 @@
 
 One interface, two backends chosen once at start (like httpx transports): the in-process broker
 for the embedded default and Redis pub/sub for several processes. A broker carries notices, never
-the truth: a lost notice is repaired from the database (docs/brokers.md).
+the truth: a lost notice is repaired from the database (docs/architecture.md, Brokers).
 """
 
 from __future__ import annotations
