@@ -51,12 +51,8 @@ def new_conversation_id() -> str:
     return secrets.token_urlsafe(12)
 
 
-def child_by_token_query(token_hash: str) -> Any:
-    return select(ChildIdentity).where(ChildIdentity.token_hash == token_hash)
-
-
 async def child_by_token(db: AsyncSession, token_hash: str) -> ChildIdentity | None:
-    return (await db.execute(child_by_token_query(token_hash))).scalar_one_or_none()
+    return (await db.execute(select(ChildIdentity).where(ChildIdentity.token_hash == token_hash))).scalar_one_or_none()
 
 
 def latest_conversation_query(child_id: int) -> Any:
@@ -78,10 +74,6 @@ async def earlier_conversations(db: AsyncSession, child_id: int, current: str,
                     Conversation.accepted_at.is_not(None))
              .order_by(Conversation.created_at.desc()).limit(limit))
     return [(conv, key) for conv, key in await db.execute(query)]
-
-
-def count_conversations_query(child_id: int) -> Any:
-    return select(func.count()).select_from(Conversation).where(Conversation.child_id == child_id)
 
 
 async def get_conversation(db: AsyncSession, conv_id: str) -> Conversation | None:
