@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from chat import repository as repo
-from chat.protocol import ProtocolError
+from chat.protocol import Blocked, ProtocolError
 from helpline.crypto import CryptoError, b64u_decode, b64u_encode
 from helpline.models import Throttle, utcnow
 from helpline.security import throttle
@@ -144,7 +144,7 @@ def refuse_blocked_device(db: Session, secret: bytes, device: bytes | None) -> N
         return
     until = db.connection().execute(_BLOCKED_UNTIL, {"key": keyed(secret, "device-block", device)}).scalar_one_or_none()
     if until is not None and until > utcnow():
-        raise ProtocolError("blocked", "This chat is closed. You can call 116 111.")
+        raise Blocked()
 
 
 _BLOCKED_UNTIL = select(Throttle.locked_until).where(Throttle.key == bindparam("key"))

@@ -28,6 +28,13 @@ class ProtocolError(Exception):
         return {"type": "error", "id": self.frame_id, "code": self.code, "message": self.message, **self.extra}
 
 
+class Blocked(ProtocolError):
+    """The child's identity or device is blocked: no chat for it (chat/abuse.py, ChatService.start)."""
+
+    def __init__(self) -> None:
+        super().__init__("blocked", "This chat is closed. You can call 116 111.")
+
+
 Check = Callable[[str, Any], Any]
 
 

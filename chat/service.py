@@ -20,7 +20,7 @@ from chat import model, writer
 from chat import repository as repo
 from chat.broker import Broker
 from chat.hub import STAFF_CHANNEL
-from chat.protocol import ProtocolError
+from chat.protocol import Blocked, ProtocolError
 from helpline import runtime_config, timing
 from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
 from helpline.db import Store, StoreRejected, StoreUnavailable
@@ -125,7 +125,7 @@ class ChatService:
             if child is not None and child.public_key != public_key:
                 raise ProtocolError("forbidden", "This token belongs to another key.")
             if child is not None and child.blocked_at is not None:
-                raise ProtocolError("blocked", "This chat is closed. You can call 116 111.")
+                raise Blocked()
             if child is not None:
                 latest: Conversation | None = db.execute(
                     repo.latest_conversation_query(child.id)).scalar_one_or_none()
