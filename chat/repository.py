@@ -246,9 +246,10 @@ QUEUE_COLUMNS = (Conversation.id, Conversation.urgency, Conversation.contact_by,
                  Conversation.returning)  # on a plain row: returning_child, the column's name
 
 
-_QUEUED_HEAD = (select(*QUEUE_COLUMNS).where(Conversation.state == ConversationState.QUEUED)
-                .order_by(*QUEUE_ORDER).limit(bindparam("limit")))
-_QUEUED_IDS = select(Conversation.id).where(Conversation.state == ConversationState.QUEUED).order_by(*QUEUE_ORDER)
+_IS_QUEUED = Conversation.state == ConversationState.QUEUED
+_QUEUED_HEAD = select(*QUEUE_COLUMNS).where(_IS_QUEUED).order_by(*QUEUE_ORDER).limit(bindparam("limit"))
+_QUEUED_IDS = select(Conversation.id).where(_IS_QUEUED).order_by(*QUEUE_ORDER)
+_COUNT_QUEUED = select(func.count()).select_from(Conversation).where(_IS_QUEUED)
 
 
 async def queued(db: AsyncSession, limit: int = 30) -> Sequence[Any]:
@@ -262,8 +263,7 @@ async def queued_ids(db: AsyncSession) -> list[str]:
 
 
 async def count_queued(db: AsyncSession) -> int:
-    query = select(func.count()).select_from(Conversation).where(Conversation.state == ConversationState.QUEUED)
-    return int((await db.execute(query)).scalar_one())
+    return int((await db.execute(_COUNT_QUEUED)).scalar_one())
 
 
 def _up_to(condition: Any) -> Any:
@@ -334,7 +334,7 @@ class StartSql:
                  .returning(Base.metadata.tables["child_identities"].c.id))
     count_conversations = select(func.count()).select_from(Conversation).where(
         Conversation.child_id == bindparam("child_id"))
-    queued_up_to = _up_to(Conversation.state == ConversationState.QUEUED)
+    queued_up_to = _up_to(_IS_QUEUED)
     started_since_up_to = _up_to(Conversation.created_at > bindparam("since"))
     add_conversation = insert(Base.metadata.tables["conversations"])
     add_key = insert(Base.metadata.tables["conversation_keys"])
