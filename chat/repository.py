@@ -43,7 +43,8 @@ class StoredMessage:
                 "cid": self.client_id, "body": self.body, "at": self.at_ms}
 
 
-def _ms(moment: dt.datetime) -> int:
+def ms(moment: dt.datetime) -> int:
+    """Milliseconds since the epoch: how times travel in frames."""
     return int(moment.timestamp() * 1000)
 
 
@@ -232,7 +233,7 @@ async def message_by_client_id(db: AsyncSession, conv_id: str, client_id: str) -
 
 
 def _stored(row: Message) -> StoredMessage:
-    return StoredMessage(row.conversation_id, row.seq, row.sender, row.client_id, row.body, _ms(row.created_at))
+    return StoredMessage(row.conversation_id, row.seq, row.sender, row.client_id, row.body, ms(row.created_at))
 
 
 async def messages_after(db: AsyncSession, conv_id: str, after: int, limit: int = 500) -> list[StoredMessage]:

@@ -256,8 +256,7 @@ class ChatService:
 
     async def accept(self, conv_id: str, staff: Staff) -> tuple[Conversation, str]:
         """Assigns a queued conversation to a counsellor within their limit of chats."""
-        limit = staff.max_chats or await runtime_config.max_chats(self.store, self.settings)
-        require_wrap_up = self.settings.require_wrap_up
+        require_wrap_up, settings = self.settings.require_wrap_up, self.settings
 
         def claim(db: Session) -> tuple[Conversation, str]:
             # One transaction in one hand-off (MessageWriter.transact): under a wave of messages
@@ -268,6 +267,7 @@ class ChatService:
             self._transition(conv.state, ConversationState.ACTIVE)
             if require_wrap_up and db.execute(repo.pending_wrap_up_query(staff.id)).scalar_one_or_none():
                 raise ProtocolError("wrap_up", "Record the case of your last chat before you take the next one.")
+            limit = staff.max_chats or runtime_config.max_chats_in(db, settings)
             if db.execute(repo.count_held_query(staff.id)).scalar_one() >= limit:
                 raise ProtocolError("busy", f"You already hold {limit} chats; end one first.")
             if db.execute(repo.claim_statement(conv_id, staff.id)).scalar_one_or_none() is None:
@@ -366,9 +366,11 @@ class ChatService:
             return conv.last_seq if conv else 0
 
     async def queue_snapshot(self, *, positions: bool = True) -> tuple[dict[str, Any], list[float], list[str]]:
-        """The consoles' `queue` frame (the head of the queue and how many wait), and with
-        ``positions`` the recent waits and every queued id in order, for the children's places.
-        Without, one count instead of every id: a console opening under a long queue needs no more."""
+        """The consoles' `queue` frame (the head of the queue, how many wait, and the server's
+        clock), and with ``positions`` the recent waits and every queued id in order, for the
+        children's places. Without, one count instead of every id: a console opening under a long
+        queue needs no more. Each item says when it was queued, not how long ago, so an unchanged
+        queue gives the same items (the hub then sends consoles only the total, chat/hub.py)."""
         async with self._read() as db:
             rows = await repo.queued(db)
             if positions:
@@ -376,12 +378,11 @@ class ChatService:
                 total = len(ids)
             else:
                 waits, ids, total = [], [], await repo.count_queued(db)
-        now = utcnow()
         items = [{"conv": c.id, "urgency": c.urgency, "who": c.contact_by, "age_band": c.age_band,
                   "gender": c.gender, "municipality": c.municipality, "topic": c.topic,
-                  "waited_seconds": int((now - c.created_at).total_seconds()), "returning": c.returning_child}
+                  "queued_at": repo.ms(c.created_at), "returning": c.returning_child}
                  for c in rows]
-        return {"type": "queue", "items": items, "total": total}, waits, ids
+        return {"type": "queue", "items": items, "total": total, "at": repo.ms(utcnow())}, waits, ids
 
     def _transition(self, current: str, target: str) -> str:
         try:

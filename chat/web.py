@@ -72,6 +72,8 @@ class ClientConnection:
         self._errors = RateLimit(settings.max_errors_per_minute)
         self.closed = False
         self.shown_position: tuple[int, int] | None = None  # the child's last queue position frame
+        self.queue_seen = -1  # a console: the Hub.queue_version of the last queue head it was sent
+        self.queue_total = -1  # and the last total
         # A handler may stream more frames after its ack (resume: ack, then the history).
         self._after_ack: Callable[[], Awaitable[Any]] | None = None
 
@@ -419,6 +421,7 @@ class StaffConnection(ClientConnection):
             await self.hub.watch(item["conv"], self)
         frame, _, _ = await self.chat.queue_snapshot(positions=False)
         await self.push(frame)
+        self.queue_seen = -1  # the hub may have sent a newer head meanwhile: its next refresh resends it
 
     async def _follow(self, conv_id: str, after: int = 0) -> None:
         self.delivered.setdefault(conv_id, after)

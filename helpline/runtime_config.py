@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from helpline.db import StoreUnavailable
 from helpline.models import ConfigValue, utcnow
@@ -93,6 +94,17 @@ async def opening_hours(store: Store, settings: Settings) -> tuple[int, int]:
 
 async def max_chats(store: Store, settings: Settings) -> int:
     limit = valid_max_chats((await _values(store)).get(MAX_CHATS))
+    if limit is not None:
+        return limit
+    default: int = settings.max_chats
+    return default
+
+
+def max_chats_in(db: Session, settings: Settings) -> int:
+    """The same limit, read inside the caller's own transaction (accept's one hand-off in
+    chat/service.py): exact, and no second trip to the database behind the writer."""
+    stored = db.execute(select(ConfigValue.value).where(ConfigValue.key == MAX_CHATS)).scalar_one_or_none()
+    limit = valid_max_chats(stored)
     if limit is not None:
         return limit
     default: int = settings.max_chats

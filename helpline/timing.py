@@ -1,11 +1,13 @@
-"""Server-side delivery timings for the load driver: durations only, never content or identities.
+"""Server-side delivery timings for the load driver: times only, never content or identities.
 
 With HELPLINE_TIMING_FILE set, each process stamps the moment it starts handling a client frame
 (`received`), carries that stamp in the broker notice the frame causes, and when the notice has
 been written to the other side's socket keeps the difference under a kind ("msg": a message
 from frame in to frame out, persistence included; "assigned": a counsellor's accept reaching
-the child). At shutdown the process writes its durations to `<file>.<pid>.json`, which
-benchmarks/load.py reads. Unset (the default) nothing is stamped and nothing kept.
+the child). Each duration is kept with its start on the monotonic clock, which every process on
+one machine shares, so the driver can tell which fell inside its own measuring window. At
+shutdown the process writes them to `<file>.<pid>.json`, which benchmarks/load.py reads. Unset
+(the default) nothing is stamped and nothing kept.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 received: ContextVar[float | None] = ContextVar("helpline_frame_received", default=None)
 
 _path: Path | None = None
-_kept: dict[str, list[float]] = defaultdict(list)
+_kept: dict[str, list[tuple[float, float]]] = defaultdict(list)
 
 
 def configure(path: str) -> None:
@@ -47,10 +49,10 @@ def stamp(notice: dict[str, Any]) -> dict[str, Any]:
 
 
 def written(kind: str, notice: dict[str, Any]) -> None:
-    """The notice's frame has been written to a socket: keep how long it took since arrival."""
+    """The notice's frame has been written to a socket: keep when it arrived and how long it took."""
     started = notice.get("t0")
     if isinstance(started, float):
-        _kept[kind].append(time.monotonic() - started)
+        _kept[kind].append((started, time.monotonic() - started))
 
 
 def dump() -> None:

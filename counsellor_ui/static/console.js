@@ -145,7 +145,7 @@
         if (item.key) takeKey(item.conv, item.key, item.wrapper_public_key);
       });
     },
-    queue: function (frame) { drawQueue(frame.items, frame.total); },
+    queue: function (frame) { takeQueue(frame); },
     key: function (frame) { takeKey(frame.conv, frame.key, frame.wrapper_public_key); },
     msg: function (frame) { showMessage(frame); },
     typing: function (frame) {
@@ -277,9 +277,28 @@
     row.appendChild(td);
   }
 
-  function minutes(seconds) { return Math.max(0, Math.round(seconds / 60)) + ' min'; }
+  function minutes(seconds) {
+    return _('{minutes} min').replace('{minutes}', String(Math.max(0, Math.round(seconds / 60))));
+  }
 
-  function drawQueue(items, total) {
+  /* The server sends the head of the queue when it changes and otherwise only the total; each item
+     says when it was queued (server clock), so the waits are counted here and redrawn each 15 s. */
+  var queue = { items: [], total: 0, skew: 0 };
+
+  function takeQueue(frame) {
+    if (frame.items) {
+      queue.items = frame.items;
+      queue.skew = frame.at - Date.now();
+    }
+    queue.total = frame.total;
+    if (frame.items) drawQueue(queue.items); else drawQueueStatus();
+  }
+
+  function waitedSeconds(item) { return (Date.now() + queue.skew - item.queued_at) / 1000; }
+
+  setInterval(function () { if (queue.items.length) drawQueue(queue.items); }, 15000);
+
+  function drawQueue(items) {
     var body = $('queue').tBodies[0];
     // Redrawing must not take the focus from a keyboard user: remember which button had it.
     var focused = document.activeElement && document.activeElement.getAttribute('data-accept');
@@ -293,7 +312,7 @@
       cell(row, item.gender);
       cell(row, item.municipality);
       cell(row, item.topic);
-      cell(row, minutes(item.waited_seconds));
+      cell(row, minutes(waitedSeconds(item)));
       cell(row, item.returning ? _('Yes') : _('No'));
       var td = document.createElement('td');
       var button = document.createElement('button');
@@ -311,7 +330,11 @@
     }
     $('queue-empty').hidden = items.length > 0;
     $('queue').hidden = items.length === 0;
-    $('queue-status').textContent = (total == null ? items.length : total) + ' ' + _('waiting');
+    drawQueueStatus();
+  }
+
+  function drawQueueStatus() {
+    $('queue-status').textContent = _('{count} waiting').replace('{count}', String(queue.total));
   }
 
   function accept(conv, item) {

@@ -57,7 +57,7 @@ def test_child_in_chromium_chats_with_a_counsellor(stack: Stack, server: ServerP
     counsellor = BackgroundCounsellor(server, "ana", password)
     try:
         queue = counsellor.run(counsellor.client.socket.next_event("queue"))  # type: ignore[union-attr]
-        while not queue["items"]:
+        while not queue.get("items"):
             queue = counsellor.run(counsellor.client.socket.next_event("queue"))  # type: ignore[union-attr]
         conv = queue["items"][0]["conv"]
         counsellor.run(counsellor.client.accept(conv))

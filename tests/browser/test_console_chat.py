@@ -39,6 +39,9 @@ def test_child_and_counsellor_chat_in_chromium(stack: Stack, server: ServerProce
     accept = counsellor.locator("button[data-accept]")
     expect(accept).to_have_count(1)
     expect(counsellor.locator("#queue")).to_contain_text("Shkodër")
+    # The wait is counted in the page from when the child was queued (the server's clock).
+    expect(counsellor.locator("#queue tbody tr td").nth(6)).to_have_text("0 min")
+    expect(counsellor.locator("#queue-status")).to_have_text("1 waiting")
     accept.click()
 
     panel = counsellor.locator("[data-conv]")

@@ -13,7 +13,7 @@ from tests.support import ServerProcess, Stack, add_user
 
 def next_queued(counsellor: BackgroundCounsellor) -> str:
     queue = counsellor.run(counsellor.client.socket.next_event("queue"))  # type: ignore[union-attr]
-    while not queue["items"]:
+    while not queue.get("items"):
         queue = counsellor.run(counsellor.client.socket.next_event("queue"))  # type: ignore[union-attr]
     conv: str = queue["items"][0]["conv"]
     return conv
