@@ -51,12 +51,30 @@ class Socket:
     reader: asyncio.Task[None] | None = None
     on_event: Any = None
     keep_events: bool = True  # False: events go only to on_event (the load driver's thousands of sockets)
+    # As the pages do: a `ping` frame every 25 s, and no WebSocket protocol pings (browsers send
+    # none). The server closes a socket it has not heard from in HELPLINE_SILENT_SECONDS.
+    keepalive: float = 25.0
+    pinger: asyncio.Task[None] | None = None
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     async def open(self, **kwargs: Any) -> None:
         self.ws = await connect(self.url, additional_headers=self.headers, compression=None,
-                                max_size=2**21, **kwargs)
+                                max_size=2**21, **{"ping_interval": None, **kwargs})
         self.reader = asyncio.create_task(self._read())
+        if self.keepalive:
+            self.pinger = asyncio.create_task(self._ping())
+
+    async def _ping(self) -> None:
+        # Sockets opened together must not ping together: the first one comes at a random point.
+        await asyncio.sleep(self.keepalive * secrets.randbelow(1000) / 1000)
+        while True:
+            try:
+                await self.request({"type": "ping"}, timeout=self.keepalive)
+            except FrameError:
+                pass  # rate-limited by a busy test: the next one will do
+            except Exception:  # noqa: BLE001 - a dropped socket ends the pings
+                return
+            await asyncio.sleep(self.keepalive)
 
     async def _read(self) -> None:
         assert self.ws is not None
@@ -106,6 +124,8 @@ class Socket:
                 return frame
 
     async def close(self) -> None:
+        if self.pinger is not None:
+            self.pinger.cancel()
         if self.ws is not None:
             await self.ws.close()
         if self.reader is not None:

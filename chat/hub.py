@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ QUEUE_REFRESH_PER_CONSOLE = 0.0005
 YIELD_EVERY = 64
 QUEUE_TICK_SECONDS = 15.0
 DEGRADED_POLL_SECONDS = 1.0
+SWEEP_SECONDS = 10.0  # how often silent sockets are looked for (more often when the limit is short)
 
 
 class Hub:
@@ -40,6 +42,7 @@ class Hub:
         self.chat = chat
         self._listeners: dict[str, set[ClientConnection]] = defaultdict(set)
         self._staff: set[ClientConnection] = set()
+        self._open: set[ClientConnection] = set()  # every socket of this process, for the sweep
         self._tasks: set[asyncio.Task[Any]] = set()
         self._queue_refresh: asyncio.TimerHandle | None = None
         self._queue_head: list[dict[str, Any]] | None = None  # the items last sent to consoles
@@ -74,6 +77,12 @@ class Hub:
         if not listeners:
             del self._listeners[conv_id]
             await self.chat.broker.unsubscribe(f"conv:{conv_id}")
+
+    def opened(self, conn: ClientConnection) -> None:
+        self._open.add(conn)
+
+    def closed(self, conn: ClientConnection) -> None:
+        self._open.discard(conn)
 
     def add_staff(self, conn: ClientConnection) -> None:
         self._staff.add(conn)
@@ -178,8 +187,12 @@ class Hub:
                 await asyncio.sleep(0)
 
     async def _tick(self) -> None:
-        """Keeps waits fresh, and while the broker is down polls the database for missed messages."""
+        """Keeps waits fresh, closes silent sockets, and while the broker is down polls the
+        database for missed messages."""
         elapsed = 0.0
+        silent_limit = float(self.chat.settings.silent_seconds)
+        sweep_every = min(SWEEP_SECONDS, silent_limit / 2)
+        swept = time.monotonic()
         while True:
             await asyncio.sleep(DEGRADED_POLL_SECONDS)
             elapsed += DEGRADED_POLL_SECONDS
@@ -188,3 +201,19 @@ class Hub:
             elif elapsed >= QUEUE_TICK_SECONDS:
                 elapsed = 0.0
                 self.schedule_queue_refresh()
+            if time.monotonic() - swept >= sweep_every:
+                swept = time.monotonic()
+                await self.sweep(swept - silent_limit)
+
+    async def sweep(self, heard_before: float) -> None:
+        """Closes every socket that has sent nothing since ``heard_before`` (monotonic clock).
+
+        The pages ping every 25 s, so only a peer that is gone (a phone that lost its network, a
+        closed laptop) stays silent; without this its socket would stay open, and its child
+        shown as online, until TCP gave up. One pass every few seconds replaces a protocol ping
+        timer per socket (docs/adr/0017-liveness.md)."""
+        for index, conn in enumerate(list(self._open), start=1):
+            if conn.last_heard < heard_before and not conn.closed:
+                self._spawn(conn.close_silent())
+            if index % (YIELD_EVERY * 16) == 0:
+                await asyncio.sleep(0)

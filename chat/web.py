@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("helpline.chat")
 
 ABUSE_CLOSE = 1008
+SILENT_CLOSE = 1001  # "going away": the peer sent nothing for HELPLINE_SILENT_SECONDS
 
 
 class RateLimit:
@@ -71,6 +72,7 @@ class ClientConnection:
         self._frames = RateLimit(settings.frames_per_minute)
         self._errors = RateLimit(settings.max_errors_per_minute)
         self.closed = False
+        self.last_heard = time.monotonic()  # the last frame from the client (Hub.sweep)
         self.shown_position: tuple[int, int] | None = None  # the child's last queue position frame
         self.queue_seen = -1  # a console: the Hub.queue_version of the last queue head it was sent
         self.queue_total = -1  # and the last total
@@ -150,12 +152,14 @@ class ClientConnection:
 
     async def run(self) -> None:
         await self.ws.accept()
+        self.hub.opened(self)
         try:
             await self.on_open()
             while True:
                 message = await self.ws.receive()
                 if message["type"] == "websocket.disconnect":
                     break
+                self.last_heard = time.monotonic()
                 await self.handle_text(message.get("text"))
                 if self.closed:
                     break
@@ -163,7 +167,16 @@ class ClientConnection:
             pass
         finally:
             self.closed = True
+            self.hub.closed(self)
             await self.on_close()
+
+    async def close_silent(self) -> None:
+        """Closes a socket whose peer has gone quiet (Hub.sweep); the page reconnects and resumes."""
+        self.closed = True
+        try:
+            await self.ws.close(SILENT_CLOSE)
+        except (RuntimeError, OSError, WebSocketDisconnect):
+            pass
 
     async def handle_text(self, text: str | None) -> None:
         timing.frame_received()

@@ -57,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     uvicorn.run(
         "helpline.app:create_app", factory=True,
         host=args.host or settings.host, port=args.port or settings.port, workers=workers,
-        ws="websockets-sansio", ws_per_message_deflate=False, ws_max_size=1 << 20,
+        ws="websockets-sansio", ws_per_message_deflate=False, ws_max_size=1 << 20, ws_ping_interval=None,
         access_log=False, proxy_headers=False, server_header=False,
         # uvicorn applies log_level to its own loggers after log_config: never DEBUG (see log_config).
         log_level="info" if settings.log_level == "DEBUG" else settings.log_level.lower(),

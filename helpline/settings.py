@@ -144,6 +144,9 @@ SETTINGS: tuple[Setting, ...] = (
             _positive_int),
     Setting("HELPLINE_MAX_ERRORS_PER_MINUTE", "60",
             "Errors after which a connection is closed as abusive", _positive_int),
+    Setting("HELPLINE_SILENT_SECONDS", "120",
+            "A socket that sends nothing for this long is closed as gone (the pages ping every 25 s)",
+            _positive_int),
     Setting("HELPLINE_CHILD_AUTOLOCK_MINUTES", "5",
             "Idle minutes after which the child's page hides the chat until the resume code is typed "
             "(a decimal such as 0.5 is allowed)", _positive_float),
