@@ -32,7 +32,15 @@ QUEUE_REFRESH_DELAY = 0.2
 # often (2,000 consoles: every 1.2 s) rather than let the queue crowd out the chats' messages.
 QUEUE_REFRESH_PER_CONSOLE = 0.0005
 YIELD_EVERY = 64
+# Between slices of a long refresh the loop gets this long to itself, not one turn: a message
+# needs several turns (read, write, deliver), and one turn between slices made it wait for all.
+BREATHE_SECONDS = 0.002
 QUEUE_TICK_SECONDS = 15.0
+# Each refresh reads the places of the first FRONT_PLACES waiting children, and every
+# ALL_PLACES_SECONDS all of them: further back a place moves slowly (a child there is told when it
+# moves by a twentieth), and reading 10,000 ids each time stalled the writer (docs/performance.md).
+FRONT_PLACES = 1_000
+ALL_PLACES_SECONDS = 10.0
 DEGRADED_POLL_SECONDS = 1.0
 SWEEP_SECONDS = 10.0  # how often silent sockets are looked for (more often when the limit is short)
 
@@ -47,6 +55,7 @@ class Hub:
         self._queue_refresh: asyncio.TimerHandle | None = None
         self._queue_head: list[dict[str, Any]] | None = None  # the items last sent to consoles
         self.queue_version = 0  # goes up each time those items change
+        self._all_places_at = 0.0  # when every waiting child's place was last read
         self._ticker: asyncio.Task[None] | None = None
         chat.broker.bind(self.on_notice, self.resync)
 
@@ -150,10 +159,13 @@ class Hub:
         self._spawn(self.refresh_queue())
 
     async def refresh_queue(self) -> None:
+        read_all = time.monotonic() - self._all_places_at >= ALL_PLACES_SECONDS
         try:
-            frame, waits, ids = await self.chat.queue_snapshot()
+            frame, waits, ids = await self.chat.queue_snapshot(places=None if read_all else FRONT_PLACES)
         except ProtocolError:
             return
+        if read_all:
+            self._all_places_at = time.monotonic()
         if frame["items"] != self._queue_head:
             self._queue_head = frame["items"]
             self.queue_version += 1
@@ -173,7 +185,8 @@ class Hub:
             # Thousands of consoles or waiting children: hand the loop back every few dozen, so
             # the chats' messages are not held up behind one long refresh.
             if index % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+                await asyncio.sleep(BREATHE_SECONDS)
+        told = 0
         for position, conv_id in enumerate(ids, start=1):
             for conn in self._listeners.get(conv_id, ()):
                 if not conn.is_child:
@@ -183,8 +196,11 @@ class Hub:
                     conn.shown_position = shown
                     self._spawn(conn.push({"type": "position", "conv": conv_id, "position": position,
                                            "wait_seconds": shown[1]}))
+                    told += 1
+                    if told % YIELD_EVERY == 0:  # each frame costs as much as a console's
+                        await asyncio.sleep(BREATHE_SECONDS)
             if position % (YIELD_EVERY * 16) == 0:
-                await asyncio.sleep(0)
+                await asyncio.sleep(BREATHE_SECONDS)
 
     async def _tick(self) -> None:
         """Keeps waits fresh, closes silent sockets, and while the broker is down polls the

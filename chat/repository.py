@@ -250,6 +250,7 @@ QUEUE_COLUMNS = (Conversation.id, Conversation.urgency, Conversation.contact_by,
 _IS_QUEUED = Conversation.state == ConversationState.QUEUED
 _QUEUED_HEAD = select(*QUEUE_COLUMNS).where(_IS_QUEUED).order_by(*QUEUE_ORDER).limit(bindparam("limit"))
 _QUEUED_IDS = select(Conversation.id).where(_IS_QUEUED).order_by(*QUEUE_ORDER)
+_QUEUED_IDS_UP_TO = _QUEUED_IDS.limit(bindparam("limit"))
 _COUNT_QUEUED = select(func.count()).select_from(Conversation).where(_IS_QUEUED)
 
 
@@ -259,8 +260,11 @@ async def queued(db: AsyncSession, limit: int = 30) -> Sequence[Any]:
     return (await (await db.connection()).execute(_QUEUED_HEAD, {"limit": limit})).all()
 
 
-async def queued_ids(db: AsyncSession) -> list[str]:
-    return list((await (await db.connection()).execute(_QUEUED_IDS)).scalars())
+async def queued_ids(db: AsyncSession, limit: int | None = None) -> list[str]:
+    """Every queued id in queue order, or the first ``limit``."""
+    conn = await db.connection()
+    found = await (conn.execute(_QUEUED_IDS) if limit is None else conn.execute(_QUEUED_IDS_UP_TO, {"limit": limit}))
+    return list(found.scalars())
 
 
 async def count_queued(db: AsyncSession) -> int:

@@ -365,19 +365,23 @@ class ChatService:
             conv = await repo.get_conversation(db, conv_id)
             return conv.last_seq if conv else 0
 
-    async def queue_snapshot(self, *, positions: bool = True) -> tuple[dict[str, Any], list[float], list[str]]:
+    async def queue_snapshot(self, *, places: int | None = None) -> tuple[dict[str, Any], list[float], list[str]]:
         """The consoles' `queue` frame (the head of the queue, how many wait, and the server's
-        clock), and with ``positions`` the recent waits and every queued id in order, for the
-        children's places. Without, one count instead of every id: a console opening under a long
-        queue needs no more. Each item says when it was queued, not how long ago, so an unchanged
-        queue gives the same items (the hub then sends consoles only the total, chat/hub.py)."""
+        clock), the recent waits, and the queued ids in order for the children's places: all of
+        them (``places`` None) or the first ``places``; with 0 none, and one count instead (a
+        console opening under a long queue needs no more). Each item says when it was queued,
+        not how long ago, so an unchanged queue gives the same items (the hub then sends consoles
+        only the total, chat/hub.py)."""
+        waits: list[float] = []
+        ids: list[str] = []
         async with self._read() as db:
             rows = await repo.queued(db)
-            if positions:
-                waits, ids = await repo.recent_waits(db), await repo.queued_ids(db)
+            if places != 0:
+                waits, ids = await repo.recent_waits(db), await repo.queued_ids(db, places)
+            if places is None or len(ids) < places:
                 total = len(ids)
             else:
-                waits, ids, total = [], [], await repo.count_queued(db)
+                total = await repo.count_queued(db)
         items = [{"conv": c.id, "urgency": c.urgency, "who": c.contact_by, "age_band": c.age_band,
                   "gender": c.gender, "municipality": c.municipality, "topic": c.topic,
                   "queued_at": repo.ms(c.created_at), "returning": c.returning_child}

@@ -432,7 +432,7 @@ class StaffConnection(ClientConnection):
         for item in held:
             self.delivered.setdefault(item["conv"], item["last_seq"])
             await self.hub.watch(item["conv"], self)
-        frame, _, _ = await self.chat.queue_snapshot(positions=False)
+        frame, _, _ = await self.chat.queue_snapshot(places=0)
         await self.push(frame)
         self.queue_seen = -1  # the hub may have sent a newer head meanwhile: its next refresh resends it
 
