@@ -28,6 +28,14 @@ class ProtocolError(Exception):
         return {"type": "error", "id": self.frame_id, "code": self.code, "message": self.message, **self.extra}
 
 
+class NotYours(ProtocolError):
+    """A staff frame on a conversation this staff member neither holds nor was granted; the staff
+    socket audits it, as a refused HTTP call on an object is (chat/web.py StaffConnection)."""
+
+    def __init__(self) -> None:
+        super().__init__("forbidden", "This conversation is not yours.")
+
+
 class Blocked(ProtocolError):
     """The child's identity or device is blocked: no chat for it (chat/abuse.py, ChatService.start)."""
 

@@ -20,7 +20,7 @@ from chat import model, writer
 from chat import repository as repo
 from chat.broker import Broker
 from chat.hub import STAFF_CHANNEL
-from chat.protocol import Blocked, ProtocolError
+from chat.protocol import Blocked, NotYours, ProtocolError
 from helpline import runtime_config, timing
 from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
 from helpline.db import Store, StoreRejected, StoreUnavailable
@@ -296,7 +296,7 @@ class ChatService:
         if conv is None:
             raise ProtocolError("not_found", "No such conversation.")
         if conv.counsellor_id != staff.id and not await repo.is_member(db, conv_id, staff.id):
-            raise ProtocolError("forbidden", "This conversation is not yours.")
+            raise NotYours
         return conv
 
     async def held(self, staff: Staff) -> list[dict[str, Any]]:

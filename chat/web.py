@@ -13,7 +13,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chat import abuse, resume_guard
-from chat.protocol import CHILD_FRAMES, STAFF_FRAMES, Check, Frame, ProtocolError, parse_frame
+from chat.protocol import CHILD_FRAMES, STAFF_FRAMES, Check, Frame, NotYours, ProtocolError, parse_frame
 from chat.repository import StoredMessage
 from chat.service import CHILD, prechat_of
 from helpline import timing
@@ -403,11 +403,22 @@ class StaffConnection(ClientConnection):
     async def _allow(self, action: str) -> None:
         """The permission matrix, as for HTTP routes; a refusal is audited like a 403."""
         if not permissions.allowed(self.staff.role, action):
-            try:
-                await audit.refused(self.services.store, self.staff, action)
-            except StoreUnavailable:
-                log.warning("a refused frame was not audited: storage unavailable")
+            await self._audit_refusal(action, "role")
             raise ProtocolError("forbidden", "Your role may not do this.")
+
+    async def _audit_refusal(self, action: str, reason: str) -> None:
+        try:
+            await audit.refused(self.services.store, self.staff, action, reason=reason)
+        except StoreUnavailable:
+            log.warning("a refused frame was not audited: storage unavailable")
+
+    async def dispatch(self, frame: Frame) -> dict[str, Any]:
+        try:
+            return await super().dispatch(frame)
+        except NotYours:
+            # A chat they do not hold: in the audit log, as a refused HTTP call on an object is.
+            await self._audit_refusal("frame." + frame.type, "object")
+            raise
 
     async def check_member(self, conv_id: str) -> None:
         async with self.services.sessionmaker() as db:

@@ -159,3 +159,31 @@ def test_chat_frames_follow_the_matrix(stack: Stack, server: ServerProcess) -> N
     run_async(scenario())
     assert refused, "some role is refused some frame"
     assert socket_refusals(stack) == refused
+
+
+def test_frames_on_a_chat_that_is_not_theirs_are_refused_and_audited(stack: Stack, server: ServerProcess) -> None:
+    """A counsellor's frame on a colleague's chat is refused, and the audit log says so with the
+    reason `object`, as for a refused HTTP call on something that is not theirs."""
+    from tests.integration.test_chat_e2e import open_chat
+
+    owner_password, other_password = add_user(stack, "owner"), add_user(stack, "other")
+
+    async def scenario() -> str:
+        child, owner, conv = await open_chat(server, stack, owner_password, "owner")
+        other = StaffClient(server.url, "other", other_password)
+        await other.sign_in()
+        await other.connect()
+        try:
+            for frame in ({"type": "sync", "conv": conv, "after": 0}, {"type": "end", "conv": conv}):
+                with pytest.raises(FrameError) as refused:
+                    await other.command(frame)
+                assert refused.value.frame["code"] == "forbidden"
+            assert (await owner.command({"type": "sync", "conv": conv, "after": 0}))["conv"] == conv
+        finally:
+            for client in (child, owner, other):
+                await client.close()
+        return other.participant
+
+    who = run_async(scenario())
+    assert [r for r in socket_refusals(stack) if r[1]["reason"] == "object"] == [
+        (who, {"action": "frame.sync", "reason": "object"}), (who, {"action": "frame.end", "reason": "object"})]
