@@ -31,6 +31,7 @@ log = logging.getLogger("helpline.chat")
 
 ABUSE_CLOSE = 1008
 SILENT_CLOSE = 1001  # "going away": the peer sent nothing for HELPLINE_SILENT_SECONDS
+SOCKET_GONE = (RuntimeError, OSError, WebSocketDisconnect)  # what a write to a closed socket raises
 
 
 class RateLimit:
@@ -90,7 +91,7 @@ class ClientConnection:
             return
         try:
             await self.ws.send_text(text)
-        except (RuntimeError, OSError, WebSocketDisconnect):
+        except SOCKET_GONE:
             self.closed = True
 
     def wants(self, to: str, frame: dict[str, Any]) -> bool:
@@ -175,7 +176,7 @@ class ClientConnection:
         self.closed = True
         try:
             await self.ws.close(SILENT_CLOSE)
-        except (RuntimeError, OSError, WebSocketDisconnect):
+        except SOCKET_GONE:
             pass
 
     async def handle_text(self, text: str | None) -> None:

@@ -92,23 +92,23 @@ async def opening_hours(store: Store, settings: Settings) -> tuple[int, int]:
     return default
 
 
-async def max_chats(store: Store, settings: Settings) -> int:
-    limit = valid_max_chats((await _values(store)).get(MAX_CHATS))
+def _max_chats_or_default(stored: Any, settings: Settings) -> int:
+    limit = valid_max_chats(stored)
     if limit is not None:
         return limit
     default: int = settings.max_chats
     return default
+
+
+async def max_chats(store: Store, settings: Settings) -> int:
+    return _max_chats_or_default((await _values(store)).get(MAX_CHATS), settings)
 
 
 def max_chats_in(db: Session, settings: Settings) -> int:
     """The same limit, read inside the caller's own transaction (accept's one hand-off in
     chat/service.py): exact, and no second trip to the database behind the writer."""
     stored = db.execute(select(ConfigValue.value).where(ConfigValue.key == MAX_CHATS)).scalar_one_or_none()
-    limit = valid_max_chats(stored)
-    if limit is not None:
-        return limit
-    default: int = settings.max_chats
-    return default
+    return _max_chats_or_default(stored, settings)
 
 
 async def emergency_protocol(store: Store, locale: str) -> str | None:
