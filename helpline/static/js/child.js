@@ -15,6 +15,8 @@
   var STORE_SECRET = 'helpline.secret';
   var STORE_SEQ = 'helpline.seq';
   var STORE_DEVICE = 'helpline.device';
+  var STORE_LOCKED = 'helpline.locked'; // while locked: a one-way check of the resume secret, nothing that decrypts
+  var STORE_ACTIVE = 'helpline.active'; // when the child last touched the page, for a tab restored later
   var DEVICE_DAYS = 7;
   var POW_CHUNK = 2000;
   var PING_EVERY = 25000;
@@ -80,6 +82,9 @@
   var lastActive = Date.now();
   var puzzleFor = null; // the start frame whose proof of work is being computed
   var pin = null;       // { salt, hash, tries }: a PIN the child chose, in memory only
+  var draft = '';       // what the child was typing when the chat locked, given back on unlocking
+  var heldNotes = [];   // notes that came while locked, shown after the history is fetched again
+  var notesAfter = -1;  // the seq the history must reach before the held notes are shown
 
   function newChat() {
     return { conv: null, key: null, state: null, lastSeq: 0, startFrame: null, wrapped: {}, mine: {} };
@@ -132,13 +137,45 @@
     timers.idle = setTimeout(checkIdle, Math.max(500, Math.min(left, 30000)));
   }
 
+  /* Hides the chat and keeps nothing that decrypts where a reload, a restored tab or Back could
+   * find it: the resume secret leaves the tab's storage (a one-way check stays, so a reload shows
+   * this screen again), and every decrypted word, the code and the draft leave the page. The keys
+   * stay in memory only, for the PIN; unlocking fetches the history again. */
   function lock() {
     var now = document.body.getAttribute('data-state');
     show('lock');
     locked = now;
+    if (session) store(STORE_LOCKED, lockCheck(session.secret));
+    store(STORE_SECRET, null);
+    store(STORE_ACTIVE, null);
+    draft = $('message-input').value;
+    ['messages', 'resume-code', 'counsellor', 'message-input', 'copy-status']
+      .forEach(function (id) { $(id).textContent = ''; });
+    $('message-input').value = '';
+    $('typing').hidden = true;
+    seenBefore = Math.max(seenBefore, chat.lastSeq);
+    chat.lastSeq = 0;
+    chat.mine = {};
     $('code-box').open = false;
     $('unlock-input').value = '';
     $('unlock-error').textContent = '';
+  }
+
+  /* What the lock screen keeps to know the right code after a reload: a hash, not the secret. */
+  function lockCheck(secret) {
+    var label = 'helpline-lock:';
+    var bytes = new Uint8Array(label.length + secret.length);
+    for (var i = 0; i < label.length; i++) bytes[i] = label.charCodeAt(i);
+    bytes.set(secret, label.length);
+    return W.b64uEncode(window.nacl.hash(bytes).subarray(0, 16));
+  }
+
+  function storedLock() {
+    try {
+      return sessionStorage.getItem(STORE_LOCKED);
+    } catch (e) {
+      return null;
+    }
   }
 
   function pinHash(salt, text) {
@@ -161,7 +198,8 @@
     $('pin-status').textContent = _('PIN saved. It works only until you close this page.');
   }
 
-  /* The resume code of this chat always unlocks; a PIN only for its first five tries. */
+  /* The resume code of this chat always unlocks; a PIN only for its first five tries, and only
+   * on this page (after a reload only the code: the page kept nothing else). */
   function unlock(event) {
     event.preventDefault();
     var typed = $('unlock-input').value.trim();
@@ -177,8 +215,13 @@
     } else {
       try {
         secret = W.parseResumeCode(typed);
-      } catch (e) { /* answered below */ }
-      ok = !!secret && W.b64uEncode(secret) === W.b64uEncode(session.secret);
+      } catch (e) {
+        if (!session && /^[0-9]{4,8}$/.test(typed)) {
+          wrong = _('The PIN no longer works, because the page was opened again. Please type your resume code.');
+        }
+      }
+      ok = !!secret && (session ? W.b64uEncode(secret) === W.b64uEncode(session.secret)
+        : lockCheck(secret) === storedLock());
     }
     if (!ok) {
       $('unlock-error').textContent = wrong;
@@ -187,9 +230,55 @@
     if (pin) pin.tries = 0;
     var back = locked;
     locked = null;
+    store(STORE_LOCKED, null);
     $('unlock-input').value = '';
     active();
+    if (!session) {
+      // After a reload: the code is the chat's only key; open it as a reload would.
+      useSecret(secret);
+      if (seenBefore) announce(false);
+      show('chat');
+      return connect();
+    }
+    store(STORE_SECRET, W.b64uEncode(session.secret));
+    $('resume-code').textContent = W.formatResumeCode(session.secret);
+    $('message-input').value = draft;
+    draft = '';
     show(back);
+    if (chat.conv || chat.startFrame) reopen();
+    else flushNotes();
+  }
+
+  /* A new socket that resumes after 0: the history wiped by the lock comes back, decrypted again. */
+  function reopen() {
+    announce(false);
+    notesAfter = heldNotes.length ? Infinity : -1;
+    stopped = true;
+    dropped();
+    connect();
+  }
+
+  function flushNotes() {
+    var notes = heldNotes;
+    heldNotes = [];
+    notesAfter = -1;
+    notes.forEach(function (text) { addMessage('note', text); });
+  }
+
+  /* The child has no code after a reload, or wants to start over: this page forgets the chat
+   * (the code still opens it anywhere). */
+  function lockedNewChat() {
+    if (session) [session.secret, session.keys.secretKey, session.self].forEach(function (b) { b.fill(0); });
+    if (chat.key) chat.key.fill(0);
+    forget();
+    store(STORE_LOCKED, null);
+    session = null;
+    pin = null;
+    draft = '';
+    heldNotes = [];
+    locked = null;
+    resetChat();
+    show(CONFIG.open ? 'welcome' : 'closed');
   }
 
   // -- screens --------------------------------------------------------------------------------
@@ -242,6 +331,10 @@
 
   /* Adds a message bubble; scrolls only if the child was already at the bottom. */
   function addMessage(kind, text, at, status) {
+    if (locked) { // nothing is written into a hidden chat; notes wait for the unlock
+      if (kind === 'note') heldNotes.push(text);
+      return null;
+    }
     var log = $('messages');
     var atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     var item = document.createElement('div');
@@ -263,15 +356,17 @@
     $('messages').setAttribute('aria-live', on ? 'polite' : 'off');
   }
 
+  /* While locked nothing is decrypted: the history is fetched again on unlocking. */
   function onMessage(m) {
-    if (m.conv !== chat.conv || !(m.seq > chat.lastSeq)) return;
+    if (locked || m.conv !== chat.conv || !(m.seq > chat.lastSeq)) return;
     chat.lastSeq = m.seq;
-    store(STORE_SEQ, String(m.seq));
+    if (m.seq > seenBefore) store(STORE_SEQ, String(m.seq));
     if (m.seq > seenBefore) announce(true);
     var own = m.from === 'child' && chat.mine[m.cid];
     if (own) markSent(own.el, own.at, _('Sent'));
     else renderIncoming(m);
     if (m.seq >= seenBefore) announce(true);
+    if (notesAfter >= 0 && chat.lastSeq >= notesAfter) flushNotes();
   }
 
   function renderIncoming(m) {
@@ -391,6 +486,8 @@
     if (!chat.lastSeq && !seenBefore) seenBefore = reply.last_seq || 0;
     seenBefore = Math.min(seenBefore, reply.last_seq || 0);
     announce(seenBefore <= chat.lastSeq);
+    if (notesAfter === Infinity) notesAfter = reply.last_seq || 0;
+    if (notesAfter >= 0 && chat.lastSeq >= notesAfter) flushNotes();
     if (reply.state === 'ended' || reply.state === 'abandoned') show('ended');
     else if (reply.counsellor) onAssigned({ conv: reply.conv, counsellor: reply.counsellor });
     else show('queue');
@@ -633,8 +730,10 @@
       shareEarlier(c.id, publicKey);
     }
     chat.state = 'active';
-    var joined = _('A counsellor has joined the chat: {name}').replace('{name}', c.name || '');
-    if ($('counsellor').textContent !== joined) $('counsellor').textContent = joined;
+    // The name the counsellor chose to be called by children; a neutral word if she chose none.
+    var joined = c.name ? _('A counsellor has joined the chat: {name}').replace('{name}', c.name)
+      : _('A counsellor has joined the chat.');
+    if (!locked && $('counsellor').textContent !== joined) $('counsellor').textContent = joined;
     show('chat');
   }
 
@@ -716,7 +815,10 @@
       var fields = { conv: chat.conv, from: 'child', cid: id, text: text, at: at };
       return { type: 'send', id: id, conv: chat.conv, body: W.encryptMessage(chat.key, fields) };
     }, function (reply) {
-      markSent(el, at, reply.type === 'ack' ? _('Sent') : _('Not sent'));
+      var status = reply.type === 'ack' ? _('Sent') : _('Not sent');
+      if (el.isConnected) return markSent(el, at, status);
+      // Wiped by the lock: shown again unless the history fetched after unlocking had it.
+      if (reply.type !== 'ack' || reply.seq > chat.lastSeq) addMessage('me', text, at, status);
     });
     chat.mine[item.id] = { el: el, at: at };
   }
@@ -851,7 +953,14 @@
       document.addEventListener(type, active, true);
     });
     document.addEventListener('visibilitychange', checkIdle);
+    // A page kept for Back/Forward counts the time it was away; a closing tab notes when it was
+    // last touched, so a tab restored later locks at once (resumeStoredChat).
+    window.addEventListener('pageshow', function (event) { if (event.persisted) checkIdle(); });
+    window.addEventListener('pagehide', function () {
+      if (session && !locked) store(STORE_ACTIVE, String(lastActive));
+    });
     on('unlock-form', 'submit', unlock);
+    on('lock-new', 'click', lockedNewChat);
     on('pin-form', 'submit', savePin);
     checkIdle();
     on('start-chat', 'click', function () {
@@ -894,13 +1003,31 @@
   }
 
   /* A reload in the same tab continues the chat. Nothing decrypted was kept, so the whole
-   * history is fetched again (after 0); what was already seen is not announced again. */
+   * history is fetched again (after 0); what was already seen is not announced again. A chat
+   * that was locked stays locked: only its code opens it. A tab restored after the idle time
+   * (closed before its lock could engage) locks at once. */
   function resumeStoredChat() {
     var stored = null;
+    var lastSeen = 0;
     try {
       stored = sessionStorage.getItem(STORE_SECRET);
       seenBefore = Number(sessionStorage.getItem(STORE_SEQ)) || 0;
+      lastSeen = Number(sessionStorage.getItem(STORE_ACTIVE)) || 0;
     } catch (e) { /* no storage: nothing to resume */ }
+    var idle = lastSeen && Date.now() - lastSeen >= (CONFIG.autolock_minutes || 5) * 60000;
+    if (stored && idle) {
+      try {
+        store(STORE_LOCKED, lockCheck(W.b64uDecode(stored)));
+      } catch (e) { /* not a secret: forgotten below */ }
+      store(STORE_SECRET, null);
+      stored = null;
+    }
+    store(STORE_ACTIVE, null);
+    if (!stored && storedLock()) {
+      show('lock');
+      locked = 'chat';
+      return;
+    }
     if (!stored) {
       if (!CONFIG.open) show('closed');
       return;
