@@ -51,6 +51,7 @@ class Socket:
     reader: asyncio.Task[None] | None = None
     on_event: Any = None
     keep_events: bool = True  # False: events go only to on_event (the load driver's thousands of sockets)
+    heard: list[str] | None = None  # a list: every frame the server sent, as text (what a page could read)
     # As the pages do: a `ping` frame every 25 s, and no WebSocket protocol pings (browsers send
     # none). The server closes a socket it has not heard from in HELPLINE_SILENT_SECONDS.
     keepalive: float = 25.0
@@ -80,6 +81,8 @@ class Socket:
         assert self.ws is not None
         try:
             async for raw in self.ws:
+                if self.heard is not None:
+                    self.heard.append(str(raw))
                 frame = json.loads(raw)
                 is_answer = frame.get("type") in ("ack", "error")
                 waiter = self.pending.pop(frame.get("id") or "", None) if is_answer else None

@@ -48,13 +48,19 @@ def as_protocol_errors() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class CounsellorCard:
-    """What a child's page needs to check and wrap for its counsellor."""
+    """What a child's page needs to check and wrap for its counsellor: the opaque participant id
+    the org key signed, the key, and the first name chosen for children (None: the page says a
+    neutral word). Never the username or the display name (ADR 0019)."""
 
     id: str
-    name: str
+    name: str | None
     public_key: str | None
     signature: str | None
     has_key: bool
+
+    @classmethod
+    def of(cls, staff: Staff, has_key: bool = False) -> CounsellorCard:
+        return cls(staff.participant_id, staff.name_for_children, staff.public_key, staff.key_signature, has_key)
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "public_key": self.public_key,
@@ -178,7 +184,7 @@ class ChatService:
         if staff is None:
             return None
         has_key = await repo.get_key(db, conv.id, staff.participant_id) is not None
-        return CounsellorCard(staff.participant_id, staff.display_name, staff.public_key, staff.key_signature, has_key)
+        return CounsellorCard.of(staff, has_key)
 
     async def wrap_for(self, conv_id: str, child_id: int, participant: str, wrapped: str) -> None:
         """Stores the key the child wrapped for its assigned counsellor, and hands it over."""
@@ -277,7 +283,7 @@ class ChatService:
             return conv, child_key.wrapper_public_key if child_key else ""
 
         conv, child_wrapper = await self._transact(claim)
-        card = CounsellorCard(staff.participant_id, staff.display_name, staff.public_key, staff.key_signature, False)
+        card = CounsellorCard.of(staff)
         await self.broker.publish(f"conv:{conv_id}", timing.stamp({"k": "event", "to": CHILD, "frame": {
             "type": "assigned", "conv": conv_id, "counsellor": card.as_dict()}}))
         await self.broker.publish("queue", {"k": "queue"})

@@ -26,8 +26,13 @@ ALERT_KINDS = ("help", "emergency")
 
 
 def card_of(staff: Staff) -> dict[str, Any]:
-    return CounsellorCard(staff.participant_id, staff.display_name, staff.public_key, staff.key_signature,
-                          False).as_dict()
+    """A colleague's card for staff consoles: with the display name colleagues know."""
+    return {**CounsellorCard.of(staff).as_dict(), "name": staff.display_name}
+
+
+def child_card(staff: Staff) -> dict[str, Any]:
+    """The card a child's page gets: opaque id, key, signature, the first name chosen for children."""
+    return CounsellorCard.of(staff).as_dict()
 
 
 class Teamwork:
@@ -97,12 +102,14 @@ class Teamwork:
         moved = {"type": "transferred", "conv": conv_id, "from": staff.participant_id,
                  "to": "queue" if target is None else "colleague",
                  "name": target.display_name if target else None}
-        await self._to_conversation(conv_id, "all", moved)
+        # Staff see who took it; the child only that someone did (no staff id or name).
+        await self._to_conversation(conv_id, "others:" + CHILD, moved)
+        await self._to_conversation(conv_id, CHILD, {"type": "transferred", "conv": conv_id, "to": moved["to"]})
         if target is None:
             await self.broker.publish("queue", {"k": "queue"})
         else:
             await self._to_conversation(conv_id, CHILD, {"type": "assigned", "conv": conv_id,
-                                                         "counsellor": card_of(target)})
+                                                         "counsellor": child_card(target)})
             await self.to_staff(target.participant_id, {
                 "type": "handover", "conv": conv_id, "from": staff.display_name, "key": key,
                 "wrapper_public_key": staff.public_key, "child_public_key": child_public,
@@ -165,8 +172,10 @@ class Teamwork:
                      "child_public_key": child_key.wrapper_public_key if child_key else None,
                      "prechat": prechat_of(conv), "last_seq": conv.last_seq, "from": staff.display_name}
         await self.to_staff(target.participant_id, frame)
-        await self._to_conversation(conv_id, "all", {"type": "joined", "conv": conv_id, "role": "supervisor",
-                                                     "name": target.display_name, "id": target.participant_id})
+        await self._to_conversation(conv_id, "others:" + CHILD, {
+            "type": "joined", "conv": conv_id, "role": "supervisor", "name": target.display_name,
+            "id": target.participant_id})
+        await self._to_conversation(conv_id, CHILD, {"type": "joined", "conv": conv_id, "role": "supervisor"})
         return {}
 
     async def assign(self, conv_id: str, supervisor: Staff, to: str) -> dict[str, Any]:
@@ -195,7 +204,7 @@ class Teamwork:
             "child_public_key": child_key.wrapper_public_key if child_key else None,
             "prechat": prechat_of(conv), "last_seq": conv.last_seq})
         await self._to_conversation(conv_id, CHILD, {"type": "assigned", "conv": conv_id,
-                                                     "counsellor": card_of(target)})
+                                                     "counsellor": child_card(target)})
         await self.broker.publish("queue", {"k": "queue"})
         return {}
 

@@ -19,7 +19,7 @@ from helpline.i18n import N_
 from helpline.models import Agency, CannedReply, RecoveryCode, Role, Staff, Throttle, utcnow
 from helpline.security import audit, sessions, throttle
 from helpline.security.passwords import hash_password
-from helpline.staff import USERNAME
+from helpline.staff import CHILD_NAME_MAX, USERNAME, child_name_problem
 from helpline.staffweb import Refused, StaffCall, staff_route
 
 LOCALES = ("sq", "en")
@@ -38,6 +38,17 @@ async def _target(call: StaffCall, db: AsyncSession) -> Staff:
     if staff is None:
         raise Refused(404, call.t("There is no such staff member."))
     return staff
+
+
+def _child_name(call: StaffCall, name: str | None, username: str) -> str | None:
+    """The first name children will see, checked (ADR 0019); empty means the neutral word."""
+    name = (name or "").strip()
+    problem = child_name_problem(name, username) if name else None
+    if problem == "form":
+        raise Refused(400, call.t("The name shown to children is one short first name: 2 to 20 letters."))
+    if problem == "username":
+        raise Refused(400, call.t("The name shown to children must not be the username."))
+    return name or None
 
 
 def _not_self(call: StaffCall, staff: Staff) -> None:
@@ -76,6 +87,7 @@ async def list_staff(call: StaffCall) -> Response:
         locked = bool(lock and lock.locked_until and lock.locked_until > now and lock.expires_at > now)
         out.append({
             "id": staff.public_id, "username": staff.username, "name": staff.display_name, "role": staff.role,
+            "child_name": staff.name_for_children,
             "agency": agency, "disabled": staff.disabled, "locked": locked,
             "totp": staff.totp_confirmed_at is not None,
             "key": "none" if staff.public_key is None else ("signed" if staff.key_signature else "pending"),
@@ -90,15 +102,18 @@ async def create_staff(call: StaffCall) -> Response:
     body = await call.body({
         "username": validate.string(64), "name": validate.string(100), "role": validate.choice(*Role),
         "agency": validate.Optional(validate.string(48)), "locale": validate.Optional(validate.choice(*LOCALES), "sq"),
+        "child_name": validate.Optional(validate.string(CHILD_NAME_MAX)),
     })
     if not USERNAME.match(body["username"]):
         raise Refused(400, call.t("A username is 2 to 64 lower-case letters, digits, dots, dashes or underscores."))
+    child_name = _child_name(call, body["child_name"], body["username"])
     password = _password()
     password_hash = await asyncio.to_thread(hash_password, password)
     try:
         async with call.services.store.write() as db:
             agency_id = await _agency_id(call, db, body["role"], body["agency"])
             staff = Staff(public_id=secrets.token_hex(8), username=body["username"], display_name=body["name"],
+                          child_name=child_name,
                           role=body["role"], password_hash=password_hash, locale=body["locale"],
                           kdf_salt=b64u_encode(secrets.token_bytes(16)), failed_logins=0, disabled=False,
                           agency_id=agency_id)
@@ -120,6 +135,16 @@ async def change_role(call: StaffCall) -> Response:
         before, staff.role = staff.role, body["role"]
         await audit.record(db, call.actor, "staff.role", staff.participant_id,
                            {"from": before, "to": staff.role, "agency": body["agency"] if staff.agency_id else None})
+    return JSONResponse({"ok": True})
+
+
+async def set_child_name(call: StaffCall) -> Response:
+    """Sets (or, empty, clears) the first name children see for an account made before it was asked."""
+    body = await call.body({"child_name": validate.Optional(validate.string(CHILD_NAME_MAX))})
+    async with call.services.store.write() as db:
+        staff = await _target(call, db)
+        staff.child_name = _child_name(call, body["child_name"], staff.username)
+        await audit.record(db, call.actor, "staff.child_name", staff.participant_id, {})
     return JSONResponse({"ok": True})
 
 
@@ -273,6 +298,7 @@ routes = [
     staff_route(STAFF, "admin.staff", create_staff, methods=("POST",)),
     staff_route(STAFF + "/{staff_id:str}/role", "admin.staff", change_role, methods=("POST",)),
     staff_route(STAFF + "/{staff_id:str}/disabled", "admin.staff", set_disabled, methods=("POST",)),
+    staff_route(STAFF + "/{staff_id:str}/child-name", "admin.staff", set_child_name, methods=("POST",)),
     staff_route(STAFF + "/{staff_id:str}/unlock", "admin.staff", lift_lock, methods=("POST",)),
     staff_route(STAFF + "/{staff_id:str}/reset", "admin.staff", reset_staff, methods=("POST",)),
     staff_route("/console/api/admin/canned", "admin.canned", list_canned),

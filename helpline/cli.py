@@ -109,14 +109,22 @@ def _read_password(prompt: str) -> str:
     return sys.stdin.readline().rstrip("\n")
 
 
+CHAT_ROLES = ("counsellor", "supervisor")  # the roles whose name a child can see
+
+
 def cmd_user_add(args: argparse.Namespace) -> None:
     from helpline.staff import add_staff
 
     settings = _settings()
+    child_name = (args.child_name or "").strip()
+    if not child_name and args.role in CHAT_ROLES and sys.stdin.isatty():
+        child_name = input("Name shown to children (one first name, never the username; empty: "
+                           "children see a neutral word): ").strip()
     password = _read_password(f"Password for {args.username}: ")
     try:
         asyncio.run(add_staff(str(settings.database_url), args.username, password, args.role,
-                              display_name=args.name or args.username, locale=args.locale))
+                              display_name=args.name or args.username, locale=args.locale,
+                              child_name=child_name or None))
     except ValueError as exc:
         sys.exit(str(exc))
     print(f"Added {args.role} {args.username}.")
@@ -406,7 +414,9 @@ def parser() -> argparse.ArgumentParser:
     add = user.add_parser("add", help="add a staff member; the password is read from stdin or prompted")
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=["counsellor", "supervisor", "officer", "manager", "admin"])
-    add.add_argument("--name", help="name shown to colleagues and to the child (default: the username)")
+    add.add_argument("--name", help="name shown to colleagues, never to a child (default: the username)")
+    add.add_argument("--child-name", help="the first name children see (asked for at a terminal; without it "
+                     "children see a neutral word such as 'Këshilltar/e')")
     add.add_argument("--locale", default="sq", choices=["sq", "en"])
     add.set_defaults(func=cmd_user_add)
 

@@ -81,7 +81,9 @@ class Staff(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(String(100))
+    display_name: Mapped[str] = mapped_column(String(100))  # what colleagues see, never a child
+    # The first name a child sees for this person (ADR 0019); None: the page's neutral word.
+    child_name: Mapped[str | None] = mapped_column(String(40))
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     # Key wrapping: the browser derives the wrapping key from the password with this salt.
@@ -106,6 +108,13 @@ class Staff(Base):
     @property
     def participant_id(self) -> str:
         return f"staff:{self.public_id}"
+
+    @property
+    def name_for_children(self) -> str | None:
+        """The chosen first name, or None (the child's page then says a neutral word). Never the
+        username, even if a row was written with one."""
+        name = (self.child_name or "").strip()
+        return name if name and name.casefold() != self.username.casefold() else None
 
 
 class StaffSession(Base):

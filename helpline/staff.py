@@ -13,14 +13,36 @@ from helpline.db import make_engine, make_sessionmaker
 from helpline.models import Role, Staff
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+# The name a child sees (ADR 0019): one short first name, letters only (a hyphen, apostrophe or
+# space may join two parts: "Ana-Maria"), never the username.
+CHILD_NAME = re.compile(r"^[^\W\d_]{2,20}(?:[-' ][^\W\d_]{2,20})?$")
+CHILD_NAME_MAX = 24
+
+
+def child_name_problem(name: str, username: str) -> str | None:
+    """Why ``name`` cannot be shown to children ("form" or "username"), or None if it can."""
+    if len(name) > CHILD_NAME_MAX or not CHILD_NAME.match(name):
+        return "form"
+    if name.casefold() == username.casefold():
+        return "username"
+    return None
+
+
+CHILD_NAME_PROBLEMS = {
+    "form": "The name shown to children is one short first name: 2 to 20 letters.",
+    "username": "The name shown to children must not be the username.",
+}
 
 
 async def add_staff(url: str, username: str, password: str, role: str, *, display_name: str,
-                    locale: str = "sq") -> None:
+                    locale: str = "sq", child_name: str | None = None) -> None:
     from helpline.security.passwords import check_password_policy, hash_password
 
     if not USERNAME.match(username):
         raise ValueError("A username is 2-64 lower-case letters, digits, dots, dashes or underscores.")
+    problem_of_name = child_name_problem(child_name, username) if child_name else None
+    if problem_of_name:
+        raise ValueError(CHILD_NAME_PROBLEMS[problem_of_name])
     if role not in {r.value for r in Role}:
         raise ValueError(f"Unknown role {role!r}.")
     problem = check_password_policy(password)
@@ -32,6 +54,7 @@ async def add_staff(url: str, username: str, password: str, role: str, *, displa
             if (await db.execute(select(Staff).where(Staff.username == username))).scalar_one_or_none():
                 raise ValueError(f"{username} already exists.")
             db.add(Staff(public_id=secrets.token_hex(8), username=username, display_name=display_name, role=role,
+                         child_name=child_name or None,
                          password_hash=hash_password(password), kdf_salt=b64u_encode(secrets.token_bytes(16)),
                          locale=locale, failed_logins=0, disabled=False))
     finally:

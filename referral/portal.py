@@ -242,7 +242,7 @@ async def report_readers(request: Request) -> Response:
         async with services.store.read() as db:
             agency, people = await service.report_readers(db)
         return JSONResponse({"agency": directory.public(agency), "kinds": list(service.REPORT_KINDS),
-                             "readers": [service.reader_info(s) for s in people]})
+                             "readers": [service.public_reader(s) for s in people]})
     return await _public(request, work)
 
 

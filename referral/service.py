@@ -116,6 +116,12 @@ async def readers(db: AsyncSession, agency: Agency, creator: Staff | None, also:
     return list((await db.execute(query.order_by(Staff.id))).scalars())
 
 
+def public_reader(staff: Staff) -> dict[str, Any]:
+    """A reader as anyone may see it (the public report page): the opaque id the org key signed
+    and the key, nothing that names the person or their role (ADR 0019)."""
+    return {"id": staff.participant_id, "public_key": staff.public_key, "signature": staff.key_signature}
+
+
 def reader_info(staff: Staff) -> dict[str, Any]:
     return {"id": staff.participant_id, "name": staff.display_name, "role": staff.role,
             "public_key": staff.public_key, "signature": staff.key_signature}

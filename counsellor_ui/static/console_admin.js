@@ -72,6 +72,7 @@
     row.setAttribute('data-username', member.username);
     row.appendChild(el('td', member.username));
     row.appendChild(el('td', member.name));
+    row.appendChild(el('td', member.child_name || _('(the word “Counsellor”)')));
     var roleCell = el('td');
     var roleId = 'role-' + member.id;
     var roleLabel = el('label', _('Role of {name}').replace('{name}', member.username), { for: roleId });
@@ -104,6 +105,13 @@
             .then(function () { say(_('The role of {name} was changed.').replace('{name}', member.username)); })
             .then(loadStaff).catch(failed);
         }));
+      actions.appendChild(button(_('Name for children'), member.username, function () {
+        var name = window.prompt(_('The first name children see for {name} (empty: the word “Counsellor”):')
+          .replace('{name}', member.username), member.child_name || '');
+        if (name === null) return;
+        send('/console/api/admin/staff/' + member.id + '/child-name', { child_name: name.trim() || null })
+          .then(loadStaff).catch(failed);
+      }));
       var disable = !member.disabled;
       actions.appendChild(button(disable ? _('Disable') : _('Enable'),
         member.username, function () {
@@ -135,10 +143,12 @@
     $('staff-create-error').textContent = '';
     send('/console/api/admin/staff', {
       username: $('new-username').value.trim(), name: $('new-name').value.trim(), role: $('new-role').value,
-      agency: $('new-agency').value || null, locale: $('new-locale').value
+      agency: $('new-agency').value || null, locale: $('new-locale').value,
+      child_name: $('new-child-name').value.trim() || null
     }).then(function (answer) {
       $('new-username').value = '';
       $('new-name').value = '';
+      $('new-child-name').value = '';
       say(_('Account {name} created. One-time password (shown once): {password}').replace('{name}', answer.username)
         .replace('{password}', answer.password));
       return loadStaff();
