@@ -106,9 +106,10 @@ def test_the_lock_survives_reload_back_forward_and_a_restored_tab(
         kept = page.evaluate("() => JSON.stringify(Object.entries(sessionStorage))")
         page.close()
         restored = context.new_page()
+        origin, entries = json.dumps(server.url), json.dumps(kept)
         restored.add_init_script(
-            "if (location.origin === %s) for (const [k, v] of JSON.parse(%s)) sessionStorage.setItem(k, v);"
-            % (json.dumps(server.url), json.dumps(kept)))
+            f"if (location.origin === {origin})"
+            f" for (const [k, v] of JSON.parse({entries})) sessionStorage.setItem(k, v);")
         restored.goto(server.url + "/")
         assert_nothing_readable(restored, code)
         unlock_with(restored, code)

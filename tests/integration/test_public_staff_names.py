@@ -9,7 +9,6 @@ import asyncio
 import json
 import subprocess
 import sys
-from typing import Any
 
 import httpx
 
