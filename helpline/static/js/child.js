@@ -245,7 +245,7 @@
     $('message-input').value = draft;
     draft = '';
     show(back);
-    if (chat.conv || chat.startFrame) reopen();
+    if ((chat.conv || chat.startFrame) && chat.state !== 'refused') reopen();
     else flushNotes();
   }
 
