@@ -112,11 +112,14 @@ def test_admin_pages_by_keyboard_and_axe_clean(stack: Stack, server: ServerProce
     page.keyboard.type("Dita Hoxha")
     page.keyboard.press("Tab")
     page.keyboard.press("ArrowDown")  # counsellor -> supervisor
+    page.focus("#new-child-name")  # the one first name children see (issue 17)
+    page.keyboard.type("Drita")
     page.focus("#new-name")
     page.keyboard.press("Enter")
     expect(page.locator("#admin-result")).to_contain_text("Account dita created. One-time password (shown once):")
     row = page.locator("#staff-table tr[data-username='dita']")
     expect(row).to_contain_text("Not yet")
+    expect(row).to_contain_text("Drita")
     expect(row.locator("select").first).to_have_value("supervisor")
 
     # Lift ben's lock.
