@@ -147,7 +147,8 @@ def cmd_setup(args: argparse.Namespace) -> None:
         print(f"\nFirst admin created. Sign in at {origin}/console\n  username: admin\n  password: {password}\n"
               "  (shown once: keep it safe)\n"
               "At the first sign-in you set up an authenticator app (TOTP) and get recovery codes.")
-        print("Add a counsellor to take chats:\n  .venv/bin/helpline user add NAME --role counsellor\n")
+        print("Add a counsellor to take chats (--child-name: the one first name children see):\n"
+              "  .venv/bin/helpline user add USERNAME --role counsellor --child-name FIRSTNAME\n")
     print(f"The child page is at {origin}/ and the console at {origin}/console")
 
 
