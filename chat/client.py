@@ -283,6 +283,11 @@ async def next_totp_code(secret: str) -> str:
     return pyotp.TOTP(secret).at(step * 30)
 
 
+async def signin_body(http: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
+    """The body of POST /console/api/login for this username and password."""
+    return {"username": username, "password": password}
+
+
 class StaffClient:
     """A counsellor: signs in over HTTP with password and TOTP (enrolling it at the first sign-in),
     enrols or unlocks their key, then chats over /ws/staff."""
@@ -324,7 +329,8 @@ class StaffClient:
         """Password, then the second factor; returns the profile (with the sealed private key)."""
         origin = self.base_url
         async with httpx.AsyncClient(base_url=self.base_url, headers={"origin": origin}) as http:
-            answer = await http.post("/console/api/login", json={"username": self.username, "password": self.password})
+            answer = await http.post("/console/api/login",
+                                     json=await signin_body(http, self.username, self.password))
             answer.raise_for_status()
             first: dict[str, Any] = answer.json()
             info = await self._second_factor(http, first["next"], first["csrf"])

@@ -146,8 +146,10 @@ async def login(request: Request) -> Response:
         staff = await sessions.staff_by_username(db, body["username"])
     if minutes:
         return _error(423, _locked_message(locale, minutes))
-    ok = (staff is not None and not staff.disabled
-          and await asyncio.to_thread(verify_password, staff.password_hash, body["password"]))
+    # The same Argon2id work for every name: an unknown one is checked against a dummy hash and a
+    # disabled one against its own, so the time of the answer does not list the staff.
+    matches = await asyncio.to_thread(verify_password, staff.password_hash if staff else None, body["password"])
+    ok = matches and staff is not None and not staff.disabled
     async with services.store.write() as db:
         if not ok or staff is None:
             locked = await throttle.fail(db, key)

@@ -8,6 +8,9 @@ password never yields the key that opens a staff member's private key.
 
 from __future__ import annotations
 
+import functools
+import secrets
+
 import nacl.exceptions
 import nacl.pwhash
 
@@ -22,11 +25,22 @@ def hash_password(password: str) -> str:
     ).decode("ascii")
 
 
-def verify_password(stored: str, password: str) -> bool:
+@functools.cache
+def dummy_hash() -> str:
+    """The hash an unknown username is checked against: a random password's, made with the same
+    limits as every real hash, so a name that does not exist costs the same Argon2id work."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    """Whether ``password`` matches ``stored``. With no stored hash (no such account) the same
+    Argon2id work is done against :func:`dummy_hash` and the answer is False, so the time an
+    answer takes does not tell which usernames exist."""
     try:
-        return bool(nacl.pwhash.verify(stored.encode("ascii"), password.encode("utf-8")))
+        matches = bool(nacl.pwhash.verify((stored or dummy_hash()).encode("ascii"), password.encode("utf-8")))
     except (nacl.exceptions.InvalidkeyError, nacl.exceptions.CryptoError, ValueError):
         return False
+    return matches and stored is not None
 
 
 def check_password_policy(password: str) -> str | None:
