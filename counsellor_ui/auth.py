@@ -26,7 +26,7 @@ from helpline.crypto import CryptoError, b64u_decode, sign_staff_key
 from helpline.db import StoreUnavailable
 from helpline.i18n import pick_locale, translate
 from helpline.models import RecoveryCode, Staff, StaffSession, utcnow
-from helpline.security import audit, sessions, throttle, totp
+from helpline.security import audit, devices, sessions, throttle, totp
 from helpline.security.passwords import check_password_policy, hash_password, verify_password
 from helpline.staffweb import Refused, read_json
 
@@ -93,6 +93,14 @@ def _set_cookie(services: Services, reply: Response, cookie: str) -> None:
                      secure=bool(services.settings.cookie_secure), path="/")
 
 
+def _throttle_key(request: Request, username: str, password_hash: str | None) -> str:
+    """Where this attempt's failures count: the browser's own bucket when it carries a device
+    cookie valid for this account, else the account's bucket for untrusted browsers."""
+    secret = _services(request).server_secret
+    nonce = devices.trusted_nonce(secret, username, password_hash, request.cookies.get(devices.COOKIE_NAME, ""))
+    return devices.throttle_key(secret, nonce) if nonce else throttle.key_for(secret, username)
+
+
 async def _current(request: Request, db: AsyncSession, *, csrf: bool = True) -> tuple[Staff, StaffSession]:
     """The session behind the cookie (and, for changes, the matching CSRF header), or Refused."""
     settings = _services(request).settings
@@ -140,10 +148,10 @@ async def login(request: Request) -> Response:
     if not _same_origin(request):
         return _error(403, translate(locale, "This sign-in did not come from the console page."))
     body = await _body(request, {"username": validate.string(64), "password": validate.string(1024)})
-    key = throttle.key_for(services.server_secret, body["username"])
     async with services.store.read() as db:
-        minutes = await throttle.locked_for(db, key)
         staff = await sessions.staff_by_username(db, body["username"])
+        key = _throttle_key(request, body["username"], staff.password_hash if staff else None)
+        minutes = await throttle.locked_for(db, key)
     if minutes:
         return _error(423, _locked_message(locale, minutes))
     # The same Argon2id work for every name: an unknown one is checked against a dummy hash and a
@@ -189,26 +197,30 @@ async def mfa_enrol(request: Request) -> Response:
     return JSONResponse({"secret": secret, "uri": uri, "qr": totp.qr_data_uri(uri)})
 
 
-async def _failed_factor(db: AsyncSession, services: Services, staff: Staff, locale: str,
+async def _failed_factor(db: AsyncSession, request: Request, staff: Staff, locale: str,
                          message: str) -> tuple[int, str]:
-    locked = await throttle.fail(db, throttle.key_for(services.server_secret, staff.username))
+    locked = await throttle.fail(db, _throttle_key(request, staff.username, staff.password_hash))
     await audit.record(db, staff.participant_id, "signin.failed", staff.participant_id, {"factor": "second"})
     return (423, _locked_message(locale, locked)) if locked else (400, message)
 
 
-async def _check_lock(db: AsyncSession, services: Services, staff: Staff, locale: str) -> None:
-    minutes = await throttle.locked_for(db, throttle.key_for(services.server_secret, staff.username))
+async def _check_lock(db: AsyncSession, request: Request, staff: Staff, locale: str) -> None:
+    minutes = await throttle.locked_for(db, _throttle_key(request, staff.username, staff.password_hash))
     if minutes:
         raise Refused(423, _locked_message(locale, minutes))
 
 
 async def _signed_in(db: AsyncSession, request: Request, staff: Staff, extra: dict[str, Any]) -> Response:
     services = _services(request)
-    await throttle.clear(db, throttle.key_for(services.server_secret, staff.username))
+    await throttle.clear(db, _throttle_key(request, staff.username, staff.password_hash))
     cookie, csrf = await _rotate(db, request, staff)
     left = await _recovery_left(db, staff.id)
     reply = JSONResponse({**profile(staff), "csrf": csrf, "recovery_left": left, **extra})
     _set_cookie(services, reply, cookie)
+    # This browser has now completed a full sign-in: strangers' failures no longer lock it out.
+    reply.set_cookie(devices.COOKIE_NAME, devices.issue(services.server_secret, staff.username, staff.password_hash),
+                     max_age=devices.MAX_AGE_DAYS * 86400, httponly=True, samesite="strict",
+                     secure=bool(services.settings.cookie_secure), path=devices.COOKIE_PATH)
     return reply
 
 
@@ -228,13 +240,13 @@ async def mfa_confirm(request: Request) -> Response:
         staff, _session = await _current(request, db)
         if staff.totp_confirmed_at is not None:
             raise Refused(409, translate(locale, "This account already has an authenticator app."))
-        await _check_lock(db, services, staff, locale)
+        await _check_lock(db, request, staff, locale)
         secret = totp.open_secret(services.server_secret, staff.totp_secret or "")
         if secret is None:
             raise Refused(409, translate(locale, "Start the set-up of the authenticator app first."))
         step = totp.matching_step(secret, body["code"], None)
         if step is None:
-            problem = await _failed_factor(db, services, staff, locale, translate(
+            problem = await _failed_factor(db, request, staff, locale, translate(
                 locale, "Wrong code. Check that your phone's clock is right and try the newest code."))
         else:
             problem = None
@@ -261,7 +273,7 @@ async def mfa_verify(request: Request) -> Response:
         staff, _session = await _current(request, db)
         if staff.totp_confirmed_at is None:
             raise Refused(409, translate(locale, "Set up your authenticator app first."))
-        await _check_lock(db, services, staff, locale)
+        await _check_lock(db, request, staff, locale)
         code = body["code"]
         method = "totp"
         if totp.looks_like_recovery(code):
@@ -293,7 +305,7 @@ async def mfa_verify(request: Request) -> Response:
         if ok:
             await audit.record(db, staff.participant_id, "signin", staff.participant_id, {"factor": method})
             return await _signed_in(db, request, staff, {})
-        problem = await _failed_factor(db, services, staff, locale, message)
+        problem = await _failed_factor(db, request, staff, locale, message)
     assert problem is not None
     raise Refused(*problem)
 
@@ -379,7 +391,7 @@ async def change_password(request: Request) -> Response:
     async with services.store.write() as db:
         staff, session = await _full_session(request, db)
         if not ok:
-            problem = await _failed_factor(db, services, staff, locale,
+            problem = await _failed_factor(db, request, staff, locale,
                                            translate(locale, "Your current password is not right."))
         elif staff.public_key is not None and not body["encrypted_private_key"]:
             problem = (400, translate(locale, "Send your private key sealed under the new password."))
