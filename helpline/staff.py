@@ -8,7 +8,7 @@ import secrets
 import nacl.signing
 from sqlalchemy import func, select
 
-from helpline.crypto import b64u_decode, b64u_encode, sign_staff_key
+from helpline.crypto import b64u_decode, sign_staff_key
 from helpline.db import make_engine, make_sessionmaker
 from helpline.models import Role, Staff
 
@@ -17,7 +17,7 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 async def add_staff(url: str, username: str, password: str, role: str, *, display_name: str,
                     locale: str = "sq") -> None:
-    from helpline.security.passwords import check_password_policy, hash_password
+    from helpline.security.passwords import SIGNIN_DERIVED, auth_verifier, check_password_policy, new_salt
 
     if not USERNAME.match(username):
         raise ValueError("A username is 2-64 lower-case letters, digits, dots, dashes or underscores.")
@@ -26,13 +26,17 @@ async def add_staff(url: str, username: str, password: str, role: str, *, displa
     problem = check_password_policy(password)
     if problem:
         raise ValueError(problem)
+    # The CLI is given the password, so it derives what the browser will (ADR 0021) and stores only
+    # an Argon2id of the auth value; the password is not kept.
+    salt = new_salt()
+    verifier = auth_verifier(password, salt)
     engine = make_engine(url)
     try:
         async with make_sessionmaker(engine)() as db, db.begin():
             if (await db.execute(select(Staff).where(Staff.username == username))).scalar_one_or_none():
                 raise ValueError(f"{username} already exists.")
             db.add(Staff(public_id=secrets.token_hex(8), username=username, display_name=display_name, role=role,
-                         password_hash=hash_password(password), kdf_salt=b64u_encode(secrets.token_bytes(16)),
+                         password_hash=verifier, kdf_salt=salt, signin_version=SIGNIN_DERIVED,
                          locale=locale, failed_logins=0, disabled=False))
     finally:
         await engine.dispose()
