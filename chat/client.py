@@ -8,6 +8,7 @@ wrapping the conversation key for it, and decrypts every message with the envelo
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import secrets
@@ -286,6 +287,34 @@ async def next_totp_code(secret: str) -> str:
     return pyotp.TOTP(secret).at(step * 30)
 
 
+@functools.lru_cache(maxsize=512)
+def _derive_signin(password: str, salt: str) -> tuple[bytes, bytes]:
+    return crypto.derive_signin(password, crypto.b64u_decode(salt))
+
+
+def signin_from_salt(username: str, password: str, salt_answer: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+    """What the console page does with the answer of POST /console/api/login/salt (ADR 0021): the
+    body of POST /console/api/login (the derived auth value; the password itself only for a legacy
+    account's one last time) and the unwrap value that opens the private key and is never sent."""
+    auth, unwrap = _derive_signin(password, str(salt_answer["salt"]))
+    body = {"username": username, "auth": crypto.b64u_encode(auth)}
+    if salt_answer.get("legacy"):
+        body["password"] = password
+    return body, unwrap
+
+
+async def signin_secrets(http: httpx.AsyncClient, username: str, password: str) -> tuple[dict[str, str], bytes]:
+    """Asks for the account's salt and derives: (login body, unwrap value)."""
+    answer = await http.post("/console/api/login/salt", json={"username": username})
+    answer.raise_for_status()
+    return await asyncio.to_thread(signin_from_salt, username, password, answer.json())
+
+
+async def signin_body(http: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
+    """The body of POST /console/api/login for this username and password."""
+    return (await signin_secrets(http, username, password))[0]
+
+
 class StaffClient:
     """A counsellor: signs in over HTTP with password and TOTP (enrolling it at the first sign-in),
     enrols or unlocks their key, then chats over /ws/staff."""
@@ -327,24 +356,32 @@ class StaffClient:
         """Password, then the second factor; returns the profile (with the sealed private key)."""
         origin = self.base_url
         async with httpx.AsyncClient(base_url=self.base_url, headers={"origin": origin}) as http:
-            answer = await http.post("/console/api/login", json={"username": self.username, "password": self.password})
+            body, unwrap = await signin_secrets(http, self.username, self.password)
+            answer = await http.post("/console/api/login", json=body)
             answer.raise_for_status()
             first: dict[str, Any] = answer.json()
             info = await self._second_factor(http, first["next"], first["csrf"])
             self.cookies = dict(http.cookies)
             self.csrf = info["csrf"]
             self.participant = info["staff"]["id"]
-            wrapping = crypto.derive_wrapping_key(self.password, crypto.b64u_decode(info["kdf_salt"]))
             if info["needs_key"]:
                 self.private_key = nacl.public.PrivateKey.generate()
-                sealed = crypto.seal(wrapping, bytes(self.private_key))
+                sealed = crypto.seal(unwrap, bytes(self.private_key))
                 enrolled = await http.post(
                     "/console/api/keys", headers={"x-csrf-token": self.csrf},
                     json={"public_key": crypto.b64u_encode(bytes(self.private_key.public_key)),
                           "encrypted_private_key": sealed})
                 enrolled.raise_for_status()
-            else:
+            elif info["key_sealing"] == "legacy":
+                # The first sign-in after the upgrade: open with the legacy wrapping key, seal again.
+                wrapping = await asyncio.to_thread(crypto.derive_wrapping_key, self.password,
+                                                   crypto.b64u_decode(info["kdf_salt"]))
                 self.private_key = nacl.public.PrivateKey(crypto.open_sealed(wrapping, info["encrypted_private_key"]))
+                resealed = await http.post("/console/api/keys/reseal", headers={"x-csrf-token": self.csrf},
+                                           json={"encrypted_private_key": crypto.seal(unwrap, bytes(self.private_key))})
+                resealed.raise_for_status()
+            else:
+                self.private_key = nacl.public.PrivateKey(crypto.open_sealed(unwrap, info["encrypted_private_key"]))
         return info
 
     async def connect(self, **kwargs: Any) -> dict[str, Any]:

@@ -14,11 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse, Response
 
 from helpline import runtime_config, validate
-from helpline.crypto import b64u_encode
 from helpline.i18n import N_
 from helpline.models import Agency, CannedReply, RecoveryCode, Role, Staff, Throttle, utcnow
 from helpline.security import audit, sessions, throttle
-from helpline.security.passwords import hash_password
+from helpline.security.passwords import SIGNIN_DERIVED, auth_verifier, new_salt
 from helpline.staff import CHILD_NAME_MAX, USERNAME, child_name_problem
 from helpline.staffweb import Refused, StaffCall, staff_route
 
@@ -107,15 +106,17 @@ async def create_staff(call: StaffCall) -> Response:
     if not USERNAME.match(body["username"]):
         raise Refused(400, call.t("A username is 2 to 64 lower-case letters, digits, dots, dashes or underscores."))
     child_name = _child_name(call, body["child_name"], body["username"])
-    password = _password()
-    password_hash = await asyncio.to_thread(hash_password, password)
+    # The server knows this one-time password (it shows it to the admin), so it makes the verifier
+    # the member's browser will match: Argon2id of the derived auth value (ADR 0021).
+    password, salt = _password(), new_salt()
+    password_hash = await asyncio.to_thread(auth_verifier, password, salt)
     try:
         async with call.services.store.write() as db:
             agency_id = await _agency_id(call, db, body["role"], body["agency"])
             staff = Staff(public_id=secrets.token_hex(8), username=body["username"], display_name=body["name"],
                           child_name=child_name,
                           role=body["role"], password_hash=password_hash, locale=body["locale"],
-                          kdf_salt=b64u_encode(secrets.token_bytes(16)), failed_logins=0, disabled=False,
+                          kdf_salt=salt, signin_version=SIGNIN_DERIVED, failed_logins=0, disabled=False,
                           agency_id=agency_id)
             db.add(staff)
             await db.flush()
@@ -173,13 +174,12 @@ async def lift_lock(call: StaffCall) -> Response:
 async def reset_staff(call: StaffCall) -> Response:
     """A one-time password, no key pair and no second factor: the member starts again, and their
     old conversations stay readable only through the other participants."""
-    password = _password()
-    password_hash = await asyncio.to_thread(hash_password, password)
+    password, salt = _password(), new_salt()
+    password_hash = await asyncio.to_thread(auth_verifier, password, salt)
     async with call.services.store.write() as db:
         staff = await _target(call, db)
         _not_self(call, staff)
-        staff.password_hash = password_hash
-        staff.kdf_salt = b64u_encode(secrets.token_bytes(16))
+        staff.password_hash, staff.kdf_salt, staff.signin_version = password_hash, salt, SIGNIN_DERIVED
         staff.public_key = staff.key_signature = staff.encrypted_private_key = None
         staff.totp_secret = staff.totp_confirmed_at = staff.totp_last_step = None
         staff.key_reset_at = utcnow()

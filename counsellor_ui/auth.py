@@ -22,12 +22,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from helpline import validate
-from helpline.crypto import CryptoError, b64u_decode, sign_staff_key
+from helpline.crypto import CryptoError, b64u_decode, b64u_encode, derive_signin, sign_staff_key
 from helpline.db import StoreUnavailable
 from helpline.i18n import pick_locale, translate
 from helpline.models import RecoveryCode, Staff, StaffSession, utcnow
-from helpline.security import audit, sessions, throttle, totp
-from helpline.security.passwords import check_password_policy, hash_password, verify_password
+from helpline.security import audit, devices, sessions, throttle, totp
+from helpline.security.passwords import (
+    SIGNIN_DERIVED,
+    SIGNIN_LEGACY,
+    SIGNIN_LEGACY_KEY,
+    fake_salt,
+    hash_password,
+    verify_password,
+)
 from helpline.staffweb import Refused, read_json
 
 if TYPE_CHECKING:
@@ -75,6 +82,9 @@ def profile(staff: Staff) -> dict[str, Any]:
         "key_signature": staff.key_signature,
         "encrypted_private_key": staff.encrypted_private_key,
         "needs_key": staff.public_key is None,
+        # "legacy": the key is still sealed under PBKDF2(password, kdf_salt); the page opens it with
+        # that once, seals it under the derived unwrap value and sends it to /console/api/keys/reseal.
+        "key_sealing": "derived" if staff.signin_version >= SIGNIN_DERIVED else "legacy",
         "key_reset": staff.public_key is None and staff.key_reset_at is not None,
     }
 
@@ -91,6 +101,14 @@ def _locked_message(locale: str, minutes: int) -> str:
 def _set_cookie(services: Services, reply: Response, cookie: str) -> None:
     reply.set_cookie(sessions.COOKIE_NAME, cookie, httponly=True, samesite="strict",
                      secure=bool(services.settings.cookie_secure), path="/")
+
+
+def _throttle_key(request: Request, username: str, password_hash: str | None) -> str:
+    """Where this attempt's failures count: the browser's own bucket when it carries a device
+    cookie valid for this account, else the account's bucket for untrusted browsers."""
+    secret = _services(request).server_secret
+    nonce = devices.trusted_nonce(secret, username, password_hash, request.cookies.get(devices.COOKIE_NAME, ""))
+    return devices.throttle_key(secret, nonce) if nonce else throttle.key_for(secret, username)
 
 
 async def _current(request: Request, db: AsyncSession, *, csrf: bool = True) -> tuple[Staff, StaffSession]:
@@ -131,24 +149,84 @@ def guarded(handler: Any) -> Any:
     return endpoint
 
 
+def _auth_value(locale: str, value: str) -> str:
+    try:
+        ok = len(b64u_decode(value)) == 32
+    except CryptoError:
+        ok = False
+    if not ok:
+        raise Refused(400, translate(locale, "The sign-in value must be 32 bytes in base64url."))
+    return value
+
+
 # -- password ---------------------------------------------------------------------------------
 
 @guarded
-async def login(request: Request) -> Response:
+async def signin_salt(request: Request) -> Response:
+    """The account's salt for the browser's derivation (ADR 0021). A name that does not exist gets
+    a salt made from it with the server secret, the same at every ask; ``legacy`` is true only
+    for an account that has not signed in since the upgrade and must send its password once."""
     services = _services(request)
     locale = _locale(request)
     if not _same_origin(request):
         return _error(403, translate(locale, "This sign-in did not come from the console page."))
-    body = await _body(request, {"username": validate.string(64), "password": validate.string(1024)})
-    key = throttle.key_for(services.server_secret, body["username"])
+    body = await _body(request, {"username": validate.string(64)})
     async with services.store.read() as db:
-        minutes = await throttle.locked_for(db, key)
         staff = await sessions.staff_by_username(db, body["username"])
+    salt = staff.kdf_salt if staff else fake_salt(services.server_secret, body["username"])
+    legacy = staff is not None and staff.signin_version == SIGNIN_LEGACY
+    # No iteration count is offered: the page always uses its own (a server that could lower it
+    # would weaken the derivation it must not learn from).
+    return JSONResponse({"salt": salt, "legacy": legacy}, headers={"cache-control": "no-store"})
+
+
+def _upgrade_matches(password: str, salt: str, auth: str) -> bool:
+    """The legacy account's browser sent the auth value this password derives (checked before it
+    becomes the account's verifier, so a faulty page cannot lock its member out)."""
+    expected, _unwrap = derive_signin(password, b64u_decode(salt))
+    return secrets.compare_digest(b64u_encode(expected), auth)
+
+
+@guarded
+async def login(request: Request) -> Response:
+    """The derived auth value (never the password) opens a half session; an account from before
+    ADR 0021 sends its password once as well, and from then on has a hash of the auth value."""
+    services = _services(request)
+    locale = _locale(request)
+    if not _same_origin(request):
+        return _error(403, translate(locale, "This sign-in did not come from the console page."))
+    body = await _body(request, {"username": validate.string(64), "auth": validate.string(64),
+                                 "password": validate.Optional(validate.string(1024))})
+    auth = _auth_value(locale, body["auth"])
+    async with services.store.read() as db:
+        staff = await sessions.staff_by_username(db, body["username"])
+        key = _throttle_key(request, body["username"], staff.password_hash if staff else None)
+        minutes = await throttle.locked_for(db, key)
     if minutes:
         return _error(423, _locked_message(locale, minutes))
-    ok = (staff is not None and not staff.disabled
-          and await asyncio.to_thread(verify_password, staff.password_hash, body["password"]))
+    legacy = staff is not None and staff.signin_version == SIGNIN_LEGACY
+    if legacy and not body["password"]:
+        return _error(409, translate(locale, "This account must sign in once more with its password itself. "
+                                             "Reload the page and sign in again."))
+    # The same Argon2id work for every name: an unknown one is checked against a dummy hash and a
+    # disabled one against its own, so the time of the answer does not list the staff.
+    secret = body["password"] if legacy else auth
+    matches = await asyncio.to_thread(verify_password, staff.password_hash if staff else None, secret)
+    ok = matches and staff is not None and not staff.disabled
+    upgraded = ""
+    if ok and legacy:
+        assert staff is not None
+        if not await asyncio.to_thread(_upgrade_matches, body["password"], staff.kdf_salt, auth):
+            return _error(400, translate(locale, "This browser derived a different sign-in value; nothing was "
+                                                 "changed. Reload the page and try again."))
+        upgraded = await asyncio.to_thread(hash_password, auth)
     async with services.store.write() as db:
+        if ok and staff is not None and upgraded:
+            # From now on the server keeps only a hash of the auth value (ADR 0021).
+            fresh = await db.get(Staff, staff.id)
+            assert fresh is not None
+            fresh.password_hash, fresh.signin_version = upgraded, SIGNIN_LEGACY_KEY
+            await audit.record(db, staff.participant_id, "signin.upgraded", staff.participant_id, {})
         if not ok or staff is None:
             locked = await throttle.fail(db, key)
             if staff is not None:
@@ -187,26 +265,30 @@ async def mfa_enrol(request: Request) -> Response:
     return JSONResponse({"secret": secret, "uri": uri, "qr": totp.qr_data_uri(uri)})
 
 
-async def _failed_factor(db: AsyncSession, services: Services, staff: Staff, locale: str,
+async def _failed_factor(db: AsyncSession, request: Request, staff: Staff, locale: str,
                          message: str) -> tuple[int, str]:
-    locked = await throttle.fail(db, throttle.key_for(services.server_secret, staff.username))
+    locked = await throttle.fail(db, _throttle_key(request, staff.username, staff.password_hash))
     await audit.record(db, staff.participant_id, "signin.failed", staff.participant_id, {"factor": "second"})
     return (423, _locked_message(locale, locked)) if locked else (400, message)
 
 
-async def _check_lock(db: AsyncSession, services: Services, staff: Staff, locale: str) -> None:
-    minutes = await throttle.locked_for(db, throttle.key_for(services.server_secret, staff.username))
+async def _check_lock(db: AsyncSession, request: Request, staff: Staff, locale: str) -> None:
+    minutes = await throttle.locked_for(db, _throttle_key(request, staff.username, staff.password_hash))
     if minutes:
         raise Refused(423, _locked_message(locale, minutes))
 
 
 async def _signed_in(db: AsyncSession, request: Request, staff: Staff, extra: dict[str, Any]) -> Response:
     services = _services(request)
-    await throttle.clear(db, throttle.key_for(services.server_secret, staff.username))
+    await throttle.clear(db, _throttle_key(request, staff.username, staff.password_hash))
     cookie, csrf = await _rotate(db, request, staff)
     left = await _recovery_left(db, staff.id)
     reply = JSONResponse({**profile(staff), "csrf": csrf, "recovery_left": left, **extra})
     _set_cookie(services, reply, cookie)
+    # This browser has now completed a full sign-in: strangers' failures no longer lock it out.
+    reply.set_cookie(devices.COOKIE_NAME, devices.issue(services.server_secret, staff.username, staff.password_hash),
+                     max_age=devices.MAX_AGE_DAYS * 86400, httponly=True, samesite="strict",
+                     secure=bool(services.settings.cookie_secure), path=devices.COOKIE_PATH)
     return reply
 
 
@@ -226,13 +308,13 @@ async def mfa_confirm(request: Request) -> Response:
         staff, _session = await _current(request, db)
         if staff.totp_confirmed_at is not None:
             raise Refused(409, translate(locale, "This account already has an authenticator app."))
-        await _check_lock(db, services, staff, locale)
+        await _check_lock(db, request, staff, locale)
         secret = totp.open_secret(services.server_secret, staff.totp_secret or "")
         if secret is None:
             raise Refused(409, translate(locale, "Start the set-up of the authenticator app first."))
         step = totp.matching_step(secret, body["code"], None)
         if step is None:
-            problem = await _failed_factor(db, services, staff, locale, translate(
+            problem = await _failed_factor(db, request, staff, locale, translate(
                 locale, "Wrong code. Check that your phone's clock is right and try the newest code."))
         else:
             problem = None
@@ -259,7 +341,7 @@ async def mfa_verify(request: Request) -> Response:
         staff, _session = await _current(request, db)
         if staff.totp_confirmed_at is None:
             raise Refused(409, translate(locale, "Set up your authenticator app first."))
-        await _check_lock(db, services, staff, locale)
+        await _check_lock(db, request, staff, locale)
         code = body["code"]
         method = "totp"
         if totp.looks_like_recovery(code):
@@ -291,7 +373,7 @@ async def mfa_verify(request: Request) -> Response:
         if ok:
             await audit.record(db, staff.participant_id, "signin", staff.participant_id, {"factor": method})
             return await _signed_in(db, request, staff, {})
-        problem = await _failed_factor(db, services, staff, locale, message)
+        problem = await _failed_factor(db, request, staff, locale, message)
     assert problem is not None
     raise Refused(*problem)
 
@@ -343,6 +425,8 @@ async def enrol_key(request: Request) -> Response:
         if staff.public_key is not None:
             raise Refused(409, translate(locale, "This account already has a key."))
         staff.public_key, staff.encrypted_private_key = body["public_key"], sealed
+        if staff.signin_version >= SIGNIN_LEGACY_KEY:  # the page sealed it under the derived unwrap value
+            staff.signin_version = SIGNIN_DERIVED
         signing = services.org_signing_key
         staff.key_signature = sign_staff_key(signing, staff.participant_id, public) if signing else None
         await audit.record(db, staff.participant_id, "key.enrolled", staff.participant_id,
@@ -351,19 +435,35 @@ async def enrol_key(request: Request) -> Response:
 
 
 @guarded
+async def reseal_key(request: Request) -> Response:
+    """The first sign-in after ADR 0021: the page opened the private key with the legacy wrapping
+    key and sends it sealed under the derived unwrap value; the account is then fully derived."""
+    services = _services(request)
+    locale = _locale(request)
+    body = await _body(request, {"encrypted_private_key": validate.string(255)})
+    sealed = _sealed_key(locale, body["encrypted_private_key"])
+    async with services.store.write() as db:
+        staff, _session = await _full_session(request, db)
+        if staff.public_key is None or staff.signin_version != SIGNIN_LEGACY_KEY:
+            raise Refused(409, translate(locale, "There is no key waiting to be sealed again."))
+        staff.encrypted_private_key, staff.signin_version = sealed, SIGNIN_DERIVED
+        await audit.record(db, staff.participant_id, "key.resealed", staff.participant_id, {})
+        return JSONResponse({**profile(staff), "csrf": _session.csrf_token})
+
+
+@guarded
 async def change_password(request: Request) -> Response:
-    """The old password, the new one, and the private key the browser re-sealed under it (with a
-    new salt) change together in one transaction, or nothing changes."""
+    """The auth values derived from the old and the new password (with the new salt), and the
+    private key the browser re-sealed under the new unwrap value, change together in one
+    transaction, or nothing changes. The server never sees either password (ADR 0021), so the
+    page enforces the length rule."""
     services = _services(request)
     locale = _locale(request)
     body = await _body(request, {
-        "old_password": validate.string(1024), "new_password": validate.string(1024),
+        "old_auth": validate.string(64), "new_auth": validate.string(64),
         "kdf_salt": validate.string(32), "encrypted_private_key": validate.Optional(validate.string(255)),
     })
-    weak = check_password_policy(body["new_password"])
-    if weak:
-        raise Refused(400, translate(locale, "A password needs at least %(count)d characters.") % {"count": 12}
-                      if len(body["new_password"]) < 12 else weak)
+    old_auth, new_auth = _auth_value(locale, body["old_auth"]), _auth_value(locale, body["new_auth"])
     try:
         salt_ok = len(b64u_decode(body["kdf_salt"])) == 16
     except CryptoError:
@@ -372,12 +472,13 @@ async def change_password(request: Request) -> Response:
         raise Refused(400, translate(locale, "The key salt must be 16 bytes in base64url."))
     async with services.store.read() as db:
         staff, _session = await _full_session(request, db)
-    ok = await asyncio.to_thread(verify_password, staff.password_hash, body["old_password"])
-    new_hash = await asyncio.to_thread(hash_password, body["new_password"]) if ok else ""
+    ok = staff.signin_version != SIGNIN_LEGACY and await asyncio.to_thread(
+        verify_password, staff.password_hash, old_auth)
+    new_hash = await asyncio.to_thread(hash_password, new_auth) if ok else ""
     async with services.store.write() as db:
         staff, session = await _full_session(request, db)
         if not ok:
-            problem = await _failed_factor(db, services, staff, locale,
+            problem = await _failed_factor(db, request, staff, locale,
                                            translate(locale, "Your current password is not right."))
         elif staff.public_key is not None and not body["encrypted_private_key"]:
             problem = (400, translate(locale, "Send your private key sealed under the new password."))
@@ -386,6 +487,7 @@ async def change_password(request: Request) -> Response:
             if staff.public_key is not None:
                 staff.encrypted_private_key = _sealed_key(locale, body["encrypted_private_key"])
             staff.password_hash, staff.kdf_salt = new_hash, body["kdf_salt"]
+            staff.signin_version = SIGNIN_DERIVED
             # Other sessions end: whoever knew the old password is signed out everywhere else.
             await db.execute(delete(StaffSession).where(StaffSession.staff_id == staff.id,
                                                         StaffSession.id != session.id))
@@ -416,12 +518,14 @@ def one_time_password() -> str:
 
 
 routes = [
+    Route("/console/api/login/salt", signin_salt, methods=["POST"]),
     Route("/console/api/login", login, methods=["POST"]),
     Route("/console/api/mfa/enrol", mfa_enrol, methods=["POST"]),
     Route("/console/api/mfa/confirm", mfa_confirm, methods=["POST"]),
     Route("/console/api/mfa/verify", mfa_verify, methods=["POST"]),
     Route("/console/api/me", me),
     Route("/console/api/keys", enrol_key, methods=["POST"]),
+    Route("/console/api/keys/reseal", reseal_key, methods=["POST"]),
     Route("/console/api/password", change_password, methods=["POST"]),
     Route("/console/api/logout", logout, methods=["POST"]),
     Route("/console/api/logout-everywhere", logout, methods=["POST"]),

@@ -31,5 +31,7 @@ async def console_page(request: Request) -> Response:
 
 
 
-routes: list[BaseRoute] = [Route("/console", console_page), *auth.routes, *admin.routes, *cases.routes,
-                           *supervise.routes, *emergency.routes]
+# POST answers the page too: a sign-in form submitted before its script has loaded lands here, and
+# the body (which carries no password: those fields have no name) is never read.
+routes: list[BaseRoute] = [Route("/console", console_page, methods=["GET", "POST"]), *auth.routes, *admin.routes,
+                           *cases.routes, *supervise.routes, *emergency.routes]

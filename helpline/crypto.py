@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import secrets
 from typing import Any
@@ -30,6 +31,9 @@ PBKDF2_ITERATIONS = 600_000
 _CHILD_BOX = b"helpline/child-box/v1\x00"
 _CHILD_TOKEN = b"helpline/child-token/v1\x00"
 _STAFF_KEY = b"helpline/staff-key/v1\x00"
+_SIGNIN_SALT = b"helpline/staff-signin/v1\x00"
+_SIGNIN_AUTH = b"helpline/signin-auth/v1"
+_SIGNIN_UNWRAP = b"helpline/key-unwrap/v1"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CROCKFORD_ALIASES = {"O": "0", "I": "1", "L": "1"}
 
@@ -226,6 +230,20 @@ def verify_staff_key(org_public: bytes, staff_id: str, public_key: bytes, signat
     return True
 
 
+def derive_signin(password: str, salt: bytes, iterations: int = PBKDF2_ITERATIONS) -> tuple[bytes, bytes]:
+    """(auth, unwrap) from a staff password and the account's 16-byte salt (ADR 0021).
+
+    One slow PBKDF2-SHA256 gives a 32-byte master, and two HMAC-SHA256 of it under different labels
+    give the value that signs in (the server keeps only an Argon2id of it) and the secretbox key
+    that seals the staff private key (it never leaves the page). Knowing ``auth`` tells nothing
+    of ``unwrap``. The browser's twin is ``deriveSignin`` in wire.js; the server runs this only to
+    make a verifier from a password it was given anyway (CLI, one-time passwords, legacy upgrade)."""
+    master = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), _SIGNIN_SALT + salt, iterations, KEY_BYTES)
+    return (hmac.new(master, _SIGNIN_AUTH, hashlib.sha256).digest(),
+            hmac.new(master, _SIGNIN_UNWRAP, hashlib.sha256).digest())
+
+
 def derive_wrapping_key(password: str, salt: bytes, iterations: int = PBKDF2_ITERATIONS) -> bytes:
-    """The browser derives this with WebCrypto PBKDF2-SHA256; the server never does."""
+    """The legacy key-wrapping key (before ADR 0021): kept to open a private key sealed under it
+    once, at the first sign-in after the upgrade, in the browser (or the test client)."""
     return hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations, KEY_BYTES)

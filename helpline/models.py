@@ -86,8 +86,11 @@ class Staff(Base):
     child_name: Mapped[str | None] = mapped_column(String(40))
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
-    # Key wrapping: the browser derives the wrapping key from the password with this salt.
+    # The account's salt for the browser's sign-in derivation (ADR 0021), handed out before sign-in.
     kdf_salt: Mapped[str] = mapped_column(String(32))
+    # 1: legacy (hash of the password itself; key sealed under PBKDF2(password, kdf_salt));
+    # 2: hash of the derived auth value, key still under the legacy wrapping key; 3: fully derived.
+    signin_version: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="1")
     public_key: Mapped[str | None] = mapped_column(String(64))
     key_signature: Mapped[str | None] = mapped_column(String(128))
     encrypted_private_key: Mapped[str | None] = mapped_column(String(255))

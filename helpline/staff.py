@@ -8,7 +8,7 @@ import secrets
 import nacl.signing
 from sqlalchemy import func, select
 
-from helpline.crypto import b64u_decode, b64u_encode, sign_staff_key
+from helpline.crypto import b64u_decode, sign_staff_key
 from helpline.db import make_engine, make_sessionmaker
 from helpline.models import Role, Staff
 
@@ -36,7 +36,7 @@ CHILD_NAME_PROBLEMS = {
 
 async def add_staff(url: str, username: str, password: str, role: str, *, display_name: str,
                     locale: str = "sq", child_name: str | None = None) -> None:
-    from helpline.security.passwords import check_password_policy, hash_password
+    from helpline.security.passwords import SIGNIN_DERIVED, auth_verifier, check_password_policy, new_salt
 
     if not USERNAME.match(username):
         raise ValueError("A username is 2-64 lower-case letters, digits, dots, dashes or underscores.")
@@ -48,6 +48,10 @@ async def add_staff(url: str, username: str, password: str, role: str, *, displa
     problem = check_password_policy(password)
     if problem:
         raise ValueError(problem)
+    # The CLI is given the password, so it derives what the browser will (ADR 0021) and stores only
+    # an Argon2id of the auth value; the password is not kept.
+    salt = new_salt()
+    verifier = auth_verifier(password, salt)
     engine = make_engine(url)
     try:
         async with make_sessionmaker(engine)() as db, db.begin():
@@ -55,7 +59,7 @@ async def add_staff(url: str, username: str, password: str, role: str, *, displa
                 raise ValueError(f"{username} already exists.")
             db.add(Staff(public_id=secrets.token_hex(8), username=username, display_name=display_name, role=role,
                          child_name=child_name or None,
-                         password_hash=hash_password(password), kdf_salt=b64u_encode(secrets.token_bytes(16)),
+                         password_hash=verifier, kdf_salt=salt, signin_version=SIGNIN_DERIVED,
                          locale=locale, failed_logins=0, disabled=False))
     finally:
         await engine.dispose()

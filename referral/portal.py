@@ -279,7 +279,7 @@ async def report_status(request: Request) -> Response:
 
 POST = ("POST",)
 routes: list[BaseRoute] = [
-    Route("/referrals", portal_page),
+    Route("/referrals", portal_page, methods=["GET", "POST"]),  # a sign-in form sent without its script
     staff_route("/referrals/api/referrals", "referral.portal", portal_list),
     staff_route("/referrals/api/referrals/{rid}", "referral.portal", referral_read),
     staff_route("/referrals/api/referrals/{rid}/acknowledge", "referral.portal", portal_acknowledge, methods=POST),

@@ -209,6 +209,15 @@ def totp_code(secret: str) -> str:
     return code
 
 
+def login_body(http: httpx.Client, username: str, password: str) -> dict[str, str]:
+    """The body of POST /console/api/login as the console page makes it (salt, then derivation)."""
+    from chat.client import signin_from_salt
+
+    salt = http.post("/console/api/login/salt", json={"username": username})
+    salt.raise_for_status()
+    return signin_from_salt(username, password, salt.json())[0]
+
+
 def enrol_totp(server_url: str, username: str, password: str) -> str:
     """Signs in with the password and enrols TOTP through the real HTTP API; returns the secret.
 
@@ -217,7 +226,7 @@ def enrol_totp(server_url: str, username: str, password: str) -> str:
     from chat.client import remember_totp
 
     with httpx.Client(base_url=server_url, headers={"origin": server_url}) as http:
-        login = http.post("/console/api/login", json={"username": username, "password": password})
+        login = http.post("/console/api/login", json=login_body(http, username, password))
         login.raise_for_status()
         csrf = login.json()["csrf"]
         enrolled = http.post("/console/api/mfa/enrol", headers={"x-csrf-token": csrf}, json={})

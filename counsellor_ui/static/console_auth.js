@@ -1,6 +1,10 @@
 /* Console sign-in: password, second factor (TOTP enrolment with a QR code, or a code / recovery
  * code), key enrolment or unlock; then the account section: password change (the private key is
- * sealed again here, under the new password) and sign-out everywhere. */
+ * sealed again here, under the new password) and sign-out everywhere.
+ *
+ * The password never leaves this page (ADR 0021): with the account's salt it derives `auth`, which
+ * signs in (the server keeps an Argon2id of it), and `unwrap`, which seals the private key and is
+ * never sent. Only an account from before that change sends its password one last time. */
 (function () {
   'use strict';
 
@@ -10,7 +14,9 @@
   var _ = C._;
   var post = C.post;
   var lang = '?lang=' + encodeURIComponent(C.CONFIG.lang || '');
-  var password = '';   // kept between the two steps only, to open the private key afterwards
+  var password = '';   // kept between the two steps only, for a legacy key (see finish)
+  var unwrap = null;   // the derived key-unwrapping value, between the two steps
+  var salt = null;     // the account's salt, for the password change
 
   function step(name) {
     $('login-form').hidden = name !== 'password';
@@ -26,10 +32,20 @@
 
   function signIn(event) {
     event.preventDefault();
+    var username = $('login-username').value;
     password = $('login-password').value;
     $('login-error').textContent = '';
     busy('login-submit', true);
-    post('/console/api/login' + lang, { username: $('login-username').value, password: password })
+    post('/console/api/login/salt' + lang, { username: username })
+      .then(function (answer) {
+        salt = W.b64uDecode(answer.salt);
+        return W.deriveSignin(password, salt).then(function (derived) {
+          unwrap = derived.unwrap;
+          var body = { username: username, auth: W.b64uEncode(derived.auth) };
+          if (answer.legacy) body.password = password;  // once: the server then keeps a hash of auth
+          return post('/console/api/login' + lang, body);
+        });
+      })
       .then(function (info) {
         C.setCsrf(info.csrf);
         $('login-password').value = '';
@@ -89,14 +105,24 @@
       .then(function () { busy('mfa-submit', false); });
   }
 
-  /* The second factor is done: open (or make) the private key with the password, then work. */
+  /* The second factor is done: open (or make) the private key with the unwrap value, then work.
+   * A key still sealed the legacy way (PBKDF2 of the password itself) is opened with that once and
+   * sealed again under the unwrap value. */
   function finish(profile, errorLine) {
     C.setCsrf(profile.csrf);
-    return W.deriveWrappingKey(password, W.b64uDecode(profile.kdf_salt)).then(function (wrapping) {
-      if (profile.needs_key) return enrolKey(wrapping);
-      return W.openPrivateKey(wrapping, profile.encrypted_private_key);
+    return Promise.resolve().then(function () {
+      if (profile.needs_key) return enrolKey(unwrap);
+      if (profile.key_sealing !== 'legacy') return W.openPrivateKey(unwrap, profile.encrypted_private_key);
+      return W.deriveWrappingKey(password, W.b64uDecode(profile.kdf_salt)).then(function (wrapping) {
+        var secretKey = W.openPrivateKey(wrapping, profile.encrypted_private_key);
+        return post('/console/api/keys/reseal' + lang, {
+          encrypted_private_key: W.sealPrivateKey(unwrap, secretKey)
+        }).then(function () { return secretKey; });
+      });
     }).then(function (secretKey) {
       password = '';
+      unwrap = null;
+      salt = W.b64uDecode(profile.kdf_salt);
       step('password');
       showAccount(profile);
       C.startWork(profile.staff, profile.csrf, secretKey);
@@ -107,7 +133,7 @@
     });
   }
 
-  function enrolKey(wrapping) {
+  function enrolKey(wrapping) {  // wrapping: the unwrap value
     var pair = nacl.box.keyPair();
     return post('/console/api/keys' + lang, {
       public_key: W.b64uEncode(pair.publicKey),
@@ -125,7 +151,9 @@
     $('recovery-left').textContent = _('Recovery codes left: {count}').replace('{count}', profile.recovery_left);
   }
 
-  /* A new salt and wrapping key; the same private key, sealed again, travels with the change. */
+  /* A new salt; the auth values of the old and the new password, and the same private key sealed
+   * under the new unwrap value, travel with the change. Neither password leaves the page, so the
+   * length rule is checked here only. */
   function changePassword(event) {
     event.preventDefault();
     var status = $('password-status');
@@ -133,16 +161,17 @@
     status.className = '';
     if (fresh.length < 12) { fail(_('A password needs at least 12 characters.')); return; }
     if (fresh !== $('password-again').value) { fail(_('The two new passwords differ.')); return; }
-    var salt = nacl.randomBytes(16);
+    var newSalt = nacl.randomBytes(16);
     var key = C.secretKey();
     busy('password-submit', true);
     status.textContent = _('Sealing your key under the new password…');
-    W.deriveWrappingKey(fresh, salt).then(function (wrapping) {
+    Promise.all([W.deriveSignin($('password-old').value, salt), W.deriveSignin(fresh, newSalt)]).then(function (both) {
       return post('/console/api/password' + lang, {
-        old_password: $('password-old').value, new_password: fresh, kdf_salt: W.b64uEncode(salt),
-        encrypted_private_key: key ? W.sealPrivateKey(wrapping, key) : null
+        old_auth: W.b64uEncode(both[0].auth), new_auth: W.b64uEncode(both[1].auth), kdf_salt: W.b64uEncode(newSalt),
+        encrypted_private_key: key ? W.sealPrivateKey(both[1].unwrap, key) : null
       });
-    }).then(function () {
+    }).then(function (profile) {
+      salt = W.b64uDecode(profile.kdf_salt);
       ['password-old', 'password-new', 'password-again'].forEach(function (id) { $(id).value = ''; });
       status.textContent = _('Your password was changed. Other sessions were signed out.');
     }).catch(function (error) { fail(error.message); })

@@ -14,7 +14,7 @@ from chat.client import StaffClient
 from counsellor_ui.admin import KEY_GONE
 from tests.browser.conftest import axe_violations
 from tests.browser.console_signin import sign_in
-from tests.support import ServerProcess, Stack, add_user, run_async, totp_code
+from tests.support import ServerProcess, Stack, add_user, login_body, run_async, totp_code
 
 
 @pytest.fixture
@@ -94,7 +94,8 @@ def test_admin_pages_by_keyboard_and_axe_clean(stack: Stack, server: ServerProce
     add_user(stack, "ana")
     ben_password = add_user(stack, "ben")
     for attempt in range(5):  # ben is locked before the admin looks
-        httpx.post(server.url + "/console/api/login", json={"username": "ben", "password": f"no-{attempt}"})
+        with httpx.Client(base_url=server.url) as http:
+            http.post("/console/api/login", json=login_body(http, "ben", f"no-{attempt}"))
     admin_password = add_user(stack, "root", role="admin")
     page = context.new_page()
     errors = watch(page)
@@ -128,8 +129,8 @@ def test_admin_pages_by_keyboard_and_axe_clean(stack: Stack, server: ServerProce
     page.keyboard.press("Enter")
     expect(page.locator("#admin-result")).to_have_text("ben can sign in again.")
     expect(lift).to_have_count(0)
-    assert httpx.post(server.url + "/console/api/login",
-                      json={"username": "ben", "password": ben_password}).status_code == 200
+    with httpx.Client(base_url=server.url) as http:
+        assert http.post("/console/api/login", json=login_body(http, "ben", ben_password)).status_code == 200
 
     # Reset ana: a one-time password and the warning about earlier conversations.
     page.get_by_role("button", name="Reset (ana)").focus()

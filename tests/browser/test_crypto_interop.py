@@ -264,6 +264,23 @@ def test_webcrypto_pbkdf2_equals_hashlib(page: Page) -> None:
     assert unb64u(derived) == expected == crypto.derive_wrapping_key(password, salt)
 
 
+def test_webcrypto_signin_derivation_equals_python(page: Page) -> None:
+    """ADR 0021: Chromium's auth and unwrap values are helpline/crypto.py's, for a random salt and
+    for every vector."""
+    rows = [{"password": "Fjalëkalim i gjatë 🔑", "salt": b64u(secrets.token_bytes(16)), "iterations": 600_000},
+            *VECTORS["signin"]]
+    for row in rows:
+        derived = page.evaluate(
+            """([password, salt, iterations]) => HelplineWire.deriveSignin(password, HelplineWire.b64uDecode(salt),
+                 iterations).then((d) => [HelplineWire.b64uEncode(d.auth), HelplineWire.b64uEncode(d.unwrap)])""",
+            [row["password"], row["salt"], row["iterations"]],
+        )
+        auth, unwrap = crypto.derive_signin(row["password"], unb64u(row["salt"]), row["iterations"])
+        assert derived == [b64u(auth), b64u(unwrap)]
+        if "auth" in row:
+            assert derived[0] == row["auth"] and unb64u(derived[1]).hex() == row["unwrap"]
+
+
 def test_private_key_sealed_in_the_browser_opens_in_python_and_back(page: Page) -> None:
     wrapping_key = secrets.token_bytes(32)
     staff = nacl.public.PrivateKey.generate()

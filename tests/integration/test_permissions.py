@@ -25,7 +25,7 @@ from tests.support import ROOT, ServerProcess, Stack, add_user, run_async
 # Routes anyone may call: pages with no data in them, sign-in steps, the child's side, health.
 PUBLIC = re.compile(r"^(/|/healthz|/openapi.json|/console|/referrals|/stats|/report.*|/help.*|/bundle/.*|/static/.*"
                     r"|/i18n/.*"
-                    r"|/console/api/(login|mfa/.*|me|keys|password|logout|logout-everywhere)|/ws/.*)$")
+                    r"|/console/api/(login|login/salt|mfa/.*|me|keys|keys/reseal|password|logout|logout-everywhere)|/ws/.*)$")
 
 
 def staff_routes() -> list[tuple[str, str, str]]:

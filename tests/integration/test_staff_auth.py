@@ -13,7 +13,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from chat.client import ChildClient, FrameError, StaffClient, next_totp_code
+from chat.client import ChildClient, FrameError, StaffClient, next_totp_code, signin_body
 from counsellor_ui.admin import KEY_GONE
 from helpline import crypto
 from helpline.db import make_engine, make_sessionmaker
@@ -27,7 +27,7 @@ def client(server: ServerProcess) -> httpx.AsyncClient:
 
 
 async def login(http: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
-    return await http.post("/console/api/login?lang=en", json={"username": username, "password": password})
+    return await http.post("/console/api/login?lang=en", json=await signin_body(http, username, password))
 
 
 async def rows(stack: Stack, model: Any) -> list[Any]:
@@ -159,22 +159,27 @@ async def test_a_session_cookie_without_the_csrf_token_changes_nothing(stack: St
 async def test_password_change_keeps_the_key_and_admin_reset_starts_again(stack: Stack, server: ServerProcess) -> None:
     password = add_user(stack, "ana")
     ana = StaffClient(server.url, "ana", password)
-    await ana.sign_in()
+    profile = await ana.sign_in()
     assert ana.private_key is not None
     key_before = bytes(ana.private_key)
     new_password = "new-" + secrets.token_urlsafe(12)
     salt = secrets.token_bytes(16)
-    sealed = crypto.seal(crypto.derive_wrapping_key(new_password, salt), key_before)
+    # What the page sends (ADR 0021): auth values of the old and new password, never the passwords.
+    old_salt = crypto.b64u_decode(profile["kdf_salt"])
+    old_auth = crypto.b64u_encode(crypto.derive_signin(password, old_salt)[0])
+    new_auth, new_unwrap = crypto.derive_signin(new_password, salt)
+    sealed = crypto.seal(new_unwrap, key_before)
     async with httpx.AsyncClient(base_url=server.url, cookies=ana.cookies) as http:
-        body = {"old_password": "not-it-" + password, "new_password": new_password,
+        body = {"old_auth": crypto.b64u_encode(crypto.derive_signin("not-it-" + password, old_salt)[0]),
+                "new_auth": crypto.b64u_encode(new_auth),
                 "kdf_salt": crypto.b64u_encode(salt), "encrypted_private_key": sealed}
         wrong = await http.post("/console/api/password?lang=en", headers={"x-csrf-token": ana.csrf}, json=body)
         assert wrong.status_code == 400 and "current password" in wrong.json()["error"]
-        short = await http.post("/console/api/password?lang=en", headers={"x-csrf-token": ana.csrf},
-                                json={**body, "old_password": password, "new_password": "short"})
-        assert short.status_code == 400
+        malformed = await http.post("/console/api/password?lang=en", headers={"x-csrf-token": ana.csrf},
+                                    json={**body, "old_auth": old_auth, "new_auth": new_password})
+        assert malformed.status_code == 400 and "32 bytes" in malformed.json()["error"]
         changed = await http.post("/console/api/password", headers={"x-csrf-token": ana.csrf},
-                                  json={**body, "old_password": password})
+                                  json={**body, "old_auth": old_auth})
         assert changed.status_code == 200
     async with client(server) as http:
         assert (await login(http, "ana", password)).status_code == 401  # the old password is gone

@@ -203,6 +203,16 @@ test('PBKDF2 wrapping key equals hashlib', async () => {
   }
 });
 
+test('sign-in derivation (auth, unwrap) equals helpline/crypto.py', async () => {
+  for (const row of vectors.signin) {
+    const iterations = row.iterations === W.PBKDF2_ITERATIONS ? undefined : row.iterations;
+    const derived = await W.deriveSignin(row.password, W.b64uDecode(row.salt), iterations);
+    assert.equal(W.b64uEncode(derived.auth), row.auth);
+    assert.equal(toHex(derived.unwrap), row.unwrap);
+    assert.notEqual(toHex(derived.auth), toHex(derived.unwrap));
+  }
+});
+
 test('a staff private key seals to the Python bytes and opens', () => {
   const row = vectors.wrapping_key.private_key;
   const wrappingKey = hex(row.wrapping_key);

@@ -10,7 +10,7 @@ import datetime as dt
 import httpx
 from sqlalchemy import select, update
 
-from chat.client import StaffClient, next_totp_code, totp_secret_for
+from chat.client import StaffClient, next_totp_code, signin_body, totp_secret_for
 from helpline.db import make_engine, make_sessionmaker
 from helpline.models import Staff, StaffSession, Throttle
 from helpline.security.sessions import COOKIE_NAME
@@ -20,7 +20,7 @@ from tests.support import ServerProcess, Stack, add_user
 async def password_only(server: ServerProcess, username: str, password: str) -> tuple[str, str, str]:
     """Signs in with the password alone: (cookie, csrf, the raw Set-Cookie header)."""
     async with httpx.AsyncClient(base_url=server.url, headers={"origin": server.url}) as http:
-        answer = await http.post("/console/api/login", json={"username": username, "password": password})
+        answer = await http.post("/console/api/login", json=await signin_body(http, username, password))
         assert answer.status_code == 200, answer.text
         return answer.cookies[COOKIE_NAME], answer.json()["csrf"], answer.headers["set-cookie"]
 

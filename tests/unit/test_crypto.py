@@ -328,6 +328,16 @@ def test_derive_wrapping_key_defaults_to_600000_iterations() -> None:
     assert crypto.derive_wrapping_key(row["password"], bytes.fromhex(row["salt"])).hex() == row["key"]
 
 
+@pytest.mark.parametrize("row", VECTORS["signin"], ids=lambda r: str(r["iterations"]))
+def test_derive_signin_matches_vector(row: dict[str, Any]) -> None:
+    iterations = {} if row["iterations"] == crypto.PBKDF2_ITERATIONS else {"iterations": row["iterations"]}
+    auth, unwrap = crypto.derive_signin(row["password"], crypto.b64u_decode(row["salt"]), **iterations)
+    assert crypto.b64u_encode(auth) == row["auth"] and unwrap.hex() == row["unwrap"]
+    # Domain separation: neither output is the other, nor the legacy wrapping key of the same input.
+    legacy = crypto.derive_wrapping_key(row["password"], crypto.b64u_decode(row["salt"]), row["iterations"])
+    assert len({auth, unwrap, legacy}) == 3
+
+
 def test_sealed_private_key_matches_vector() -> None:
     row = VECTORS["wrapping_key"]["private_key"]
     wrapping_key = bytes.fromhex(row["wrapping_key"])

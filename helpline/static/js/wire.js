@@ -278,6 +278,35 @@
       .then(function (bits) { return new Uint8Array(bits); });
   }
 
+  /* The sign-in derivation (ADR 0021), the twin of helpline/crypto.py's derive_signin: one slow
+   * PBKDF2-SHA256 of the password with the account's salt, then two HMAC-SHA256 under different
+   * labels. Resolves to {auth, unwrap} (32 bytes each): auth signs in (the server keeps only an
+   * Argon2id of it); unwrap seals the private key and never leaves the page. */
+  var SIGNIN_SALT = utf8('helpline/staff-signin/v1\u0000');
+  var SIGNIN_AUTH = utf8('helpline/signin-auth/v1');
+  var SIGNIN_UNWRAP = utf8('helpline/key-unwrap/v1');
+
+  function deriveSignin(password, salt, iterations) {
+    var subtle = root.crypto && root.crypto.subtle;
+    if (!subtle) return Promise.reject(WireError('WebCrypto is only available over https'));
+    return subtle.importKey('raw', utf8(password), 'PBKDF2', false, ['deriveBits'])
+      .then(function (base) {
+        var params = {
+          name: 'PBKDF2', hash: 'SHA-256', salt: concat(SIGNIN_SALT, salt), iterations: iterations || PBKDF2_ITERATIONS
+        };
+        return subtle.deriveBits(params, base, KEY_BYTES * 8);
+      })
+      .then(function (master) {
+        return subtle.importKey('raw', master, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      })
+      .then(function (hmacKey) {
+        return Promise.all([subtle.sign('HMAC', hmacKey, SIGNIN_AUTH), subtle.sign('HMAC', hmacKey, SIGNIN_UNWRAP)]);
+      })
+      .then(function (both) {
+        return { auth: new Uint8Array(both[0]), unwrap: new Uint8Array(both[1]) };
+      });
+  }
+
   /* A staff member's X25519 secret key, stored on the server only in this sealed form. */
   function sealPrivateKey(wrappingKey, secretKey, nonce) {
     return seal(wrappingKey, secretKey, nonce);
@@ -315,6 +344,7 @@
     staffKeyStatement: staffKeyStatement,
     verifyStaffKey: verifyStaffKey,
     deriveWrappingKey: deriveWrappingKey,
+    deriveSignin: deriveSignin,
     sealPrivateKey: sealPrivateKey,
     openPrivateKey: openPrivateKey
   };
