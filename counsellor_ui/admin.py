@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse, Response
 
 from helpline import runtime_config, validate
-from helpline.crypto import b64u_encode
+from helpline.crypto import b64u_decode, b64u_encode, sign_staff_key
 from helpline.i18n import N_
 from helpline.models import Agency, CannedReply, RecoveryCode, Role, Staff, Throttle, utcnow
 from helpline.security import audit, sessions, throttle
@@ -118,6 +118,11 @@ async def change_role(call: StaffCall) -> Response:
         _not_self(call, staff)
         staff.agency_id = await _agency_id(call, db, body["role"], body["agency"])
         before, staff.role = staff.role, body["role"]
+        if staff.public_key is not None and staff.role != before:
+            # The org signature names the role (docs/encryption.md): the old one no longer holds.
+            signing = call.services.org_signing_key
+            staff.key_signature = (sign_staff_key(signing, staff.participant_id, b64u_decode(staff.public_key),
+                                                  role=staff.role) if signing else None)
         await audit.record(db, call.actor, "staff.role", staff.participant_id,
                            {"from": before, "to": staff.role, "agency": body["agency"] if staff.agency_id else None})
     return JSONResponse({"ok": True})

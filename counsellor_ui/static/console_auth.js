@@ -11,6 +11,7 @@
   var post = C.post;
   var lang = '?lang=' + encodeURIComponent(C.CONFIG.lang || '');
   var password = '';   // kept between the two steps only, to open the private key afterwards
+  var keySignature = null;   // the org signature of this staff member's key, if there is one yet
 
   function step(name) {
     $('login-form').hidden = name !== 'password';
@@ -92,6 +93,7 @@
   /* The second factor is done: open (or make) the private key with the password, then work. */
   function finish(profile, errorLine) {
     C.setCsrf(profile.csrf);
+    keySignature = profile.key_signature;
     return W.deriveWrappingKey(password, W.b64uDecode(profile.kdf_salt)).then(function (wrapping) {
       if (profile.needs_key) return enrolKey(wrapping);
       return W.openPrivateKey(wrapping, profile.encrypted_private_key);
@@ -99,6 +101,7 @@
       password = '';
       step('password');
       showAccount(profile);
+      showKey(profile.staff, secretKey);
       C.startWork(profile.staff, profile.csrf, secretKey);
     }).catch(function (error) {
       step('password');
@@ -112,7 +115,20 @@
     return post('/console/api/keys' + lang, {
       public_key: W.b64uEncode(pair.publicKey),
       encrypted_private_key: W.sealPrivateKey(wrapping, pair.secretKey)
-    }).then(function () { return pair.secretKey; });
+    }).then(function (reply) { keySignature = reply.key_signature; return pair.secretKey; });
+  }
+
+  /* The key's fingerprint, the same one `helpline keys sign` shows the admin who signs it: while
+   * the key waits for the org signature (for this role), say so and show it where it is seen. */
+  function showKey(staff, secretKey) {
+    var publicKey = nacl.box.keyPair.fromSecretKey(secretKey).publicKey;
+    var fingerprint = W.keyFingerprint(publicKey);
+    $('key-fingerprint').textContent = _('Your key’s fingerprint: {fingerprint}').replace('{fingerprint}', fingerprint);
+    var signed = W.verifyStaffKey(C.ORG_KEY, staff.id, publicKey, keySignature || '', [staff.role]);
+    var pending = $('key-pending');
+    pending.hidden = signed;
+    pending.textContent = signed ? '' : _('Your key waits for the helpline’s signature. When an admin signs it, check together that they see this fingerprint: {fingerprint}')
+      .replace('{fingerprint}', fingerprint);
   }
 
   function showAccount(profile) {
