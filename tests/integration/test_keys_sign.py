@@ -143,3 +143,30 @@ async def test_embedded_org_key_signs_old_signatures_again_at_start(
     assert _signed_role(stack, rows["bora"]) == "officer"
     assert rows["cen"].key_signature == before["cen"].key_signature  # not the org's: left alone
     assert _signed_role(stack, rows["cen"]) is None
+
+
+async def test_a_role_change_signs_the_key_again_or_leaves_it_waiting(
+        stack: Stack, start_server: Callable[..., ServerProcess]) -> None:
+    """The signature names the role, so a role change cannot keep the old one: with the org key at
+    hand the key is signed for the new role; without it the key waits for `helpline keys sign`."""
+    from tests.integration.referral_support import member
+
+    admin = await member(stack, "root", "admin")
+    await member(stack, "cen", "counsellor")
+    target = (await _rows(stack))["cen"]
+    assert _signed_role(stack, target) == "counsellor"
+
+    embedded = start_server()
+    async with admin.client(embedded.url) as http:
+        changed = await http.post(f"/console/api/admin/staff/{target.public_id}/role", json={"role": "supervisor"})
+        assert changed.status_code == 200, changed.text
+    assert _signed_role(stack, (await _rows(stack))["cen"]) == "supervisor"
+
+    offline = start_server(HELPLINE_ORG_KEY_FILE=str(stack.data_dir / "not-here.key"))
+    async with admin.client(offline.url) as http:
+        changed = await http.post(f"/console/api/admin/staff/{target.public_id}/role", json={"role": "manager"})
+        assert changed.status_code == 200, changed.text
+    assert (await _rows(stack))["cen"].key_signature is None
+    listed = _sign(stack)
+    assert f"{crypto.key_fingerprint(crypto.b64u_decode(str(target.public_key)))}  cen (Cen), manager - new key" \
+        in listed.stdout
