@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse, Response
 
 from helpline import runtime_config, validate
-from helpline.crypto import b64u_decode, b64u_encode, sign_staff_key
+from helpline.crypto import CryptoError, b64u_decode, b64u_encode, sign_staff_key, staff_key_role
 from helpline.i18n import N_
 from helpline.models import Agency, CannedReply, RecoveryCode, Role, Staff, Throttle, utcnow
 from helpline.security import audit, sessions, throttle
@@ -78,7 +78,7 @@ async def list_staff(call: StaffCall) -> Response:
             "id": staff.public_id, "username": staff.username, "name": staff.display_name, "role": staff.role,
             "agency": agency, "disabled": staff.disabled, "locked": locked,
             "totp": staff.totp_confirmed_at is not None,
-            "key": "none" if staff.public_key is None else ("signed" if staff.key_signature else "pending"),
+            "key": _key_state(staff, call.services.org_public_key),
             "key_reset_at": staff.key_reset_at.isoformat() if staff.key_reset_at else None,
             "self": staff.id == call.staff.id,
         })
@@ -109,6 +109,18 @@ async def create_staff(call: StaffCall) -> Response:
     except IntegrityError:
         raise Refused(409, call.t("This username is taken.")) from None
     return JSONResponse({"id": staff.public_id, "username": staff.username, "password": password}, status_code=201)
+
+
+def _key_state(staff: Staff, org_public: bytes) -> str:
+    """"signed" only if the org key signed this key for the role the person has now (ADR 0022)."""
+    if staff.public_key is None:
+        return "none"
+    try:
+        public = b64u_decode(staff.public_key)
+        role = staff_key_role(org_public, staff.participant_id, public, staff.key_signature or "")
+    except CryptoError:
+        role = None
+    return "signed" if role == staff.role else "pending"
 
 
 async def change_role(call: StaffCall) -> Response:

@@ -4,7 +4,8 @@ referral or a case note only for keys signed for a role that may read it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import nacl.public
@@ -118,6 +119,11 @@ def test_the_console_encrypts_referrals_and_case_notes_only_for_keys_signed_for_
     page.on("request", record)
     page.on("dialog", lambda dialog: dialog.accept())
     sign_in(page, server, "ana", password)
+    # The console shows the fingerprint `helpline keys sign` shows the admin; her key is signed.
+    ana = run_async(query(stack, "SELECT public_key FROM staff WHERE username = 'ana'"))[0][0]
+    expect(page.locator("#key-fingerprint")).to_have_text(
+        f"Your key’s fingerprint: {crypto.key_fingerprint(crypto.b64u_decode(ana))}")
+    expect(page.locator("#key-pending")).to_be_hidden()
     child, conv = loop.child(server, stack)
     clients: list[Any] = [child]
     try:
@@ -161,3 +167,41 @@ def test_the_console_encrypts_referrals_and_case_notes_only_for_keys_signed_for_
     finally:
         loop.close(clients)
     assert errors == []
+
+
+def test_the_fingerprint_the_console_shows_is_the_one_keys_sign_takes(
+        stack: Stack, start_server: Callable[..., ServerProcess],
+        contexts: tuple[BrowserContext, BrowserContext]) -> None:
+    """Org key offline: the new key waits, the console says so with its fingerprint, and the admin
+    signs exactly that key by typing the fingerprint the staff member reads out."""
+    server = start_server(HELPLINE_ORG_KEY_FILE=str(stack.data_dir / "not-here.key"))
+    password = add_user(stack, "ana")
+    add_user(stack, "cen")
+    page = contexts[1].new_page()
+    sign_in(page, server, "ana", password)
+    notice = page.locator("#key-pending")
+    expect(notice).to_be_visible()
+    found = re.search(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", notice.inner_text())
+    assert found, notice.inner_text()
+    fingerprint = found.group(0)
+    # Another key slipped into the database meanwhile (forged signature) is listed, not signed.
+    run_async(_sign_as(stack, "cen", None, make_key=True))
+    signed = cli(stack, "keys", "sign", "--key-file", str(stack.data_dir / "org-signing.key"),
+                 "--fingerprint", fingerprint)
+    assert f"{fingerprint}  ana (Ana), counsellor - new key" in signed.stdout
+    assert "cen (Cen), counsellor - new key" in signed.stdout
+    assert f"Signed 1 staff key(s): ana {fingerprint}" in signed.stdout
+    roles = run_async(_signed_roles(stack))
+    assert roles == {"ana": "counsellor", "cen": None}
+
+
+async def _signed_roles(stack: Stack) -> dict[str, str | None]:
+    engine = make_engine(stack.database_url)
+    try:
+        async with make_sessionmaker(engine)() as db:
+            return {staff.username: crypto.staff_key_role(stack.org_public_key, staff.participant_id,
+                                                          crypto.b64u_decode(str(staff.public_key)),
+                                                          staff.key_signature or "")
+                    for staff in (await db.execute(select(Staff))).scalars()}
+    finally:
+        await engine.dispose()

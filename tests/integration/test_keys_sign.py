@@ -166,6 +166,8 @@ async def test_a_role_change_signs_the_key_again_or_leaves_it_waiting(
     async with admin.client(offline.url) as http:
         changed = await http.post(f"/console/api/admin/staff/{target.public_id}/role", json={"role": "manager"})
         assert changed.status_code == 200, changed.text
+        listed_staff = (await http.get("/console/api/admin/staff")).json()["staff"]
+    assert next(s for s in listed_staff if s["username"] == "cen")["key"] == "pending"
     assert (await _rows(stack))["cen"].key_signature is None
     listed = _sign(stack)
     assert f"{crypto.key_fingerprint(crypto.b64u_decode(str(target.public_key)))}  cen (Cen), manager - new key" \
