@@ -233,7 +233,8 @@ class ChildClient:
         """Wraps the conversation key only for a counsellor key the pinned org key signed."""
         assert self.socket is not None and self.conv_key is not None and self.conv is not None
         public = crypto.b64u_decode(counsellor["public_key"] or "")
-        if not crypto.verify_staff_key(self.org_public_key, counsellor["id"], public, counsellor["signature"] or ""):
+        if not crypto.verify_staff_key(self.org_public_key, counsellor["id"], public, counsellor["signature"] or "",
+                                       roles=crypto.CHAT_ROLES):
             self.refused.append(counsellor["id"])
             return
         wrapped = crypto.wrap_key(self.conv_key, public, self.private_key)
@@ -434,7 +435,7 @@ class StaffClient:
 
     def wrap_for(self, conv: str, card: dict[str, Any], org_public: bytes) -> str:
         public = crypto.b64u_decode(card["public_key"])
-        if not crypto.verify_staff_key(org_public, card["id"], public, card["signature"]):
+        if not crypto.verify_staff_key(org_public, card["id"], public, card["signature"], roles=crypto.CHAT_ROLES):
             raise ValueError("the colleague's key is not signed by the org key")
         assert self.private_key is not None
         return crypto.wrap_key(self.keys[conv], public, self.private_key)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse, Response
 
 from helpline import runtime_config, validate
+from helpline.crypto import CryptoError, b64u_decode, sign_staff_key, staff_key_role
 from helpline.i18n import N_
 from helpline.models import Agency, CannedReply, RecoveryCode, Role, Staff, Throttle, utcnow
 from helpline.security import audit, sessions, throttle
@@ -89,7 +90,7 @@ async def list_staff(call: StaffCall) -> Response:
             "child_name": staff.name_for_children,
             "agency": agency, "disabled": staff.disabled, "locked": locked,
             "totp": staff.totp_confirmed_at is not None,
-            "key": "none" if staff.public_key is None else ("signed" if staff.key_signature else "pending"),
+            "key": _key_state(staff, call.services.org_public_key),
             "key_reset_at": staff.key_reset_at.isoformat() if staff.key_reset_at else None,
             "self": staff.id == call.staff.id,
         })
@@ -127,6 +128,18 @@ async def create_staff(call: StaffCall) -> Response:
     return JSONResponse({"id": staff.public_id, "username": staff.username, "password": password}, status_code=201)
 
 
+def _key_state(staff: Staff, org_public: bytes) -> str:
+    """"signed" only if the org key signed this key for the role the person has now (ADR 0022)."""
+    if staff.public_key is None:
+        return "none"
+    try:
+        public = b64u_decode(staff.public_key)
+        role = staff_key_role(org_public, staff.participant_id, public, staff.key_signature or "")
+    except CryptoError:
+        role = None
+    return "signed" if role == staff.role else "pending"
+
+
 async def change_role(call: StaffCall) -> Response:
     body = await call.body({"role": validate.choice(*Role), "agency": validate.Optional(validate.string(48))})
     async with call.services.store.write() as db:
@@ -134,6 +147,11 @@ async def change_role(call: StaffCall) -> Response:
         _not_self(call, staff)
         staff.agency_id = await _agency_id(call, db, body["role"], body["agency"])
         before, staff.role = staff.role, body["role"]
+        if staff.public_key is not None and staff.role != before:
+            # The org signature names the role (docs/encryption.md): the old one no longer holds.
+            signing = call.services.org_signing_key
+            staff.key_signature = (sign_staff_key(signing, staff.participant_id, b64u_decode(staff.public_key),
+                                                  role=staff.role) if signing else None)
         await audit.record(db, call.actor, "staff.role", staff.participant_id,
                            {"from": before, "to": staff.role, "agency": body["agency"] if staff.agency_id else None})
     return JSONResponse({"ok": True})

@@ -428,7 +428,8 @@ async def enrol_key(request: Request) -> Response:
         if staff.signin_version >= SIGNIN_LEGACY_KEY:  # the page sealed it under the derived unwrap value
             staff.signin_version = SIGNIN_DERIVED
         signing = services.org_signing_key
-        staff.key_signature = sign_staff_key(signing, staff.participant_id, public) if signing else None
+        staff.key_signature = (sign_staff_key(signing, staff.participant_id, public, role=staff.role)
+                               if signing else None)
         await audit.record(db, staff.participant_id, "key.enrolled", staff.participant_id,
                            {"signed": staff.key_signature is not None})
         return JSONResponse({"key_signature": staff.key_signature, "pending": staff.key_signature is None})

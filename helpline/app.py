@@ -124,6 +124,17 @@ def build_services(settings: Settings) -> Services:
     )
 
 
+async def resign_at_start(services: Services) -> None:
+    """Keys the org key signed before the statement named the role are signed again (ADR 0022)."""
+    from helpline.staff import resign_legacy_keys
+
+    assert services.org_signing_key is not None
+    async with services.store.write() as db:
+        done = await resign_legacy_keys(db, services.org_signing_key)
+    if done:
+        log.info("signed %d staff key(s) again with their role", len(done))
+
+
 def _routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [*helpline.web.routes, *chat.web.routes, *referral.portal.routes, *openapi.routes]
     with contextlib.suppress(ImportError):
@@ -149,6 +160,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.broker.start()
+        if services.org_signing_key is not None:  # the embedded default: sign v1 keys again, with the role
+            await resign_at_start(services)
         await services.hub.start()
         drain.install(services.hub.stop)  # `reconnect` goes out before uvicorn closes the sockets
         worker = referral.worker.start(services)  # escalations and notices, state in the DB

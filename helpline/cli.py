@@ -90,14 +90,45 @@ def cmd_keys_init(args: argparse.Namespace) -> None:
     print(("Created" if created else "Kept") + f" the org signing key. Public key: {public}")
 
 
+_WHY = {"new": "new key", "v1": "signed without a role: sign again", "role": "signed for another role: sign again"}
+
+
 def cmd_keys_sign(args: argparse.Namespace) -> None:
+    """Shows each key that waits for the org key and signs only what the admin confirms, one by one
+    on a terminal, or names by fingerprint. With neither, it lists and signs nothing."""
+    from helpline.crypto import CryptoError, parse_fingerprint
     from helpline.keys import load_signing_key
-    from helpline.staff import sign_pending_keys
+    from helpline.staff import sign_keys, waiting_keys
 
     settings = _settings()
     signing = load_signing_key(Path(args.key_file) if args.key_file else settings.org_key_file)
-    signed = asyncio.run(sign_pending_keys(str(settings.database_url), signing))
-    print(f"Signed {len(signed)} staff key(s): {', '.join(signed) or '-'}")
+    url = str(settings.database_url)
+    try:
+        named = {parse_fingerprint(fp) for fp in args.fingerprint or []}
+    except CryptoError:
+        sys.exit("A fingerprint has 16 letters and digits, as in 7K3M-Q9XD-2PRT-WZ4A.")
+    waiting = asyncio.run(waiting_keys(url, bytes(signing.verify_key)))
+    if not waiting:
+        print("No staff key waits for the org signature.")
+    for key in waiting:
+        print(f"{key.fingerprint}  {key.username} ({key.display_name}), {key.role} - {_WHY[key.why]}")
+    chosen = []
+    if named:
+        chosen = [key for key in waiting if key.fingerprint in named]
+        for unknown in sorted(named - {key.fingerprint for key in chosen}):
+            print(f"No waiting key has the fingerprint {unknown}: not signed.", file=sys.stderr)
+    elif waiting and sys.stdin.isatty():
+        print("Compare each fingerprint with the one the staff member reads from her console.")
+        for key in waiting:
+            answer = input(f"Sign {key.fingerprint} as {key.role} {key.username} ({key.display_name})? [y/N] ")
+            if answer.strip().lower() in ("y", "yes"):
+                chosen.append(key)
+    elif waiting:
+        print("Nothing signed: confirm on a terminal, or name keys with --fingerprint.")
+    signed = asyncio.run(sign_keys(url, signing, chosen)) if chosen else []
+    print(f"Signed {len(signed)} staff key(s): {', '.join(k.username + ' ' + k.fingerprint for k in signed) or '-'}")
+    if len(signed) < len(chosen):
+        sys.exit("Some keys changed after they were shown and were not signed: run the command again.")
 
 
 def _read_password(prompt: str) -> str:
@@ -407,8 +438,10 @@ def parser() -> argparse.ArgumentParser:
 
     key_cmds = sub.add_parser("keys", help="org signing key").add_subparsers(required=True, metavar="ACTION")
     key_cmds.add_parser("init", help="create the org signing key if absent").set_defaults(func=cmd_keys_init)
-    sign = key_cmds.add_parser("sign", help="sign staff keys that wait for the org key")
+    sign = key_cmds.add_parser("sign", help="show staff keys that wait for the org key; sign those confirmed")
     sign.add_argument("--key-file", help="the offline org signing key (default HELPLINE_ORG_KEY_FILE)")
+    sign.add_argument("--fingerprint", action="append", metavar="FP",
+                      help="sign the waiting key with this fingerprint without asking (repeat for more)")
     sign.set_defaults(func=cmd_keys_sign)
 
     user = sub.add_parser("user", help="staff accounts").add_subparsers(required=True, metavar="ACTION")

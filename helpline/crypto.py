@@ -30,10 +30,12 @@ PBKDF2_ITERATIONS = 600_000
 
 _CHILD_BOX = b"helpline/child-box/v1\x00"
 _CHILD_TOKEN = b"helpline/child-token/v1\x00"
-_STAFF_KEY = b"helpline/staff-key/v1\x00"
+_STAFF_KEY_V1 = b"helpline/staff-key/v1\x00"  # no role: only read, to find keys to sign again
+_STAFF_KEY = b"helpline/staff-key/v2\x00"
 _SIGNIN_SALT = b"helpline/staff-signin/v1\x00"
 _SIGNIN_AUTH = b"helpline/signin-auth/v1"
 _SIGNIN_UNWRAP = b"helpline/key-unwrap/v1"
+_FINGERPRINT = b"helpline/key-fingerprint/v1\x00"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CROCKFORD_ALIASES = {"O": "0", "I": "1", "L": "1"}
 
@@ -209,23 +211,39 @@ def unwrap_key(wire: str, wrapper_public: bytes, recipient: nacl.public.PrivateK
 # -- staff keys ---------------------------------------------------------------------------------
 
 
-def staff_key_statement(staff_id: str, public_key: bytes) -> bytes:
-    """The bytes the org key signs: domain, staff id, NUL, the 32-byte X25519 public key."""
-    return _STAFF_KEY + staff_id.encode("utf-8") + b"\x00" + public_key
+# Every role a staff key can be signed for, and which of them may read what (docs/encryption.md).
+STAFF_ROLES = ("counsellor", "supervisor", "officer", "manager", "admin")
+CHAT_ROLES = frozenset({"counsellor", "supervisor"})  # a child wraps only for these; case notes too
+REFERRAL_ROLES = frozenset({"counsellor", "supervisor", "officer"})  # a referral's readers
+REPORT_ROLES = frozenset({"supervisor", "officer"})  # the public report page's readers
+FINGERPRINT_BYTES = 10  # 80 bits, shown like a resume code: 16 Crockford characters
 
 
-def sign_staff_key(signing_key: nacl.signing.SigningKey, staff_id: str, public_key: bytes) -> str:
-    signed = signing_key.sign(staff_key_statement(staff_id, public_key))
+def staff_key_statement(staff_id: str, public_key: bytes, *, role: str) -> bytes:
+    """The bytes the org key signs (v2): domain, role, NUL, staff id, NUL, the 32-byte public key."""
+    if role not in STAFF_ROLES:
+        raise CryptoError("unknown staff role")
+    if "\x00" in staff_id:
+        raise CryptoError("a staff id has no NUL")
+    return _STAFF_KEY + role.encode("ascii") + b"\x00" + staff_id.encode("utf-8") + b"\x00" + public_key
+
+
+def legacy_staff_key_statement(staff_id: str, public_key: bytes) -> bytes:
+    """What the org key signed before roles were in the statement (v1). Never accepted as a key's
+    signature any more; only recognised, so `helpline keys sign` can offer it for signing again."""
+    return _STAFF_KEY_V1 + staff_id.encode("utf-8") + b"\x00" + public_key
+
+
+def sign_staff_key(signing_key: nacl.signing.SigningKey, staff_id: str, public_key: bytes, *, role: str) -> str:
+    signed = signing_key.sign(staff_key_statement(staff_id, public_key, role=role))
     return b64u_encode(bytes(signed.signature))
 
 
-def verify_staff_key(org_public: bytes, staff_id: str, public_key: bytes, signature: str) -> bool:
-    """True only if the pinned org key signed exactly this staff id and public key."""
+def _verifies(org_public: bytes, statement: bytes, signature: str) -> bool:
     try:
-        nacl.signing.VerifyKey(org_public).verify(
-            staff_key_statement(staff_id, public_key), b64u_decode(signature)
-        )
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, CryptoError, ValueError):
+        nacl.signing.VerifyKey(org_public).verify(statement, b64u_decode(signature))
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError,
+            CryptoError, ValueError, TypeError):
         return False
     return True
 
@@ -241,6 +259,41 @@ def derive_signin(password: str, salt: bytes, iterations: int = PBKDF2_ITERATION
     master = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), _SIGNIN_SALT + salt, iterations, KEY_BYTES)
     return (hmac.new(master, _SIGNIN_AUTH, hashlib.sha256).digest(),
             hmac.new(master, _SIGNIN_UNWRAP, hashlib.sha256).digest())
+
+
+def staff_key_role(org_public: bytes, staff_id: str, public_key: bytes, signature: str) -> str | None:
+    """The role the pinned org key signed this staff id and public key for, or None."""
+    if not isinstance(staff_id, str) or "\x00" in staff_id or len(public_key) != KEY_BYTES:
+        return None
+    for role in STAFF_ROLES:
+        if _verifies(org_public, staff_key_statement(staff_id, public_key, role=role), signature):
+            return role
+    return None
+
+
+def verify_staff_key(org_public: bytes, staff_id: str, public_key: bytes, signature: str, *,
+                     roles: frozenset[str]) -> bool:
+    """True only if the pinned org key signed exactly this staff id and public key for one of ``roles``."""
+    return staff_key_role(org_public, staff_id, public_key, signature) in roles
+
+
+def is_legacy_staff_signature(org_public: bytes, staff_id: str, public_key: bytes, signature: str) -> bool:
+    """True if the org key signed this key with the old statement that names no role."""
+    return _verifies(org_public, legacy_staff_key_statement(staff_id, public_key), signature)
+
+
+def key_fingerprint(public_key: bytes) -> str:
+    """A short, readable name of a public key, compared by eye between the console and the CLI:
+    ``SHA-512("helpline/key-fingerprint/v1" || 0x00 || key)[0:10]`` as four groups of four
+    Crockford base32 characters."""
+    if len(public_key) != KEY_BYTES:
+        raise CryptoError("a public key has 32 bytes")
+    return format_resume_code(hashlib.sha512(_FINGERPRINT + public_key).digest()[:FINGERPRINT_BYTES])
+
+
+def parse_fingerprint(text: str) -> str:
+    """A fingerprint as typed (any case, spaces or dashes) in its canonical form."""
+    return format_resume_code(parse_resume_code(text))
 
 
 def derive_wrapping_key(password: str, salt: bytes, iterations: int = PBKDF2_ITERATIONS) -> bytes:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 
 import nacl.signing
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpline.crypto import b64u_decode, sign_staff_key
+from helpline.crypto import (
+    CryptoError,
+    b64u_decode,
+    is_legacy_staff_signature,
+    key_fingerprint,
+    sign_staff_key,
+    staff_key_role,
+)
 from helpline.db import make_engine, make_sessionmaker
 from helpline.models import Role, Staff
 
@@ -74,17 +83,85 @@ async def count_staff(url: str) -> int:
         await engine.dispose()
 
 
-async def sign_pending_keys(url: str, signing_key: nacl.signing.SigningKey) -> list[str]:
-    """Signs every enrolled staff key that has no org signature yet (the offline-key workflow)."""
+@dataclasses.dataclass(frozen=True)
+class WaitingKey:
+    """A staff key the org key has not signed for the holder's current role."""
+
+    staff_id: int
+    username: str
+    display_name: str
+    role: str
+    public_key: str
+    fingerprint: str
+    why: str  # "new": never signed; "v1": signed before roles were in the statement; "role": for another role
+
+
+def _why_waiting(staff: Staff, org_public: bytes) -> str | None:
+    public = b64u_decode(str(staff.public_key))
+    signature = staff.key_signature
+    if not signature:
+        return "new"
+    signed_for = staff_key_role(org_public, staff.participant_id, public, signature)
+    if signed_for == staff.role:
+        return None
+    if signed_for is None and is_legacy_staff_signature(org_public, staff.participant_id, public, signature):
+        return "v1"
+    return "role" if signed_for is not None else "new"
+
+
+async def _waiting(db: AsyncSession, org_public: bytes) -> list[tuple[Staff, WaitingKey]]:
+    query = select(Staff).where(Staff.public_key.is_not(None), Staff.disabled.is_(False)).order_by(Staff.username)
+    found = []
+    for staff in (await db.execute(query)).scalars():
+        try:
+            why = _why_waiting(staff, org_public)
+            fingerprint = key_fingerprint(b64u_decode(str(staff.public_key)))
+        except CryptoError:
+            continue  # not a key at all: nothing to sign
+        if why is not None:
+            found.append((staff, WaitingKey(staff.id, staff.username, staff.display_name, staff.role,
+                                            str(staff.public_key), fingerprint, why)))
+    return found
+
+
+async def waiting_keys(url: str, org_public: bytes) -> list[WaitingKey]:
+    """Every enabled staff key that has no valid org signature for its holder's current role."""
     engine = make_engine(url)
-    signed: list[str] = []
+    try:
+        async with make_sessionmaker(engine)() as db:
+            return [key for _staff, key in await _waiting(db, org_public)]
+    finally:
+        await engine.dispose()
+
+
+async def sign_keys(url: str, signing_key: nacl.signing.SigningKey, chosen: list[WaitingKey]) -> list[WaitingKey]:
+    """Signs the keys chosen, each for the role it was shown with, and only if the row still holds
+    that very key and role (a key or role that changed after it was shown is not signed)."""
+    engine = make_engine(url)
+    signed: list[WaitingKey] = []
     try:
         async with make_sessionmaker(engine)() as db, db.begin():
-            query = select(Staff).where(Staff.public_key.is_not(None), Staff.key_signature.is_(None))
-            for staff in (await db.execute(query)).scalars():
-                public = b64u_decode(str(staff.public_key))
-                staff.key_signature = sign_staff_key(signing_key, staff.participant_id, public)
-                signed.append(staff.username)
+            for key in chosen:
+                staff = await db.get(Staff, key.staff_id)
+                if staff is None or staff.disabled or staff.public_key != key.public_key or staff.role != key.role:
+                    continue
+                staff.key_signature = sign_staff_key(signing_key, staff.participant_id, b64u_decode(key.public_key),
+                                                     role=key.role)
+                signed.append(key)
     finally:
         await engine.dispose()
     return signed
+
+
+async def resign_legacy_keys(db: AsyncSession, signing_key: nacl.signing.SigningKey) -> list[str]:
+    """With the org key at hand (the embedded default), signs again, with the current role, every
+    key the same org key signed before: with the old statement, or for a role the holder no longer
+    has. Keys it never signed stay as they are."""
+    org_public = bytes(signing_key.verify_key)
+    done = []
+    for staff, key in await _waiting(db, org_public):
+        if key.why in ("v1", "role"):
+            staff.key_signature = sign_staff_key(signing_key, staff.participant_id, b64u_decode(key.public_key),
+                                                 role=staff.role)
+            done.append(staff.username)
+    return done

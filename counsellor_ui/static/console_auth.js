@@ -17,6 +17,7 @@
   var password = '';   // kept between the two steps only, for a legacy key (see finish)
   var unwrap = null;   // the derived key-unwrapping value, between the two steps
   var salt = null;     // the account's salt, for the password change
+  var keySignature = null;   // the org signature of this staff member's key, if there is one yet
 
   function step(name) {
     $('login-form').hidden = name !== 'password';
@@ -110,6 +111,7 @@
    * sealed again under the unwrap value. */
   function finish(profile, errorLine) {
     C.setCsrf(profile.csrf);
+    keySignature = profile.key_signature;
     return Promise.resolve().then(function () {
       if (profile.needs_key) return enrolKey(unwrap);
       if (profile.key_sealing !== 'legacy') return W.openPrivateKey(unwrap, profile.encrypted_private_key);
@@ -125,6 +127,7 @@
       salt = W.b64uDecode(profile.kdf_salt);
       step('password');
       showAccount(profile);
+      showKey(profile.staff, secretKey);
       C.startWork(profile.staff, profile.csrf, secretKey);
     }).catch(function (error) {
       step('password');
@@ -138,7 +141,20 @@
     return post('/console/api/keys' + lang, {
       public_key: W.b64uEncode(pair.publicKey),
       encrypted_private_key: W.sealPrivateKey(wrapping, pair.secretKey)
-    }).then(function () { return pair.secretKey; });
+    }).then(function (reply) { keySignature = reply.key_signature; return pair.secretKey; });
+  }
+
+  /* The key's fingerprint, the same one `helpline keys sign` shows the admin who signs it: while
+   * the key waits for the org signature (for this role), say so and show it where it is seen. */
+  function showKey(staff, secretKey) {
+    var publicKey = nacl.box.keyPair.fromSecretKey(secretKey).publicKey;
+    var fingerprint = W.keyFingerprint(publicKey);
+    $('key-fingerprint').textContent = _('Your key’s fingerprint: {fingerprint}').replace('{fingerprint}', fingerprint);
+    var signed = W.verifyStaffKey(C.ORG_KEY, staff.id, publicKey, keySignature || '', [staff.role]);
+    var pending = $('key-pending');
+    pending.hidden = signed;
+    pending.textContent = signed ? '' : _('Your key waits for the helpline’s signature. When an admin signs it, check together that they see this fingerprint: {fingerprint}')
+      .replace('{fingerprint}', fingerprint);
   }
 
   function showAccount(profile) {

@@ -20,12 +20,18 @@
     items.forEach(function (item) { select.appendChild(new Option(item.label, item.code)); });
   }
 
+  /* Every reader's key must be signed by the pinned org key for a helpline role that reads case
+   * notes (counsellor, supervisor); one that is not stops the save before anything is encrypted. */
   function readers() {
     return C.get('/console/api/colleagues').then(function (data) {
       return data.staff.filter(function (card) {
-        try {
-          return W.verifyStaffKey(C.ORG_KEY, card.id, W.b64uDecode(card.public_key), card.signature);
-        } catch (e) { return false; }
+        var publicKey = null;
+        try { publicKey = W.b64uDecode(card.public_key); } catch (e) { /* refused below */ }
+        if (!publicKey || !W.verifyStaffKey(C.ORG_KEY, card.id, publicKey, card.signature, W.CHAT_ROLES)) {
+          throw new Error(_('The key of {name} is not signed by the helpline for case notes. Nothing was saved: ask an admin.')
+            .replace('{name}', card.name || card.id));
+        }
+        return true;
       });
     });
   }

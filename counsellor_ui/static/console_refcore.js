@@ -76,15 +76,31 @@
     return new TextDecoder('utf-8', { fatal: true }).decode(W.unpad(W.openSealed(key, wire)));
   }
 
-  /* Readers' keys are checked against the pinned org key before anything is wrapped for them. */
-  function wrapFor(readers, key) {
-    var mine = W.b64uEncode(myPublicKey());
+  /* Readers' keys are checked against the pinned org key before anything is wrapped for them:
+   * each must be signed for a role that reads referrals (agency officers, supervisors and the
+   * counsellor who writes it; never a manager's or an admin's). All are checked before any is wrapped. */
+  function checkReaders(readers) {
     return readers.map(function (reader) {
-      var publicKey = W.b64uDecode(reader.public_key);
-      if (!W.verifyStaffKey(C.ORG_KEY, reader.id, publicKey, reader.signature)) {
+      var publicKey = null;
+      try { publicKey = W.b64uDecode(reader.public_key); } catch (e) { /* refused below */ }
+      var role = publicKey ? W.staffKeyRole(C.ORG_KEY, reader.id, publicKey, reader.signature) : null;
+      if (role === null) {
         throw new Error(_('The key of {name} is not signed by the helpline. Nothing was sent.')
           .replace('{name}', reader.name || reader.id));
       }
+      if (W.REFERRAL_ROLES.indexOf(role) < 0) {
+        throw new Error(_('The key of {name} is not signed for reading referrals. Nothing was sent.')
+          .replace('{name}', reader.name || reader.id));
+      }
+      return publicKey;
+    });
+  }
+
+  function wrapFor(readers, key) {
+    var mine = W.b64uEncode(myPublicKey());
+    var publicKeys = checkReaders(readers);
+    return readers.map(function (reader, i) {
+      var publicKey = publicKeys[i];
       return { reader: reader.id, wrapper_public_key: mine,
         wrapped_key: W.wrapKey(key, W.sharedKey(publicKey, C.secretKey())) };
     });

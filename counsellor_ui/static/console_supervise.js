@@ -19,7 +19,7 @@
   function verifiedKey(card) {
     var publicKey;
     try { publicKey = W.b64uDecode(card.public_key); } catch (e) { return null; }
-    return W.verifyStaffKey(C.ORG_KEY, card.id, publicKey, card.signature) ? publicKey : null;
+    return W.verifyStaffKey(C.ORG_KEY, card.id, publicKey, card.signature, W.CHAT_ROLES) ? publicKey : null;
   }
 
   function wrapFor(chat, card) {

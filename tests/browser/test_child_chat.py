@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -17,12 +17,15 @@ from tests.support import ServerProcess, Stack, add_user
 class BackgroundCounsellor:
     """A PyNaCl counsellor on its own event loop thread, so a sync browser test can drive a child."""
 
-    def __init__(self, server: ServerProcess, username: str, password: str) -> None:
+    def __init__(self, server: ServerProcess, username: str, password: str,
+                 before_connect: Callable[[], object] | None = None) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.client = StaffClient(server.url, username, password)
         self.run(self.client.sign_in())
+        if before_connect is not None:  # e.g. a test changes the signed key the socket will carry
+            before_connect()
         self.run(self.client.connect())
 
     def run(self, coro):  # type: ignore[no-untyped-def]

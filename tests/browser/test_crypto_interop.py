@@ -214,39 +214,74 @@ def test_resume_code_made_in_the_browser_gives_python_the_same_keys(page: Page) 
 def test_staff_key_signed_in_python_verifies_in_the_browser(page: Page) -> None:
     org = nacl.signing.SigningKey.generate()
     staff_public = bytes(nacl.public.PrivateKey.generate().public_key)
-    signature = crypto.sign_staff_key(org, "staff:ana1", staff_public)
+    signature = crypto.sign_staff_key(org, "staff:ana1", staff_public, role="counsellor")
     tampered = bytearray(unb64u(signature))
     tampered[10] ^= 0x20
     verdicts = js(
         page,
         """const org = W.b64uDecode(a), key = W.b64uDecode(b);
-           return [W.verifyStaffKey(org, 'staff:ana1', key, c),
-                   W.verifyStaffKey(org, 'staff:ana2', key, c),
-                   W.verifyStaffKey(org, 'staff:ana1', key, d),
-                   W.verifyStaffKey(org, 'staff:ana1', key, 'not a signature')];""",
+           return [W.verifyStaffKey(org, 'staff:ana1', key, c, W.CHAT_ROLES),
+                   W.verifyStaffKey(org, 'staff:ana2', key, c, W.CHAT_ROLES),
+                   W.verifyStaffKey(org, 'staff:ana1', key, d, W.CHAT_ROLES),
+                   W.verifyStaffKey(org, 'staff:ana1', key, 'not a signature', W.CHAT_ROLES),
+                   W.staffKeyRole(org, 'staff:ana1', key, c)];""",
         b64u(bytes(org.verify_key)),
         b64u(staff_public),
         signature,
         b64u(bytes(tampered)),
     )
-    assert verdicts == [True, False, False, False]
+    assert verdicts == [True, False, False, False, "counsellor"]
 
 
 def test_staff_key_statement_signed_in_the_browser_verifies_in_python(page: Page) -> None:
     """The console may sign with tweetnacl (e.g. in tests); the statement bytes must agree."""
     seed = secrets.token_bytes(32)
     staff_public = bytes(nacl.public.PrivateKey.generate().public_key)
-    org_public, signature = js(
+    org_public, signature, fingerprint = js(
         page,
         """const org = nacl.sign.keyPair.fromSeed(W.b64uDecode(a));
-           const statement = W.staffKeyStatement('staff:ëç', W.b64uDecode(b));
+           const statement = W.staffKeyStatement('staff:ëç', W.b64uDecode(b), 'officer');
            const signature = nacl.sign.detached(statement, org.secretKey);
-           return [W.b64uEncode(org.publicKey), W.b64uEncode(signature)];""",
+           return [W.b64uEncode(org.publicKey), W.b64uEncode(signature), W.keyFingerprint(W.b64uDecode(b))];""",
         b64u(seed),
         b64u(staff_public),
     )
-    assert crypto.verify_staff_key(unb64u(org_public), "staff:ëç", staff_public, signature)
-    assert not crypto.verify_staff_key(unb64u(org_public), "staff:ec", staff_public, signature)
+    assert crypto.staff_key_role(unb64u(org_public), "staff:ëç", staff_public, signature) == "officer"
+    assert crypto.verify_staff_key(unb64u(org_public), "staff:ëç", staff_public, signature,
+                                   roles=crypto.REFERRAL_ROLES)
+    assert not crypto.verify_staff_key(unb64u(org_public), "staff:ëç", staff_public, signature,
+                                       roles=crypto.CHAT_ROLES)
+    assert not crypto.verify_staff_key(unb64u(org_public), "staff:ec", staff_public, signature,
+                                       roles=crypto.REFERRAL_ROLES)
+    assert fingerprint == crypto.key_fingerprint(staff_public)
+
+
+def test_officer_and_admin_keys_are_refused_in_the_browser_and_in_python(page: Page) -> None:
+    """The same org key signs one staff key for each role: Chromium and PyNaCl agree on which
+    purposes accept it (a child's chat only counsellors and supervisors)."""
+    org = nacl.signing.SigningKey.generate()
+    staff_public = bytes(nacl.public.PrivateKey.generate().public_key)
+    signatures = {role: crypto.sign_staff_key(org, "staff:x1", staff_public, role=role)
+                  for role in crypto.STAFF_ROLES}
+    verdicts = js(
+        page,
+        """const org = W.b64uDecode(a), key = W.b64uDecode(b), out = {};
+           for (const [role, sig] of Object.entries(c)) {
+             out[role] = [W.verifyStaffKey(org, 'staff:x1', key, sig, W.CHAT_ROLES),
+                          W.verifyStaffKey(org, 'staff:x1', key, sig, W.REFERRAL_ROLES),
+                          W.verifyStaffKey(org, 'staff:x1', key, sig, W.REPORT_ROLES)];
+           }
+           return out;""",
+        b64u(bytes(org.verify_key)),
+        b64u(staff_public),
+        signatures,
+    )
+    for role, sig in signatures.items():
+        python = [crypto.verify_staff_key(bytes(org.verify_key), "staff:x1", staff_public, sig, roles=roles)
+                  for roles in (crypto.CHAT_ROLES, crypto.REFERRAL_ROLES, crypto.REPORT_ROLES)]
+        assert verdicts[role] == python, role
+    assert verdicts["officer"][0] is False and verdicts["admin"] == [False, False, False]
+    assert verdicts["counsellor"][0] is True and verdicts["supervisor"][0] is True
 
 
 # -- password-derived wrapping key and the sealed staff private key -------------------------------

@@ -67,7 +67,8 @@ async def member(stack: Stack, username: str, role: str, agency: str | None = No
             if with_key:
                 public = bytes(private.public_key)
                 staff.public_key = crypto.b64u_encode(public)
-                staff.key_signature = crypto.sign_staff_key(signing, staff.participant_id, public)
+                staff.key_signature = crypto.sign_staff_key(signing, staff.participant_id, public,
+                                                             role=staff.role)
             cookie, csrf = await sessions.create_session(db, staff, mfa_done=True)
             participant = staff.participant_id
     finally:
@@ -88,7 +89,8 @@ def wrap_for(readers: list[dict[str, Any]], sender: Member, key: bytes, org_publ
     wrapped = []
     for reader in readers:
         public = crypto.b64u_decode(reader["public_key"])
-        assert crypto.verify_staff_key(org_public, reader["id"], public, reader["signature"]), reader
+        assert crypto.verify_staff_key(org_public, reader["id"], public, reader["signature"],
+                                       roles=crypto.REFERRAL_ROLES), reader
         wrapped.append({"reader": reader["id"], "wrapped_key": crypto.wrap_key(key, public, sender.private_key),
                         "wrapper_public_key": crypto.b64u_encode(sender.public_key)})
     return wrapped

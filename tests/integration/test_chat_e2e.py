@@ -195,7 +195,8 @@ async def test_child_refuses_a_counsellor_key_the_org_key_did_not_sign(stack: St
     await staff.sign_in()
     # A server (or database admin) substitutes a signature made with a key that is not the org key.
     rogue = nacl.signing.SigningKey.generate()
-    forged = crypto.sign_staff_key(rogue, staff.participant, bytes(staff.private_key.public_key))  # type: ignore[union-attr]
+    forged = crypto.sign_staff_key(rogue, staff.participant, bytes(staff.private_key.public_key),  # type: ignore[union-attr]
+                                   role="counsellor")
     script = (
         "import asyncio,sys\n"
         "from sqlalchemy import update\n"

@@ -27,7 +27,8 @@ async def referral_body(staff: StaffClient, stack: Stack, conv: str, consent: di
     keys = []
     for reader in readers:
         public = crypto.b64u_decode(reader["public_key"])
-        assert crypto.verify_staff_key(stack.org_public_key, reader["id"], public, reader["signature"])
+        assert crypto.verify_staff_key(stack.org_public_key, reader["id"], public, reader["signature"],
+                                       roles=crypto.REFERRAL_ROLES)
         keys.append({"reader": reader["id"], "wrapped_key": crypto.wrap_key(key, public, staff.private_key),
                      "wrapper_public_key": crypto.b64u_encode(bytes(staff.private_key.public_key))})
     return {"agency": "cpu-shkoder", "urgency": "emergency", "conversation": conv,

@@ -25,11 +25,15 @@ async def test_keys_wait_unsigned_until_signed_with_the_offline_key(
     again = await console.sign_in()  # password and TOTP again
     assert again["public_key"] and again["key_signature"] is None  # children will refuse it for now
 
-    signed = subprocess.run([sys.executable, "-m", "helpline.cli", "keys", "sign", "--key-file", str(offline)],
+    # The console shows the same fingerprint the admin sees; the admin signs the key by naming it.
+    fingerprint = crypto.key_fingerprint(crypto.b64u_decode(again["public_key"]))
+    signed = subprocess.run([sys.executable, "-m", "helpline.cli", "keys", "sign", "--key-file", str(offline),
+                             "--fingerprint", fingerprint],
                             cwd=ROOT, env=stack.env, capture_output=True, text=True, check=True)
-    assert "Signed 1 staff key(s): ana" in signed.stdout
+    assert f"{fingerprint}  ana (Ana), counsellor - new key" in signed.stdout
+    assert f"Signed 1 staff key(s): ana {fingerprint}" in signed.stdout
     # The open console reads its profile again (a third sign-in would wait for a new TOTP step).
     async with httpx.AsyncClient(base_url=server.url, cookies=console.cookies) as http:
         after = (await http.get("/console/api/me")).raise_for_status().json()
-    assert crypto.verify_staff_key(stack.org_public_key, after["staff"]["id"], crypto.b64u_decode(after["public_key"]),
-                                   after["key_signature"])
+    assert crypto.staff_key_role(stack.org_public_key, after["staff"]["id"], crypto.b64u_decode(after["public_key"]),
+                                 after["key_signature"]) == "counsellor"

@@ -33,7 +33,8 @@ async def test_anonymous_report_reaches_cyber_officers_and_the_code_shows_acknow
         keys = []
         for reader in readers["readers"]:
             public = crypto.b64u_decode(reader["public_key"])
-            assert crypto.verify_staff_key(stack.org_public_key, reader["id"], public, reader["signature"])
+            assert crypto.verify_staff_key(stack.org_public_key, reader["id"], public, reader["signature"],
+                                           roles=crypto.REPORT_ROLES)
             keys.append({"reader": reader["id"], "wrapped_key": crypto.wrap_key(key, public, mine),
                          "wrapper_public_key": crypto.b64u_encode(bytes(mine.public_key))})
         content = seal_text(key, json.dumps(REPORT, ensure_ascii=False))

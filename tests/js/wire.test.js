@@ -173,26 +173,53 @@ test('unwrapKey refuses a stranger, tampering and a key of the wrong length', ()
 test('staff key statement and signature verify under the org key', () => {
   const s = vectors.staff_key;
   const publicKey = W.b64uDecode(s.public_key);
-  assert.equal(toHex(W.staffKeyStatement(s.staff_id, publicKey)), s.statement);
-  assert.equal(W.verifyStaffKey(W.b64uDecode(s.org_public), s.staff_id, publicKey, s.signature), true);
+  assert.equal(toHex(W.staffKeyStatement(s.staff_id, publicKey, s.role)), s.statement);
+  assert.equal(W.verifyStaffKey(W.b64uDecode(s.org_public), s.staff_id, publicKey, s.signature, W.CHAT_ROLES), true);
   // The org key in the vectors comes from a fixed seed: signing here gives Python's signature.
   const org = nacl.sign.keyPair.fromSeed(hex(s.org_seed));
-  const signature = nacl.sign.detached(W.staffKeyStatement(s.staff_id, publicKey), org.secretKey);
+  const signature = nacl.sign.detached(W.staffKeyStatement(s.staff_id, publicKey, s.role), org.secretKey);
   assert.equal(W.b64uEncode(signature), s.signature);
+});
+
+test('the role in the statement decides who may read: officers and admins are not counsellors', () => {
+  const s = vectors.staff_key;
+  const orgPublic = W.b64uDecode(s.org_public);
+  const publicKey = W.b64uDecode(s.public_key);
+  assert.deepEqual([...W.CHAT_ROLES].sort(), s.allowed.chat);
+  assert.deepEqual([...W.REFERRAL_ROLES].sort(), s.allowed.referral);
+  assert.deepEqual([...W.REPORT_ROLES].sort(), s.allowed.report);
+  for (const row of s.roles) {
+    assert.equal(toHex(W.staffKeyStatement(s.staff_id, publicKey, row.role)), row.statement, row.role);
+    assert.equal(W.staffKeyRole(orgPublic, s.staff_id, publicKey, row.signature), row.role);
+    for (const roles of [W.CHAT_ROLES, W.REFERRAL_ROLES, W.REPORT_ROLES]) {
+      assert.equal(W.verifyStaffKey(orgPublic, s.staff_id, publicKey, row.signature, roles),
+        roles.includes(row.role), row.role);
+    }
+  }
+  // No roles named, nothing verifies; an unknown role has no statement.
+  assert.equal(W.verifyStaffKey(orgPublic, s.staff_id, publicKey, s.signature), false);
+  assert.throws(() => W.staffKeyStatement(s.staff_id, publicKey, 'child'), /unknown staff role/);
+  // The old statement without a role is never accepted.
+  assert.equal(W.staffKeyRole(orgPublic, s.staff_id, publicKey, s.legacy_signature), null);
 });
 
 test('a bad staff key signature is refused, never thrown', () => {
   const s = vectors.staff_key;
   const orgPublic = W.b64uDecode(s.org_public);
   for (const bad of s.bad) {
-    assert.equal(
-      W.verifyStaffKey(orgPublic, bad.staff_id, W.b64uDecode(bad.public_key), bad.signature), false, bad.why
-    );
+    assert.equal(W.staffKeyRole(orgPublic, bad.staff_id, W.b64uDecode(bad.public_key), bad.signature), null, bad.why);
   }
   const publicKey = W.b64uDecode(s.public_key);
-  assert.equal(W.verifyStaffKey(new Uint8Array(31), s.staff_id, publicKey, s.signature), false);
-  assert.equal(W.verifyStaffKey(undefined, s.staff_id, publicKey, s.signature), false);
-  assert.equal(W.verifyStaffKey(orgPublic, s.staff_id, publicKey.subarray(1), s.signature), false);
+  assert.equal(W.verifyStaffKey(new Uint8Array(31), s.staff_id, publicKey, s.signature, W.CHAT_ROLES), false);
+  assert.equal(W.verifyStaffKey(undefined, s.staff_id, publicKey, s.signature, W.CHAT_ROLES), false);
+  assert.equal(W.verifyStaffKey(orgPublic, s.staff_id, publicKey.subarray(1), s.signature, W.CHAT_ROLES), false);
+});
+
+test('a key fingerprint equals Python', () => {
+  for (const row of vectors.fingerprint) {
+    assert.equal(W.keyFingerprint(W.b64uDecode(row.public_key)), row.fingerprint);
+  }
+  assert.throws(() => W.keyFingerprint(new Uint8Array(31)), /32 bytes/);
 });
 
 test('PBKDF2 wrapping key equals hashlib', async () => {

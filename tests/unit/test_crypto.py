@@ -292,26 +292,73 @@ def test_staff_key_statement_and_signature_match_vector() -> None:
     org = nacl.signing.SigningKey(bytes.fromhex(STAFF["org_seed"]))
     public_key = crypto.b64u_decode(STAFF["public_key"])
     assert crypto.b64u_encode(bytes(org.verify_key)) == STAFF["org_public"]
-    assert crypto.staff_key_statement(STAFF["staff_id"], public_key).hex() == STAFF["statement"]
-    assert crypto.sign_staff_key(org, STAFF["staff_id"], public_key) == STAFF["signature"]
+    assert crypto.staff_key_statement(STAFF["staff_id"], public_key, role=STAFF["role"]).hex() == STAFF["statement"]
+    assert crypto.sign_staff_key(org, STAFF["staff_id"], public_key, role=STAFF["role"]) == STAFF["signature"]
     assert crypto.verify_staff_key(
-        crypto.b64u_decode(STAFF["org_public"]), STAFF["staff_id"], public_key, STAFF["signature"]
+        crypto.b64u_decode(STAFF["org_public"]), STAFF["staff_id"], public_key, STAFF["signature"],
+        roles=crypto.CHAT_ROLES,
     )
+
+
+def test_the_statement_is_versioned_and_names_the_role() -> None:
+    """v2 = "helpline/staff-key/v2" NUL role NUL staff id NUL key: no role's statement is another's."""
+    public_key = crypto.b64u_decode(STAFF["public_key"])
+    statement = crypto.staff_key_statement(STAFF["staff_id"], public_key, role="officer")
+    assert statement == b"helpline/staff-key/v2\x00officer\x00staff:k7f3\x00" + public_key
+    assert crypto.legacy_staff_key_statement(STAFF["staff_id"], public_key).hex() == STAFF["legacy_statement"]
+    with pytest.raises(crypto.CryptoError):
+        crypto.staff_key_statement(STAFF["staff_id"], public_key, role="child")
+    with pytest.raises(crypto.CryptoError):
+        crypto.staff_key_statement("staff:k7f3\x00officer", public_key, role="admin")
+
+
+@pytest.mark.parametrize("row", STAFF["roles"], ids=lambda r: r["role"])
+def test_a_key_signed_for_a_role_is_accepted_only_where_that_role_may_read(row: dict[str, str]) -> None:
+    """An officer's or admin's signed key does not pass the child page's counsellor check."""
+    org_public = crypto.b64u_decode(STAFF["org_public"])
+    public_key = crypto.b64u_decode(STAFF["public_key"])
+    assert crypto.staff_key_statement(STAFF["staff_id"], public_key, role=row["role"]).hex() == row["statement"]
+    assert crypto.staff_key_role(org_public, STAFF["staff_id"], public_key, row["signature"]) == row["role"]
+    for purpose, roles in (("chat", crypto.CHAT_ROLES), ("referral", crypto.REFERRAL_ROLES),
+                           ("report", crypto.REPORT_ROLES)):
+        assert sorted(roles) == STAFF["allowed"][purpose]
+        accepted = crypto.verify_staff_key(org_public, STAFF["staff_id"], public_key, row["signature"], roles=roles)
+        assert accepted == (row["role"] in roles), (purpose, row["role"])
+    assert crypto.CHAT_ROLES == {"counsellor", "supervisor"}
+
+
+def test_an_old_signature_without_a_role_is_refused_but_recognised() -> None:
+    org_public = crypto.b64u_decode(STAFF["org_public"])
+    public_key = crypto.b64u_decode(STAFF["public_key"])
+    legacy = STAFF["legacy_signature"]
+    assert crypto.staff_key_role(org_public, STAFF["staff_id"], public_key, legacy) is None
+    assert crypto.is_legacy_staff_signature(org_public, STAFF["staff_id"], public_key, legacy)
+    assert not crypto.is_legacy_staff_signature(org_public, STAFF["staff_id"], public_key, STAFF["signature"])
 
 
 @pytest.mark.parametrize("case", STAFF["bad"], ids=lambda c: c["why"])
 def test_verify_staff_key_refuses_a_bad_signature(case: dict[str, str]) -> None:
-    assert not crypto.verify_staff_key(
+    assert crypto.staff_key_role(
         crypto.b64u_decode(STAFF["org_public"]),
         case["staff_id"],
         crypto.b64u_decode(case["public_key"]),
         case["signature"],
-    )
+    ) is None
 
 
 def test_verify_staff_key_refuses_a_malformed_org_key() -> None:
     public_key = crypto.b64u_decode(STAFF["public_key"])
-    assert not crypto.verify_staff_key(bytes(31), STAFF["staff_id"], public_key, STAFF["signature"])
+    assert not crypto.verify_staff_key(bytes(31), STAFF["staff_id"], public_key, STAFF["signature"],
+                                       roles=crypto.CHAT_ROLES)
+
+
+@pytest.mark.parametrize("row", VECTORS["fingerprint"], ids=lambda r: r["fingerprint"])
+def test_key_fingerprint_matches_vector(row: dict[str, str]) -> None:
+    public_key = crypto.b64u_decode(row["public_key"])
+    assert crypto.key_fingerprint(public_key) == row["fingerprint"]
+    assert crypto.parse_fingerprint(row["fingerprint"].lower().replace("-", " ")) == row["fingerprint"]
+    with pytest.raises(crypto.CryptoError):
+        crypto.key_fingerprint(public_key[:31])
 
 
 # -- password-derived wrapping key ---------------------------------------------------------------

@@ -163,32 +163,57 @@ def wrapped_section() -> list[dict[str, str]]:
 def staff_section() -> dict[str, Any]:
     org = nacl.signing.SigningKey(fixed("org-signing-seed", 32))
     staff_id = "staff:k7f3"
+    role = "counsellor"
     public_key = crypto.b64u_encode(bytes(nacl.public.PrivateKey(fixed("staff-box-key", 32)).public_key))
+    public = crypto.b64u_decode(public_key)
     other_key = crypto.b64u_encode(bytes(nacl.public.PrivateKey(fixed("other-box-key", 32)).public_key))
-    signature = crypto.sign_staff_key(org, staff_id, crypto.b64u_decode(public_key))
+    signature = crypto.sign_staff_key(org, staff_id, public, role=role)
     other_org = nacl.signing.SigningKey(fixed("other-org-seed", 32))
     tampered = bytearray(crypto.b64u_decode(signature))
     tampered[0] ^= 1
+    legacy = crypto.b64u_encode(bytes(org.sign(crypto.legacy_staff_key_statement(staff_id, public)).signature))
     good = {"staff_id": staff_id, "public_key": public_key, "signature": signature}
-    # Each case differs from the good one in one way and must not verify.
+    # Each case differs from the good one in one way and must not verify for any role.
     bad = [
         ("other staff id", {"staff_id": "staff:k7f4"}),
         ("other public key", {"public_key": other_key}),
         ("tampered signature", {"signature": crypto.b64u_encode(bytes(tampered))}),
-        (
-            "signed by another org key",
-            {"signature": crypto.sign_staff_key(other_org, staff_id, crypto.b64u_decode(public_key))},
-        ),
+        ("signed by another org key", {"signature": crypto.sign_staff_key(other_org, staff_id, public, role=role)}),
         ("signature not base64url", {"signature": signature + "=="}),
         ("short signature", {"signature": signature[:40]}),
+        ("old statement without a role (v1)", {"signature": legacy}),
+    ]
+    # The same key signed for each role: the role is found, and only the allowed ones are accepted.
+    roles = [
+        {"role": r, "statement": crypto.staff_key_statement(staff_id, public, role=r).hex(),
+         "signature": crypto.sign_staff_key(org, staff_id, public, role=r)}
+        for r in crypto.STAFF_ROLES
     ]
     return {
         "org_seed": fixed("org-signing-seed", 32).hex(),
         "org_public": crypto.b64u_encode(bytes(org.verify_key)),
         **good,
-        "statement": crypto.staff_key_statement(staff_id, crypto.b64u_decode(public_key)).hex(),
+        "role": role,
+        "statement": crypto.staff_key_statement(staff_id, public, role=role).hex(),
+        "legacy_statement": crypto.legacy_staff_key_statement(staff_id, public).hex(),
+        "legacy_signature": legacy,
+        "roles": roles,
+        "allowed": {
+            "chat": sorted(crypto.CHAT_ROLES),
+            "referral": sorted(crypto.REFERRAL_ROLES),
+            "report": sorted(crypto.REPORT_ROLES),
+        },
         "bad": [{"why": why, **good, **change} for why, change in bad],
     }
+
+
+def fingerprint_section() -> list[dict[str, str]]:
+    keys = [bytes(32), b"\xff" * 32, fixed("staff-box-key", 32), fixed("other-box-key", 32)]
+    return [
+        {"public_key": crypto.b64u_encode(bytes(nacl.public.PrivateKey(k).public_key)),
+         "fingerprint": crypto.key_fingerprint(bytes(nacl.public.PrivateKey(k).public_key))}
+        for k in keys
+    ]
 
 
 def wrapping_key_section() -> dict[str, Any]:
@@ -237,6 +262,7 @@ def build() -> dict[str, Any]:
         "message": message_section(),
         "wrapped": wrapped_section(),
         "staff_key": staff_section(),
+        "fingerprint": fingerprint_section(),
         "wrapping_key": wrapping_key_section(),
         "signin": signin_section(),
     }

@@ -709,7 +709,8 @@
   }
 
   /* A counsellor took the chat. Wrap the conversation key for them only if the pinned org key
-   * signed their key: otherwise the server could be slipping in a key of its own. */
+   * signed their key as a counsellor's or a supervisor's: otherwise the server could be slipping
+   * in a key of its own, or an officer's or an admin's (docs/encryption.md, staff keys). */
   function onAssigned(a) {
     if (a.conv !== chat.conv) return;
     var c = a.counsellor || {};
@@ -717,8 +718,13 @@
     try {
       publicKey = W.b64uDecode(c.public_key);
     } catch (e) { /* not verified below */ }
-    if (!ORG_KEY || !publicKey || !W.verifyStaffKey(ORG_KEY, c.id, publicKey, c.signature)) {
-      refuseCounsellor();
+    var role = ORG_KEY && publicKey ? W.staffKeyRole(ORG_KEY, c.id, publicKey, c.signature) : null;
+    if (role === null) {
+      refuseCounsellor(_('We could not check this counsellor. For your safety the chat stops here. Call 116 111.'));
+      return;
+    }
+    if (W.CHAT_ROLES.indexOf(role) < 0) {
+      refuseCounsellor(_('The person who joined is not one of our counsellors. For your safety the chat stops here. Call 116 111.'));
       return;
     }
     if (!chat.wrapped[c.id]) {
@@ -755,12 +761,12 @@
     });
   }
 
-  function refuseCounsellor() {
+  function refuseCounsellor(message) {
     outbox = [];
     var conv = chat.conv;
     // Only the server hears of it: the chat ends, and nothing is wrapped for that key.
     if (conv) send({ type: 'leave', id: newId(), conv: conv });
-    giveUp(_('We could not check this counsellor. For your safety the chat stops here. Call 116 111.'));
+    giveUp(message);
   }
 
   function onTyping(t) {

@@ -50,7 +50,7 @@
     try {
       var keys = readers.map(function (reader) {
         var publicKey = W.b64uDecode(reader.public_key);
-        if (!W.verifyStaffKey(ORG_KEY, reader.id, publicKey, reader.signature)) {
+        if (!W.verifyStaffKey(ORG_KEY, reader.id, publicKey, reader.signature, W.REPORT_ROLES)) {
           throw new Error(_('We could not check the police keys, so nothing was sent. Please call 116 111.'));
         }
         return { reader: reader.id, wrapper_public_key: W.b64uEncode(mine.publicKey),

@@ -43,7 +43,13 @@
   // Domain separators end in a NUL byte so no prefix of one is another.
   var CHILD_BOX = utf8('helpline/child-box/v1\u0000');
   var CHILD_TOKEN = utf8('helpline/child-token/v1\u0000');
-  var STAFF_KEY = utf8('helpline/staff-key/v1\u0000');
+  var STAFF_KEY = utf8('helpline/staff-key/v2\u0000');
+  var FINGERPRINT = utf8('helpline/key-fingerprint/v1\u0000');
+  // Every role a staff key is signed for, and who may read what (docs/encryption.md).
+  var STAFF_ROLES = ['counsellor', 'supervisor', 'officer', 'manager', 'admin'];
+  var CHAT_ROLES = ['counsellor', 'supervisor'];       // a child wraps only for these; case notes too
+  var REFERRAL_ROLES = ['counsellor', 'supervisor', 'officer'];
+  var REPORT_ROLES = ['supervisor', 'officer'];
 
   // -- base64url without padding -----------------------------------------------------------
 
@@ -246,22 +252,41 @@
 
   // -- staff keys ------------------------------------------------------------------------------
 
-  /* The bytes the org key signs: domain, staff id, NUL, the 32-byte X25519 public key. */
-  function staffKeyStatement(staffId, publicKey) {
-    return concat(STAFF_KEY, utf8(staffId), new Uint8Array([0]), publicKey);
+  /* The bytes the org key signs (v2): domain, role, NUL, staff id, NUL, the 32-byte X25519
+   * public key. The role says what the key is for; v1 statements (no role) are never accepted. */
+  function staffKeyStatement(staffId, publicKey, role) {
+    if (STAFF_ROLES.indexOf(role) < 0) throw WireError('unknown staff role');
+    if (typeof staffId !== 'string' || staffId.indexOf('\u0000') >= 0) throw WireError('bad staff id');
+    return concat(STAFF_KEY, utf8(role), new Uint8Array([0]), utf8(staffId), new Uint8Array([0]), publicKey);
   }
 
-  /* True only if the pinned org key signed exactly this staff id and public key. Never
-   * throws: anything malformed is simply not verified. */
-  function verifyStaffKey(orgPublic, staffId, publicKey, signature) {
+  /* The role the pinned org key signed this staff id and public key for, or null. Never throws:
+   * anything malformed is simply not verified. */
+  function staffKeyRole(orgPublic, staffId, publicKey, signature) {
     try {
       var sig = b64uDecode(signature);
-      if (orgPublic.length !== 32 || publicKey.length !== 32 || sig.length !== 64) return false;
-      if (typeof staffId !== 'string') return false;
-      return nacl.sign.detached.verify(staffKeyStatement(staffId, publicKey), sig, orgPublic);
-    } catch (e) {
-      return false;
-    }
+      if (orgPublic.length !== 32 || publicKey.length !== 32 || sig.length !== 64) return null;
+      if (typeof staffId !== 'string') return null;
+      for (var i = 0; i < STAFF_ROLES.length; i++) {
+        var statement = staffKeyStatement(staffId, publicKey, STAFF_ROLES[i]);
+        if (nacl.sign.detached.verify(statement, sig, orgPublic)) return STAFF_ROLES[i];
+      }
+    } catch (e) { /* not verified */ }
+    return null;
+  }
+
+  /* True only if the pinned org key signed exactly this staff id and public key for one of
+   * `roles` (an array: CHAT_ROLES, REFERRAL_ROLES, ...). No roles given, nothing verifies. */
+  function verifyStaffKey(orgPublic, staffId, publicKey, signature, roles) {
+    var role = staffKeyRole(orgPublic, staffId, publicKey, signature);
+    return role !== null && Array.isArray(roles) && roles.indexOf(role) >= 0;
+  }
+
+  /* A short, readable name of a public key that staff compare with `helpline keys sign`:
+   * SHA-512(domain || key)[0:10] in four groups of four Crockford characters. */
+  function keyFingerprint(publicKey) {
+    if (!publicKey || publicKey.length !== KEY_BYTES) throw WireError('a public key has 32 bytes');
+    return formatResumeCode(nacl.hash(concat(FINGERPRINT, publicKey)).subarray(0, RESUME_SECRET_BYTES));
   }
 
   /* PBKDF2-HMAC-SHA256 through WebCrypto (needs a secure context). Resolves to 32 bytes. */
@@ -341,8 +366,14 @@
     sharedKey: sharedKey,
     wrapKey: wrapKey,
     unwrapKey: unwrapKey,
+    STAFF_ROLES: STAFF_ROLES,
+    CHAT_ROLES: CHAT_ROLES,
+    REFERRAL_ROLES: REFERRAL_ROLES,
+    REPORT_ROLES: REPORT_ROLES,
     staffKeyStatement: staffKeyStatement,
+    staffKeyRole: staffKeyRole,
     verifyStaffKey: verifyStaffKey,
+    keyFingerprint: keyFingerprint,
     deriveWrappingKey: deriveWrappingKey,
     deriveSignin: deriveSignin,
     sealPrivateKey: sealPrivateKey,
