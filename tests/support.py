@@ -192,11 +192,14 @@ def destroy_stack(stack: Stack) -> None:
         clear_redis_prefix(stack.redis_prefix)
 
 
-def add_user(stack: Stack, username: str, role: str = "counsellor", password: str | None = None) -> str:
+def add_user(stack: Stack, username: str, role: str = "counsellor", password: str | None = None,
+             child_name: str | None = None) -> str:
     """Creates a staff account through the real CLI (password on stdin); returns the password."""
     password = password or "pw-" + secrets.token_urlsafe(12)
+    extra = ["--child-name", child_name] if child_name else []
     subprocess.run(  # noqa: S603 - our own command
-        [sys.executable, "-m", "helpline.cli", "user", "add", username, "--role", role, "--name", username.title()],
+        [sys.executable, "-m", "helpline.cli", "user", "add", username, "--role", role, "--name", username.title(),
+         *extra],
         input=password + "\n", text=True, cwd=ROOT, env=stack.env, check=True, capture_output=True)
     return password
 

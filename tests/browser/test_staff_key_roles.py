@@ -54,7 +54,7 @@ async def _sign_as(stack: Stack, username: str, role: str | None, *, make_key: b
 def test_the_child_page_refuses_an_officers_signed_key_and_accepts_a_counsellors(
         stack: Stack, server: ServerProcess, contexts: tuple[BrowserContext, BrowserContext]) -> None:
     mira_password = add_user(stack, "mira")
-    ana_password = add_user(stack, "ana")
+    ana_password = add_user(stack, "ana", child_name="Arta")
     page = contexts[0].new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -89,7 +89,7 @@ def test_the_child_page_refuses_an_officers_signed_key_and_accepts_a_counsellors
         second = queue["items"][0]["conv"]
         ana.run(ana.client.accept(second))
         ana.run(ana.client.wait_for_key(second))
-        expect(page.locator("#counsellor")).to_contain_text("Ana")
+        expect(page.locator("#counsellor")).to_contain_text("Arta")  # the name chosen for children
         expect(page.locator("#chat-error")).to_be_empty()
     finally:
         ana.close()
