@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from chat import abuse, resume_guard
 from chat.protocol import CHILD_FRAMES, STAFF_FRAMES, Check, Frame, NotYours, ProtocolError, parse_frame
 from chat.repository import StoredMessage
-from chat.service import CHILD, prechat_of
+from chat.service import CHILD, UNAVAILABLE, prechat_of
 from helpline import timing
 from helpline.crypto import b64u_decode, token_hash
 from helpline.db import StoreUnavailable
@@ -404,7 +404,6 @@ class StaffConnection(ClientConnection):
         self.team = services.teamwork
         self.session_id = session.id
         self.session_deadline = 0.0  # monotonic time the session times out unless used (Hub._tick)
-        self._seen_at = session.last_seen_at
         self._deadline_from(session)
 
     # -- revocation: the session and the staff row, checked again (docs/adr/0018) ----------------
@@ -414,7 +413,6 @@ class StaffConnection(ClientConnection):
         ends = sessions.expires_at(session, idle_minutes=settings.session_idle_minutes,
                                    max_hours=settings.session_max_hours)
         self.session_deadline = time.monotonic() + (ends - utcnow()).total_seconds()
-        self._seen_at = session.last_seen_at
 
     async def recheck(self, *, used: bool = False) -> bool:
         """Reads the session and the staff row again (one read by primary key) and closes the
@@ -482,7 +480,7 @@ class StaffConnection(ClientConnection):
             try:
                 allowed = await self.recheck(used=True)
             except StoreUnavailable:
-                raise ProtocolError("unavailable", "Storage is unavailable; nothing was changed.") from None
+                raise ProtocolError("unavailable", UNAVAILABLE) from None
             if not allowed:
                 raise ProtocolError("signed_out", "Your session has ended; sign in again.")
         try:
