@@ -207,7 +207,7 @@ class ClientConnection:
             if exc.code == "rate_limited" and "retry_after" not in body:
                 body["retry_after"] = getattr(exc, "retry_after", 0) or max(1, int(self._frames.take() or 1))
             await self.push(body)
-            if self._errors.take():
+            if self._errors.take() and not self.closed:
                 await self.ws.close(ABUSE_CLOSE)
                 self.closed = True
         except Exception:
