@@ -25,6 +25,14 @@ from chat import abuse
 from helpline import crypto
 
 
+class SocketClosed(ConnectionError):
+    """The server closed the socket while a frame was awaited; ``code`` is its close code."""
+
+    def __init__(self, code: int | None) -> None:
+        super().__init__(f"socket closed with code {code}")
+        self.code = code
+
+
 class FrameError(Exception):
     def __init__(self, frame: dict[str, Any]) -> None:
         super().__init__(f"{frame.get('code')}: {frame.get('message')}")
@@ -38,6 +46,9 @@ class Received:
     sender: str
     text: str
     cid: str
+
+
+CLOSED = "_closed"  # the last item of Socket.events: the server closed the socket
 
 
 @dataclass
@@ -99,7 +110,13 @@ class Socket:
         finally:
             for waiter in self.pending.values():
                 if not waiter.done():
-                    waiter.set_exception(ConnectionError("socket closed"))
+                    waiter.set_exception(SocketClosed(self.close_code))
+            self.events.put_nowait({"type": CLOSED, "code": self.close_code})
+
+    @property
+    def close_code(self) -> int | None:
+        """The code the server closed the socket with (None while open)."""
+        return self.ws.close_code if self.ws is not None else None
 
     def new_id(self) -> str:
         return f"f{next(self._ids)}-{secrets.token_hex(3)}"
@@ -126,6 +143,9 @@ class Socket:
             frame = await asyncio.wait_for(self.events.get(), max(0.01, deadline - time.monotonic()))
             if frame.get("type") == kind:
                 return frame
+            if frame.get("type") == CLOSED:
+                self.events.put_nowait(frame)  # for whoever waits next
+                raise SocketClosed(frame["code"])
 
     async def close(self) -> None:
         if self.pinger is not None:

@@ -21,11 +21,18 @@ from helpline import timing
 
 if TYPE_CHECKING:
     from chat.service import ChatService
-    from chat.web import ClientConnection
+    from chat.web import ClientConnection, StaffConnection
 
 log = logging.getLogger("helpline.hub")
 
 STAFF_CHANNEL = "staff"  # notices for staff consoles: {"to": participant or "role:<role>", "frame": ...}
+# On the same channel, {"k": "revoke", "to": participant}: that person's access changed; each of
+# their sockets, in every process, reads its session and staff row again (docs/adr/0018).
+REVOKE = "revoke"
+
+
+def revoke_notice(participant: str) -> dict[str, Any]:
+    return {"k": REVOKE, "to": participant}
 
 QUEUE_REFRESH_DELAY = 0.2
 # Each refresh writes the queue to every console in the process: with many consoles, refresh less
@@ -49,7 +56,7 @@ class Hub:
     def __init__(self, chat: ChatService) -> None:
         self.chat = chat
         self._listeners: dict[str, set[ClientConnection]] = defaultdict(set)
-        self._staff: set[ClientConnection] = set()
+        self._staff: set[StaffConnection] = set()
         self._open: set[ClientConnection] = set()  # every socket of this process, for the sweep
         self._tasks: set[asyncio.Task[Any]] = set()
         self._queue_refresh: asyncio.TimerHandle | None = None
@@ -57,7 +64,7 @@ class Hub:
         self.queue_version = 0  # goes up each time those items change
         self._all_places_at = 0.0  # when every waiting child's place was last read
         self._ticker: asyncio.Task[None] | None = None
-        chat.broker.bind(self.on_notice, self.resync)
+        chat.broker.bind(self.on_notice, self.after_outage)
 
     async def start(self) -> None:
         await self.chat.broker.subscribe("queue")
@@ -93,10 +100,10 @@ class Hub:
     def closed(self, conn: ClientConnection) -> None:
         self._open.discard(conn)
 
-    def add_staff(self, conn: ClientConnection) -> None:
+    def add_staff(self, conn: StaffConnection) -> None:
         self._staff.add(conn)
 
-    def remove_staff(self, conn: ClientConnection) -> None:
+    def remove_staff(self, conn: StaffConnection) -> None:
         self._staff.discard(conn)
 
     def listeners(self, conv_id: str) -> set[ClientConnection]:
@@ -109,9 +116,14 @@ class Hub:
             self.schedule_queue_refresh()
             return
         if channel == STAFF_CHANNEL:
-            for conn in list(self._staff):
-                if conn.wants_staff(notice.get("to", "")):
-                    self._spawn(conn.on_staff_event(notice["frame"]))
+            if notice.get("k") == REVOKE:
+                for console in list(self._staff):
+                    if console.participant == notice.get("to"):
+                        self._spawn(console.timed_recheck())
+                return
+            for console in list(self._staff):
+                if console.wants_staff(notice.get("to", "")):
+                    self._spawn(console.on_staff_event(notice["frame"]))
             return
         if not channel.startswith("conv:"):
             return
@@ -139,6 +151,13 @@ class Hub:
             for conn in list(conns):
                 self._spawn(conn.catch_up(conv_id))
         self.schedule_queue_refresh()
+
+    async def after_outage(self) -> None:
+        """The broker is back: what resync does, and every console socket reads its session and
+        staff row again, since a revocation notice may have been lost with the rest."""
+        await self.resync()
+        for console in list(self._staff):
+            self._spawn(console.timed_recheck())
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -175,13 +194,13 @@ class Hub:
         # consoles, 30 items each time would be megabytes a second for nothing.
         full = json.dumps(frame, separators=(",", ":"), ensure_ascii=False)  # once, not once per console
         short = json.dumps({"type": "queue", "total": total}, separators=(",", ":"))
-        for index, conn in enumerate(list(self._staff), start=1):
-            if conn.queue_seen != version:
-                conn.queue_seen, conn.queue_total = version, total
-                self._spawn(conn.push_text(full))
-            elif conn.queue_total != total:
-                conn.queue_total = total
-                self._spawn(conn.push_text(short))
+        for index, console in enumerate(list(self._staff), start=1):
+            if console.queue_seen != version:
+                console.queue_seen, console.queue_total = version, total
+                self._spawn(console.push_text(full))
+            elif console.queue_total != total:
+                console.queue_total = total
+                self._spawn(console.push_text(short))
             # Thousands of consoles or waiting children: hand the loop back every few dozen, so
             # the chats' messages are not held up behind one long refresh.
             if index % YIELD_EVERY == 0:
@@ -217,9 +236,21 @@ class Hub:
             elif elapsed >= QUEUE_TICK_SECONDS:
                 elapsed = 0.0
                 self.schedule_queue_refresh()
+            self.expire_sessions()
             if time.monotonic() - swept >= sweep_every:
                 swept = time.monotonic()
                 await self.sweep(swept - silent_limit)
+
+    def expire_sessions(self) -> None:
+        """Each console socket knows when its session times out (idle or absolute) unless used;
+        once that moment passes, the database decides (it may have been used over HTTP), and a
+        session that did time out closes the socket. A comparison per socket each second; a read
+        only when a deadline passes."""
+        now = time.monotonic()
+        for console in list(self._staff):
+            if console.session_deadline <= now and not console.closed:
+                console.session_deadline = float("inf")  # one check at a time; recheck sets the next
+                self._spawn(console.timed_recheck())
 
     async def sweep(self, heard_before: float) -> None:
         """Closes every socket that has sent nothing since ``heard_before`` (monotonic clock).

@@ -25,6 +25,7 @@ from helpline.models import (
     Staff,
     utcnow,
 )
+from helpline.security import permissions
 
 QUEUE_ORDER = (Conversation.urgency.desc(), Conversation.created_at, Conversation.id)
 
@@ -285,10 +286,25 @@ async def recent_waits(db: AsyncSession, limit: int = 20) -> list[float]:
     return [(accepted - created).total_seconds() for created, accepted in rows if accepted is not None]
 
 
+def may_take_chats(staff_id: int) -> Any:
+    """The staff row exists, is enabled, and its role may take chats: a condition inside the
+    statements that give a chat to someone, so that a disable or role change committed a moment
+    earlier in another process cannot slip past a check made before."""
+    return exists().where(Staff.id == staff_id, Staff.disabled.is_(False),
+                          Staff.role.in_([role.value for role in permissions.roles_for("chat.accept")]))
+
+
+def may_take_chats_query(staff_id: int) -> Any:
+    """True or False: why a claim found no row (the chat was taken, or the account may not)."""
+    return select(may_take_chats(staff_id))
+
+
 def claim_statement(conv_id: str, staff_id: int) -> Any:
-    """Assigns a queued conversation; no row back if another counsellor (in any process) was first."""
+    """Assigns a queued conversation; no row back if another counsellor (in any process) was
+    first, or if the account is disabled or its role may not take chats."""
     return (update(Conversation)
-            .where(Conversation.id == conv_id, Conversation.state == ConversationState.QUEUED)
+            .where(Conversation.id == conv_id, Conversation.state == ConversationState.QUEUED,
+                   may_take_chats(staff_id))
             .values(state=ConversationState.ACTIVE, counsellor_id=staff_id, accepted_at=utcnow())
             .returning(Conversation.id))
 

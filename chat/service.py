@@ -277,6 +277,8 @@ class ChatService:
             if db.execute(repo.count_held_query(staff.id)).scalar_one() >= limit:
                 raise ProtocolError("busy", f"You already hold {limit} chats; end one first.")
             if db.execute(repo.claim_statement(conv_id, staff.id)).scalar_one_or_none() is None:
+                if not db.execute(repo.may_take_chats_query(staff.id)).scalar_one():
+                    raise ProtocolError("forbidden", "Your account may not take chats now; sign in again.")
                 raise ProtocolError("bad_state", "Another counsellor has just taken this chat.")
             child_key = db.execute(repo.key_query(conv_id, CHILD)).scalar_one_or_none()
             db.refresh(conv)

@@ -15,12 +15,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from chat import abuse, resume_guard
 from chat.protocol import CHILD_FRAMES, STAFF_FRAMES, Check, Frame, NotYours, ProtocolError, parse_frame
 from chat.repository import StoredMessage
-from chat.service import CHILD, prechat_of
+from chat.service import CHILD, UNAVAILABLE, prechat_of
 from helpline import timing
 from helpline.crypto import b64u_decode, token_hash
 from helpline.db import StoreUnavailable
-from helpline.models import ConversationState, Staff
-from helpline.security import audit, permissions
+from helpline.models import ConversationState, Staff, StaffSession, utcnow
+from helpline.security import audit, permissions, sessions
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -31,6 +31,14 @@ log = logging.getLogger("helpline.chat")
 
 ABUSE_CLOSE = 1008
 SILENT_CLOSE = 1001  # "going away": the peer sent nothing for HELPLINE_SILENT_SECONDS
+# A console socket whose session no longer allows work (signed out, timed out, disabled, reset,
+# password changed elsewhere): the console says "sign in again" (docs/protocol.md, Close codes).
+SESSION_ENDED_CLOSE = 4401
+ROLE_CHANGED_CLOSE = 4403  # the account's role changed, or it may not use the console
+# Frames that change nothing re-use the check made at connect and by the broker's notices; every
+# other staff frame reads the session and staff row again first (docs/adr/0018).
+UNCHECKED_STAFF_FRAMES = frozenset({"ping", "typing", "sync"})
+RECHECK_RETRY_SECONDS = 5.0  # the database did not answer a timed check: try again this much later
 SOCKET_GONE = (RuntimeError, OSError, WebSocketDisconnect)  # what a write to a closed socket raises
 
 
@@ -199,7 +207,7 @@ class ClientConnection:
             if exc.code == "rate_limited" and "retry_after" not in body:
                 body["retry_after"] = getattr(exc, "retry_after", 0) or max(1, int(self._frames.take() or 1))
             await self.push(body)
-            if self._errors.take():
+            if self._errors.take() and not self.closed:
                 await self.ws.close(ABUSE_CLOSE)
                 self.closed = True
         except Exception:
@@ -389,11 +397,65 @@ class StaffConnection(ClientConnection):
 
     schema = STAFF_FRAMES
 
-    def __init__(self, websocket: WebSocket, services: Services, staff: Staff) -> None:
+    def __init__(self, websocket: WebSocket, services: Services, staff: Staff, session: StaffSession) -> None:
         super().__init__(websocket, services)
         self.staff = staff
         self.participant = staff.participant_id
         self.team = services.teamwork
+        self.session_id = session.id
+        self.session_deadline = 0.0  # monotonic time the session times out unless used (Hub._tick)
+        self._deadline_from(session)
+
+    # -- revocation: the session and the staff row, checked again (docs/adr/0018) ----------------
+
+    def _deadline_from(self, session: StaffSession) -> None:
+        settings = self.services.settings
+        ends = sessions.expires_at(session, idle_minutes=settings.session_idle_minutes,
+                                   max_hours=settings.session_max_hours)
+        self.session_deadline = time.monotonic() + (ends - utcnow()).total_seconds()
+
+    async def recheck(self, *, used: bool = False) -> bool:
+        """Reads the session and the staff row again (one read by primary key) and closes the
+        socket when they no longer allow work; True when the socket may go on. ``used``: a
+        state-changing frame, which counts as activity for the idle timeout."""
+        if self.closed:
+            return False
+        settings = self.services.settings
+        async with self.services.store.read() as db:
+            found = await sessions.current(db, self.session_id, idle_minutes=settings.session_idle_minutes,
+                                           max_hours=settings.session_max_hours)
+        if found is None:
+            await self.close_revoked(SESSION_ENDED_CLOSE)
+            return False
+        staff, session = found
+        if staff.role != self.staff.role or not permissions.allowed(staff.role, "console.use"):
+            await self.close_revoked(ROLE_CHANGED_CLOSE)
+            return False
+        self.staff = staff
+        if used and utcnow() - session.last_seen_at > sessions.touch_every(settings.session_idle_minutes):
+            async with self.services.store.write() as db:
+                await sessions.touch(db, self.session_id)
+            session.last_seen_at = utcnow()
+        self._deadline_from(session)
+        return True
+
+    async def timed_recheck(self) -> None:
+        """The hub's tick found the session's deadline passed: it may have been used over HTTP
+        meanwhile, so the database decides."""
+        try:
+            await self.recheck()
+        except StoreUnavailable:
+            self.session_deadline = time.monotonic() + RECHECK_RETRY_SECONDS
+
+    async def close_revoked(self, code: int) -> None:
+        """Closes the socket with a code the console turns into "sign in again"."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self.ws.close(code)
+        except SOCKET_GONE:
+            pass
 
     def wants(self, to: str, frame: dict[str, Any]) -> bool:
         return to in ("all", self.participant) or (to.startswith("others:") and to != "others:" + self.participant)
@@ -414,6 +476,13 @@ class StaffConnection(ClientConnection):
             log.warning("a refused frame was not audited: storage unavailable")
 
     async def dispatch(self, frame: Frame) -> dict[str, Any]:
+        if frame.type not in UNCHECKED_STAFF_FRAMES:
+            try:
+                allowed = await self.recheck(used=True)
+            except StoreUnavailable:
+                raise ProtocolError("unavailable", UNAVAILABLE) from None
+            if not allowed:
+                raise ProtocolError("signed_out", "Your session has ended; sign in again.")
         try:
             return await super().dispatch(frame)
         except NotYours:
@@ -527,14 +596,15 @@ async def child_socket(websocket: WebSocket) -> None:
 
 async def staff_socket(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
-    staff = await services.staff_for_websocket(websocket)
-    if staff is None:
-        await websocket.close(code=4401)
+    found = await services.staff_for_websocket(websocket)
+    if found is None or not permissions.allowed(found[0].role, "console.use"):
+        # Accepted, then closed with the code: a close before accepting reaches the browser as an
+        # HTTP 403, which the console cannot tell from a network failure (docs/protocol.md).
+        await websocket.accept()
+        await websocket.close(code=SESSION_ENDED_CLOSE if found is None else ROLE_CHANGED_CLOSE)
         return
-    if not permissions.allowed(staff.role, "console.use"):
-        await websocket.close(code=4403)
-        return
-    await StaffConnection(websocket, services, staff).run()
+    staff, session = found
+    await StaffConnection(websocket, services, staff, session).run()
 
 
 routes = [WebSocketRoute("/ws/child", child_socket), WebSocketRoute("/ws/staff", staff_socket)]

@@ -154,6 +154,7 @@ async def change_role(call: StaffCall) -> Response:
                                                   role=staff.role) if signing else None)
         await audit.record(db, call.actor, "staff.role", staff.participant_id,
                            {"from": before, "to": staff.role, "agency": body["agency"] if staff.agency_id else None})
+    await call.services.revoke_staff(staff.participant_id)  # committed: open sockets check again
     return JSONResponse({"ok": True})
 
 
@@ -177,6 +178,7 @@ async def set_disabled(call: StaffCall) -> Response:
             await sessions.end_all_sessions(db, staff.id)
         await audit.record(db, call.actor, "staff.disabled" if staff.disabled else "staff.enabled",
                            staff.participant_id, {})
+    await call.services.revoke_staff(staff.participant_id)
     return JSONResponse({"ok": True})
 
 
@@ -206,6 +208,7 @@ async def reset_staff(call: StaffCall) -> Response:
         await sessions.end_all_sessions(db, staff.id)
         await throttle.clear(db, throttle.key_for(call.services.server_secret, staff.username))
         await audit.record(db, call.actor, "staff.reset", staff.participant_id, {})
+    await call.services.revoke_staff(staff.participant_id)
     return JSONResponse({"username": staff.username, "password": password, "notice": call.t(KEY_GONE)})
 
 

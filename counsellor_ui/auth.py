@@ -493,8 +493,10 @@ async def change_password(request: Request) -> Response:
             await db.execute(delete(StaffSession).where(StaffSession.staff_id == staff.id,
                                                         StaffSession.id != session.id))
             await audit.record(db, staff.participant_id, "password.changed", staff.participant_id, {})
-            return JSONResponse({**profile(staff), "csrf": session.csrf_token})
-    assert problem is not None
+            answer = JSONResponse({**profile(staff), "csrf": session.csrf_token})
+    if problem is None:
+        await services.revoke_staff(staff.participant_id)  # committed: the other sessions' sockets close
+        return answer
     raise Refused(*problem)
 
 
@@ -508,6 +510,7 @@ async def logout(request: Request) -> Response:
             await audit.record(db, staff.participant_id, "signout.everywhere", staff.participant_id, {})
         else:
             await sessions.end_session(db, request.cookies.get(sessions.COOKIE_NAME, ""))
+    await services.revoke_staff(staff.participant_id)  # the ended sessions' sockets close
     reply = JSONResponse({"ok": True})
     reply.delete_cookie(sessions.COOKIE_NAME, path="/")
     return reply

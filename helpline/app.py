@@ -31,13 +31,13 @@ import referral.admin_directory
 import referral.portal
 import referral.worker
 from chat.broker import Broker, make_broker
-from chat.hub import Hub
+from chat.hub import STAFF_CHANNEL, Hub, revoke_notice
 from chat.service import ChatService
 from chat.teamwork import Teamwork
 from helpline import bundle, drain, gc_tuning, i18n, keys, openapi, retention, staffweb, timing
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
 from helpline.middleware import ForgetClient, SecurityHeaders, content_security_policy
-from helpline.models import Staff
+from helpline.models import Staff, StaffSession
 from helpline.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,8 +72,9 @@ class Services:
     def js_strings(self, domain: str, locale: str) -> dict[str, str]:
         return i18n.js_strings(domain, locale)
 
-    async def staff_for_websocket(self, websocket: WebSocket) -> Staff | None:
-        """The signed-in staff member behind a console socket, or None (also for a foreign Origin)."""
+    async def staff_for_websocket(self, websocket: WebSocket) -> tuple[Staff, StaffSession] | None:
+        """The signed-in staff member and session behind a console socket, or None (also for a
+        foreign Origin)."""
         from helpline.security import sessions
 
         origin = websocket.headers.get("origin")
@@ -89,7 +90,12 @@ class Services:
         if found is None:
             return None
         staff, session = found
-        return staff if not staff.disabled and session.mfa_done else None
+        return found if not staff.disabled and session.mfa_done else None
+
+    async def revoke_staff(self, participant: str) -> None:
+        """After a commit that took access away (disable, role change, reset, sign-out, password
+        change): every process re-checks that person's open console sockets at once."""
+        await self.broker.publish(STAFF_CHANNEL, revoke_notice(participant))
 
     def origin_of(self, host: str, scheme: str) -> str:
         if self.settings.public_origin:

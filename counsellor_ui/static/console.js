@@ -102,10 +102,35 @@
       Object.keys(pending).forEach(function (id) { pending[id].reject(new Error('closed')); });
       pending = {};
       if (!secretKey) return;
-      if (event.code === 4401) { setConnection(_('Your session has ended. Sign in again.')); return; }
+      // 4401: the session ended (signed out, timed out, account disabled or reset); 4403: the
+      // account's role changed. Either way: sign in again (docs/protocol.md, Close codes).
+      if (event.code === 4401 || event.code === 4403) { sessionEnded(event.code); return; }
       setConnection(_('Reconnecting…'));
       setTimeout(connect, Math.min(10000, 500 * Math.pow(2, retries++)));
     };
+  }
+
+  /* The server closed the socket because this session may no longer work: the key and every
+   * decrypted line leave the page, and the counsellor is told, in her language, to sign in again. */
+  function sessionEnded(code) {
+    secretKey = null;
+    Object.keys(chats).forEach(function (id) { delete chats[id]; });
+    $('tabs').textContent = '';
+    $('panels').textContent = '';
+    show('login');
+    $('screen-login').hidden = true;  // a fresh page signs in: nothing of this one is kept
+    if ($('screen-account')) $('screen-account').hidden = true;
+    var text = code === 4403 ? _('Your role has changed. Sign in again.') : _('Your session has ended. Sign in again.');
+    setConnection(text);
+    $('ended-title').textContent = text;
+    $('screen-ended').hidden = false;
+    $('sign-in-again').focus();
+  }
+
+  if ($('sign-in-again')) {
+    $('sign-in-again').addEventListener('click', function () {
+      location.replace(location.pathname + '?lang=' + encodeURIComponent(CONFIG.lang || ''));
+    });
   }
 
   function request(frame) {

@@ -197,9 +197,9 @@
   }
 
   function signOut(everywhere) {
+    C.stopWork();  // first: the server closes this session's socket too, and that is no surprise here
     post(everywhere ? '/console/api/logout-everywhere' : '/console/api/logout', {})
       .catch(function () {}).then(function () {
-        C.stopWork();
         location.replace(location.pathname + lang);  // the console or the officers' portal
       });
   }

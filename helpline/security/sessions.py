@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.crypto import b64u_encode
@@ -29,8 +29,20 @@ async def create_session(db: AsyncSession, staff: Staff, *, mfa_done: bool = Fal
     return cookie, csrf
 
 
-async def authenticate(db: AsyncSession, cookie_value: str, *, idle_minutes: int,
-                       max_hours: int) -> tuple[Staff, StaffSession] | None:
+def touch_every(idle_minutes: float) -> dt.timedelta:
+    """How stale ``last_seen_at`` may be before use writes it again: a minute, or less when the
+    idle timeout is short (tests use seconds), so activity always refreshes it in time."""
+    return min(TOUCH_EVERY, dt.timedelta(minutes=idle_minutes) / 10)
+
+
+def expires_at(session: StaffSession, *, idle_minutes: float, max_hours: float) -> dt.datetime:
+    """When the session ends unless it is used again: idle or absolute timeout, whichever is first."""
+    return min(session.last_seen_at + dt.timedelta(minutes=idle_minutes),
+               session.created_at + dt.timedelta(hours=max_hours))
+
+
+async def authenticate(db: AsyncSession, cookie_value: str, *, idle_minutes: float,
+                       max_hours: float) -> tuple[Staff, StaffSession] | None:
     """The staff member and session behind a cookie, or None when unknown or expired."""
     if not cookie_value or len(cookie_value) > 100:
         return None
@@ -38,18 +50,43 @@ async def authenticate(db: AsyncSession, cookie_value: str, *, idle_minutes: int
     if session is None:
         return None
     now = utcnow()
-    if (now - session.last_seen_at > dt.timedelta(minutes=idle_minutes)
-            or now - session.created_at > dt.timedelta(hours=max_hours)):
+    if now >= expires_at(session, idle_minutes=idle_minutes, max_hours=max_hours):
         await db.delete(session)
         await db.flush()
         return None
     staff = await db.get(Staff, session.staff_id)
     if staff is None or staff.disabled:
         return None
-    if now - session.last_seen_at > TOUCH_EVERY:
+    if now - session.last_seen_at > touch_every(idle_minutes):
         session.last_seen_at = now
         await db.flush()
     return staff, session
+
+
+def session_id(cookie_value: str) -> str:
+    """The stored id of a session: what a socket keeps to check its session again later."""
+    return _digest(cookie_value)
+
+
+async def current(db: AsyncSession, session_id: str, *, idle_minutes: float,
+                  max_hours: float) -> tuple[Staff, StaffSession] | None:
+    """The staff row and session behind a stored session id, if both still allow work: the
+    session exists, has not timed out and passed the second factor, and the account is enabled.
+    One read by primary key; nothing is written (see `touch`)."""
+    row = (await db.execute(select(Staff, StaffSession).join(StaffSession, StaffSession.staff_id == Staff.id)
+                            .where(StaffSession.id == session_id))).first()
+    if row is None:
+        return None
+    staff, session = row
+    if (staff.disabled or not session.mfa_done
+            or utcnow() >= expires_at(session, idle_minutes=idle_minutes, max_hours=max_hours)):
+        return None
+    return staff, session
+
+
+async def touch(db: AsyncSession, session_id: str) -> None:
+    """Marks a session used now (a console socket's state-changing frame is use, as a request is)."""
+    await db.execute(update(StaffSession).where(StaffSession.id == session_id).values(last_seen_at=utcnow()))
 
 
 async def end_session(db: AsyncSession, cookie_value: str) -> None:
