@@ -103,4 +103,4 @@ def difficulty(base: int, top: int, load: float) -> int:
 
 def counting_limit(threshold: int, base: int, top: int) -> int:
     """How far a pressure count must go to tell every difficulty apart, and no further."""
-    return threshold * 2 ** max(0, top - base)
+    return threshold << max(0, top - base)
