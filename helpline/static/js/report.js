@@ -76,17 +76,33 @@
       }
       return count;
     }
+    function bytesOf(text) {
+      var bytes = new Uint8Array(text.length);
+      for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+      return bytes;
+    }
+    // The browser's own SHA-512 (https pages) is faster than tweetnacl's; tweetnacl is the fallback.
+    var subtle = window.crypto && window.crypto.subtle;
     return new Promise(function (resolve) {
+      function answer(n) { resolve({ seed: challenge.seed, nonce: String(n) }); }
+      function sliceNative() {
+        var tries = [];
+        for (var k = 0; k < 256; k++) tries.push(subtle.digest('SHA-512', bytesOf(seed + (nonce + k))));
+        Promise.all(tries).then(function (digests) {
+          for (var k = 0; k < digests.length; k++) {
+            if (zeroBits(new Uint8Array(digests[k])) >= challenge.bits) return answer(nonce + k);
+          }
+          nonce += 256;
+          sliceNative();
+        }, function () { subtle = null; slice(); });
+      }
       function slice() {
         for (var end = nonce + 2000; nonce < end; nonce++) {
-          var text = seed + nonce;
-          var bytes = new Uint8Array(text.length);
-          for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-          if (zeroBits(nacl.hash(bytes)) >= challenge.bits) return resolve({ seed: challenge.seed, nonce: String(nonce) });
+          if (zeroBits(nacl.hash(bytesOf(seed + nonce))) >= challenge.bits) return answer(nonce);
         }
         setTimeout(slice, 0);
       }
-      slice();
+      if (subtle && subtle.digest) sliceNative(); else slice();
     });
   }
 
