@@ -155,7 +155,7 @@ SETTINGS: tuple[Setting, ...] = (
             _positive_int),
     Setting("HELPLINE_POW_BITS", "14",
             "Difficulty of that proof of work: leading zero bits of a SHA-512 (each bit doubles the work)", _pow_bits),
-    Setting("HELPLINE_POW_MAX_BITS", "16",
+    Setting("HELPLINE_POW_MAX_BITS", "15",
             "Highest difficulty the proof of work rises to: one bit more each time the queue or the rate of new "
             "chats doubles (keep a cheap phone's solving time under 2 s, docs/performance.md)", _pow_bits),
     Setting("HELPLINE_NEW_CHATS_PER_MINUTE", "300",
