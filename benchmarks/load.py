@@ -510,7 +510,7 @@ def main() -> None:
     parser.add_argument("--attack-seconds", type=float, default=60.0, help="--flood alone: how long the attack lasts")
     parser.add_argument("--child-after", type=float, default=20.0,
                         help="--flood alone: seconds into the attack when the real child opens the page")
-    parser.add_argument("--phone-runs", type=int, default=5,
+    parser.add_argument("--phone-runs", type=int, default=10,
                         help="--flood alone: solves per difficulty on the throttled (×4) page")
     parser.add_argument("--pow-threshold", type=int, default=1_000_000,
                         help="HELPLINE_POW_QUEUE_THRESHOLD for the server (default: never)")

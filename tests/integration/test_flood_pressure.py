@@ -90,7 +90,7 @@ def test_a_scripted_flood_raises_the_price_and_a_solved_start_is_still_queued(
 
 def test_an_empty_waiting_chat_leaves_the_queue_by_itself(
         stack: Stack, start_server: Callable[..., ServerProcess]) -> None:
-    server = start_server(HELPLINE_EMPTY_CHAT_MINUTES="0.05")  # 3 s
+    server = start_server(HELPLINE_EMPTY_CHAT_MINUTES="0.1")  # 6 s
     ana_pw = add_user(stack, "ana")
 
     async def scenario() -> None:
