@@ -8,7 +8,7 @@ Nothing here knows an address. What the server keeps (see docs/adr/0011-flood-gu
   the device is blocked (for BLOCK_DAYS) or while it is being counted against the per-device limit
   (an hour). A device is blocked when a counsellor blocks the chat open on it, or when it presents
   a resume identity that was blocked.
-- *Proof of work*: while HELPLINE_POW_QUEUE_THRESHOLD or more chats wait, or more than
+- *Proof of work*: while HELPLINE_POW_QUEUE_THRESHOLD or more chats wait, or at least
   HELPLINE_NEW_CHATS_PER_MINUTE started in the last minute, a new chat is accepted only with a
   solved challenge, HELPLINE_POW_BITS hard and one bit harder each time that pressure doubles (at
   most HELPLINE_POW_MAX_BITS). The challenge is stateless (helpline/security/pow.py): a timestamp,
