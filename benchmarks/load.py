@@ -25,6 +25,10 @@ a chat. Reported: how long until the last one was in the queue, and each one's c
 --flood N then plays a flood (docs/adr/0011-flood-guard.md): N scripted children that skip the
 proof of work try to start chats; the first --pow-threshold get in, and the rest must be refused.
 Ten honest children (ChildClient solves the puzzle) then start, and their solving time is reported.
+
+--flood with no number is the attacker run instead (benchmarks/flood.py): one process per core
+solving proofs of work as fast as it can for 60 s, a real child in Chromium meanwhile, and the
+child's solving time on a phone-speed CPU (Chromium CPU throttling ×4) at each difficulty.
 """
 
 from __future__ import annotations
@@ -500,14 +504,23 @@ def main() -> None:
                         help="children who arrive (connect and start) during the sends")
     parser.add_argument("--arrival-seconds", type=float, default=10.0, help="over how many seconds they arrive")
     parser.add_argument("--hold", type=float, default=0.0, help="seconds to hold every socket after the sends")
-    parser.add_argument("--flood", type=int, default=0,
-                        help="after the run, N scripted children that skip the proof of work")
+    parser.add_argument("--flood", type=int, nargs="?", const=-1, default=0,
+                        help="after the run, N scripted children that skip the proof of work; with no N, the "
+                             "attacker run of benchmarks/flood.py instead (every core, a child in Chromium)")
+    parser.add_argument("--attack-seconds", type=float, default=60.0, help="--flood alone: how long the attack lasts")
+    parser.add_argument("--child-after", type=float, default=20.0,
+                        help="--flood alone: seconds into the attack when the real child opens the page")
+    parser.add_argument("--phone-runs", type=int, default=10,
+                        help="--flood alone: solves per difficulty on the throttled (×4) page")
     parser.add_argument("--pow-threshold", type=int, default=1_000_000,
                         help="HELPLINE_POW_QUEUE_THRESHOLD for the server (default: never)")
     parser.add_argument("--no-redis", action="store_true",
                         help="postgres, one worker, in-process broker: to compare with Redis")
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args()
+    if args.flood == -1:
+        import flood  # benchmarks/flood.py, next to this file
+        sys.exit(flood.main(args.attack_seconds, args.child_after, args.phone_runs, args.json))
     if args.no_redis and (args.backend != "postgres" or args.workers != 1):
         parser.error("--no-redis is for --backend postgres --workers 1 (it measures what Redis adds)")
     if args.workers > 1 and args.backend == "sqlite":

@@ -8,14 +8,16 @@ Nothing here knows an address. What the server keeps (see docs/adr/0011-flood-gu
   the device is blocked (for BLOCK_DAYS) or while it is being counted against the per-device limit
   (an hour). A device is blocked when a counsellor blocks the chat open on it, or when it presents
   a resume identity that was blocked.
-- *Proof of work*: while HELPLINE_POW_QUEUE_THRESHOLD or more chats wait, a new chat is accepted only
-  with a solved challenge. The challenge is stateless: a timestamp and an HMAC bound to the child's
-  token, so a solution is good for one identity for CHALLENGE_SECONDS and costs nothing to store.
-  SHA-512(seed + ":" + nonce) must start with HELPLINE_POW_BITS zero bits (tweetnacl's nacl.hash
-  in the browser). A start creates at most one open chat per identity, so a script needs a new
-  identity, and so new work, for each chat it puts in the queue.
-- *Rate limits*: new chats per device token (or resume identity without one) per hour, and new
-  chats per minute for the whole helpline, counted from the conversations table.
+- *Proof of work*: while HELPLINE_POW_QUEUE_THRESHOLD or more chats wait, or at least
+  HELPLINE_NEW_CHATS_PER_MINUTE started in the last minute, a new chat is accepted only with a
+  solved challenge, HELPLINE_POW_BITS hard and one bit harder each time that pressure doubles (at
+  most HELPLINE_POW_MAX_BITS). The challenge is stateless (helpline/security/pow.py): a timestamp,
+  the bits and an HMAC bound to the child's token, so a solution is good for one identity for
+  CHALLENGE_SECONDS and costs nothing to store. A start creates at most one open chat per
+  identity, so a script needs a new identity, and so new work, for each chat it puts in the queue.
+  A start with a proof at the current difficulty is never refused by a helpline-wide limit: the
+  helpline-wide limit *is* the price (ADR 0020).
+- *Rate limits*: new chats per device token (or resume identity without one) per hour.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import struct
-import time
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -33,13 +33,12 @@ from sqlalchemy.orm import Session
 
 from chat import repository as repo
 from chat.protocol import Blocked, ProtocolError
-from helpline.crypto import CryptoError, b64u_decode, b64u_encode
 from helpline.models import Throttle, utcnow
-from helpline.security import throttle
+from helpline.security import pow, throttle
 from helpline.settings import Settings
 
 BLOCK_DAYS = 7
-CHALLENGE_SECONDS = 300
+CHALLENGE_SECONDS = pow.CHALLENGE_SECONDS
 DEVICE_WINDOW = dt.timedelta(hours=1)
 GLOBAL_WINDOW = dt.timedelta(minutes=1)
 
@@ -50,59 +49,24 @@ def keyed(secret: bytes, purpose: str, value: bytes | str) -> str:
     return hmac.new(secret, purpose.encode("ascii") + b":" + raw, hashlib.sha256).hexdigest()
 
 
-# -- proof of work -------------------------------------------------------------------------------
+# -- proof of work (helpline/security/pow.py) ----------------------------------------------------
 
-def challenge(secret: bytes, token: bytes, bits: int, now: float | None = None) -> dict[str, Any]:
-    stamp = struct.pack(">Q", int(now if now is not None else time.time()))
-    mac = hmac.new(secret, b"pow:" + stamp + token, hashlib.sha256).digest()[:16]
-    return {"seed": b64u_encode(stamp + mac), "bits": bits}
-
-
-def leading_zero_bits(digest: bytes) -> int:
-    count = 0
-    for byte in digest:
-        if byte == 0:
-            count += 8
-            continue
-        return count + 8 - byte.bit_length()
-    return count
-
-
-def solves(seed: str, nonce: str, bits: int) -> bool:
-    digest = hashlib.sha512(f"{seed}:{nonce}".encode("ascii", "replace")).digest()
-    return leading_zero_bits(digest) >= bits
-
-
-def solve(seed: str, bits: int) -> str:
-    """What a client does (chat/client.py); here so the tests and the load driver share it."""
-    nonce = 0
-    while not solves(seed, str(nonce), bits):
-        nonce += 1
-    return str(nonce)
+challenge = pow.challenge
+leading_zero_bits = pow.leading_zero_bits
+solves = pow.solves
+solve = pow.solve
 
 
 def check_pow(secret: bytes, token: bytes, bits: int, proof: Any, now: float | None = None) -> bool:
-    if not isinstance(proof, dict):
-        return False
-    seed, nonce = proof.get("seed"), proof.get("nonce")
-    if not isinstance(seed, str) or not isinstance(nonce, str) or len(nonce) > 24 or len(seed) > 64:
-        return False
-    try:
-        raw = b64u_decode(seed)
-    except CryptoError:
-        return False
-    if len(raw) != 24:
-        return False
-    stamp, mac = raw[:8], raw[8:]
-    expected = hmac.new(secret, b"pow:" + stamp + token, hashlib.sha256).digest()[:16]
-    age = (now if now is not None else time.time()) - struct.unpack(">Q", stamp)[0]
-    return hmac.compare_digest(mac, expected) and -30 <= age <= CHALLENGE_SECONDS and solves(seed, nonce, bits)
+    """A fresh proof for this identity, solved at ``bits`` or more."""
+    solved = pow.solved_bits(secret, token, proof, now)
+    return solved is not None and solved >= bits
 
 
 class PowRequired(ProtocolError):
     def __init__(self, secret: bytes, token: bytes, bits: int, wrong: bool) -> None:
         super().__init__("pow_required", "Many chats are waiting: solve this small puzzle first."
-                         if not wrong else "The puzzle answer is missing, old or wrong: solve this one.")
+                         if not wrong else "The puzzle answer is missing, old, wrong or too easy now: solve this one.")
         self.extra = {"challenge": challenge(secret, token, bits)}
 
 
@@ -116,24 +80,32 @@ class TooMany(ProtocolError):
 
 # -- the guard, run inside ChatService.start's one transaction before a new conversation is made --
 
-def under_pressure(db: Session, settings: Settings) -> bool:
-    threshold: int = settings.pow_queue_threshold
-    return repo.count_up_to(db, repo.StartSql.queued_up_to, threshold) >= threshold
+def start_difficulty(db: Session, settings: Settings) -> int:
+    """The bits a new chat must solve now, 0 for none: the pressure is the queue against
+    HELPLINE_POW_QUEUE_THRESHOLD or the new chats of the last minute against
+    HELPLINE_NEW_CHATS_PER_MINUTE, whichever is higher; each doubling adds a bit, up to
+    HELPLINE_POW_MAX_BITS. Counted from the conversations table each time: no state to share."""
+    base, top = settings.pow_bits, settings.pow_max_bits
+    threshold, per_minute = settings.pow_queue_threshold, settings.new_chats_per_minute
+    queued = repo.count_up_to(db, repo.StartSql.queued_up_to, pow.counting_limit(threshold, base, top))
+    arrived = repo.count_up_to(db, repo.StartSql.started_since_up_to, pow.counting_limit(per_minute, base, top),
+                               since=utcnow() - GLOBAL_WINDOW)
+    return pow.difficulty(base, top, max(queued / threshold, arrived / per_minute))
 
 
 def guard_new_chat(db: Session, settings: Settings, secret: bytes, token: bytes,
-                   device: bytes | None, proof: Any) -> None:
-    """Refuses a new conversation under a flood: proof of work, then the global and per-device limits."""
-    if under_pressure(db, settings) and not check_pow(secret, token, settings.pow_bits, proof):
-        raise PowRequired(secret, token, settings.pow_bits, wrong=proof is not None)
-    limit = settings.new_chats_per_minute
-    since = utcnow() - GLOBAL_WINDOW
-    if repo.count_up_to(db, repo.StartSql.started_since_up_to, limit, since=since) >= limit:
-        raise TooMany("all", 15)
+                   device: bytes | None, proof: Any) -> int:
+    """Refuses a new conversation under a flood unless it carries a proof at the current
+    difficulty; a start with one is never refused for the helpline's sake, only for its device's.
+    Returns the bits that were asked (0 for none)."""
+    bits = start_difficulty(db, settings)
+    if bits and not pow.passes(pow.solved_bits(secret, token, proof), bits):
+        raise PowRequired(secret, token, bits, wrong=proof is not None)
     key = keyed(secret, "starts-device", device) if device else keyed(secret, "starts-token", token)
     wait = throttle.count_in_window(db, key, settings.new_chats_per_device, DEVICE_WINDOW)
     if wait:
         raise TooMany("device", wait)
+    return bits
 
 
 # -- device blocks --------------------------------------------------------------------------------

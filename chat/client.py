@@ -165,6 +165,7 @@ class ChildClient:
         self.device = device  # the browser's device token (chat/abuse.py); None sends none
         self.solve_pow = solve_pow  # False plays a script that skips the proof of work
         self.pow_seconds = 0.0  # time spent solving, for the load driver
+        self.pow_bits = 0  # the difficulty of the last puzzle solved (0: none was asked)
         self.org_public_key = org_public_key
         self.secret = secret or crypto.new_resume_secret()
         self.private_key = crypto.child_private_key(self.secret)
@@ -199,16 +200,22 @@ class ChildClient:
                                  "self_key": self_key, "prechat": prechat or {}}
         if self.device is not None:
             frame["device"] = crypto.b64u_encode(self.device)
-        try:
+        ack: dict[str, Any] | None = None
+        for _ in range(4):  # the price may rise while we solve: then the server sends a new puzzle
+            try:
+                ack = await self.socket.request(dict(frame))
+                break
+            except FrameError as exc:
+                if exc.code != "pow_required" or not self.solve_pow:
+                    raise
+                challenge = exc.frame["challenge"]
+                began = time.perf_counter()
+                nonce = await asyncio.to_thread(abuse.solve, challenge["seed"], challenge["bits"])
+                self.pow_seconds += time.perf_counter() - began
+                self.pow_bits = int(challenge["bits"])
+                frame["pow"] = {"seed": challenge["seed"], "nonce": nonce}
+        if ack is None:
             ack = await self.socket.request(dict(frame))
-        except FrameError as exc:
-            if exc.code != "pow_required" or not self.solve_pow:
-                raise
-            challenge = exc.frame["challenge"]
-            began = time.perf_counter()
-            nonce = await asyncio.to_thread(abuse.solve, challenge["seed"], challenge["bits"])
-            self.pow_seconds += time.perf_counter() - began
-            ack = await self.socket.request({**frame, "pow": {"seed": challenge["seed"], "nonce": nonce}})
         self.conv = ack["conv"]
         return self.conv
 

@@ -8,6 +8,7 @@ the database stays the truth and a lost or duplicated notice does no harm.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import time
@@ -49,6 +50,8 @@ QUEUE_TICK_SECONDS = 15.0
 FRONT_PLACES = 1_000
 ALL_PLACES_SECONDS = 10.0
 DEGRADED_POLL_SECONDS = 1.0
+EXPIRE_SECONDS = 30.0  # how often waiting chats with no message are looked for (more often when the limit is short)
+EXPIRED = "expired"  # ended_by of a chat that left the queue empty
 SWEEP_SECONDS = 10.0  # how often silent sockets are looked for (more often when the limit is short)
 
 
@@ -228,6 +231,9 @@ class Hub:
         silent_limit = float(self.chat.settings.silent_seconds)
         sweep_every = min(SWEEP_SECONDS, silent_limit / 2)
         swept = time.monotonic()
+        empty_after = dt.timedelta(minutes=self.chat.settings.empty_chat_minutes)
+        expire_every = min(EXPIRE_SECONDS, empty_after.total_seconds() / 2)
+        expired = time.monotonic()
         while True:
             await asyncio.sleep(DEGRADED_POLL_SECONDS)
             elapsed += DEGRADED_POLL_SECONDS
@@ -240,6 +246,19 @@ class Hub:
             if time.monotonic() - swept >= sweep_every:
                 swept = time.monotonic()
                 await self.sweep(swept - silent_limit)
+            if time.monotonic() - expired >= expire_every:
+                expired = time.monotonic()
+                await self._expire_empty(empty_after)
+
+    async def _expire_empty(self, after: dt.timedelta) -> None:
+        """Chats in which the child never wrote leave the queue after HELPLINE_EMPTY_CHAT_MINUTES.
+        Every process runs this; the guarded UPDATE lets only one of them end each chat."""
+        try:
+            gone = await self.chat.abandon_empty(after, EXPIRED)
+        except ProtocolError:
+            return  # storage unavailable: the next pass tries again
+        if gone:
+            log.info("%d waiting chats with no message left the queue", len(gone))
 
     def expire_sessions(self) -> None:
         """Each console socket knows when its session times out (idle or absolute) unless used;

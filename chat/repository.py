@@ -336,6 +336,27 @@ async def finish(db: AsyncSession, conv_id: str, from_state: str, to_state: str,
     return result.scalar_one_or_none() is not None
 
 
+EMPTY_BATCH = 500  # rows per statement when empty chats leave the queue: short transactions under a flood
+
+_EMPTY_QUEUED = (select(Conversation.id).where(_IS_QUEUED, Conversation.last_seq == 0,
+                                               Conversation.created_at < bindparam("before"))
+                 .limit(EMPTY_BATCH))
+
+
+async def abandon_empty(db: AsyncSession, before: dt.datetime, by: str) -> list[str]:
+    """Queued chats created before ``before`` in which the child wrote nothing become abandoned,
+    at most EMPTY_BATCH at a time; returns their ids. The state and seq are checked again by the
+    UPDATE itself, so a chat accepted or written in meanwhile stays as it is."""
+    ids = list((await db.execute(_EMPTY_QUEUED, {"before": before})).scalars())
+    if not ids:
+        return []
+    result = await db.execute(
+        update(Conversation).where(Conversation.id.in_(ids), _IS_QUEUED, Conversation.last_seq == 0)
+        .values(state=ConversationState.ABANDONED, ended_at=utcnow(), ended_by=by).returning(Conversation.id)
+        .execution_options(synchronize_session=False))
+    return list(result.scalars())
+
+
 async def staff_by_id(db: AsyncSession, staff_id: int) -> Staff | None:
     return await db.get(Staff, staff_id)
 

@@ -402,6 +402,24 @@ class ChatService:
         except model.IllegalTransition as exc:
             raise ProtocolError("bad_state", str(exc)) from None
 
+    async def abandon_empty(self, waited: dt.timedelta, by: str) -> list[str]:
+        """Waiting chats older than ``waited`` in which the child wrote nothing leave the queue
+        (a flood's empty chats; HELPLINE_EMPTY_CHAT_MINUTES, or a supervisor's one action).
+        Each child's page is told its chat ended; consoles get one queue refresh."""
+        gone: list[str] = []
+        while True:
+            async with self._write() as db:
+                batch = await repo.abandon_empty(db, utcnow() - waited, by)
+            gone += batch
+            if len(batch) < repo.EMPTY_BATCH:
+                break
+        for conv_id in gone:
+            await self.broker.publish(f"conv:{conv_id}", {"k": "event", "to": "all", "frame": {
+                "type": "ended", "conv": conv_id, "state": ConversationState.ABANDONED.value, "by": by}})
+        if gone:
+            await self.broker.publish("queue", {"k": "queue"})
+        return gone
+
     async def _announce_end(self, conv_id: str, state: str, by: str) -> None:
         await self.broker.publish(f"conv:{conv_id}", {"k": "event", "to": "all", "frame": {
             "type": "ended", "conv": conv_id, "state": state, "by": by}})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 from starlette.responses import JSONResponse, Response
 
@@ -56,7 +58,20 @@ async def set_max_chats(call: StaffCall) -> Response:
     return JSONResponse({"max_chats": body["max_chats"]})
 
 
+async def clear_empty(call: StaffCall) -> Response:
+    """One action for a flood: every waiting chat in which the child wrote nothing, and that has
+    waited at least ``waited_seconds``, leaves the queue (abandoned, as HELPLINE_EMPTY_CHAT_MINUTES
+    does by itself later). Audited with the count; no chat content is involved."""
+    body = await call.body({"waited_seconds": validate.integer(0, 86_400)})
+    gone = await call.services.chat.abandon_empty(dt.timedelta(seconds=body["waited_seconds"]), "supervisor")
+    async with call.services.store.write() as db:
+        await audit.record(db, call.actor, "queue.clear_empty", "queue",
+                           {"cleared": len(gone), "waited_seconds": body["waited_seconds"]})
+    return JSONResponse({"cleared": len(gone)})
+
+
 routes = [
     staff_route("/console/api/supervise", "supervise.view", overview),
+    staff_route("/console/api/supervise/clear-empty", "supervise.act", clear_empty, methods=("POST",)),
     staff_route("/console/api/staff/{staff_id}/max-chats", "supervise.act", set_max_chats, methods=("POST",)),
 ]

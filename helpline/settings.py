@@ -155,10 +155,17 @@ SETTINGS: tuple[Setting, ...] = (
             _positive_int),
     Setting("HELPLINE_POW_BITS", "14",
             "Difficulty of that proof of work: leading zero bits of a SHA-512 (each bit doubles the work)", _pow_bits),
+    Setting("HELPLINE_POW_MAX_BITS", "15",
+            "Highest difficulty the proof of work rises to: one bit more each time the queue or the rate of new "
+            "chats doubles (keep a cheap phone's solving time under 2 s, docs/performance.md)", _pow_bits),
     Setting("HELPLINE_NEW_CHATS_PER_MINUTE", "300",
-            "New child chats the whole helpline accepts per minute (a flood beyond it waits)", _positive_int),
+            "New child chats per minute the whole helpline takes without proof of work; beyond it each new chat "
+            "solves one (a start with a solved proof is never refused by this limit)", _positive_int),
     Setting("HELPLINE_NEW_CHATS_PER_DEVICE", "10",
             "New child chats one device token (or one resume code) may start per hour", _positive_int),
+    Setting("HELPLINE_EMPTY_CHAT_MINUTES", "15",
+            "A waiting chat in which the child wrote nothing leaves the queue by itself after this many minutes "
+            "(a decimal such as 0.5 is allowed)", _positive_float),
     Setting("HELPLINE_MAX_CHATS", "3", "Default number of chats a counsellor holds at once", _positive_int),
     Setting("HELPLINE_REQUIRE_WRAP_UP", "true",
             "A counsellor records the case of an ended chat before accepting the next one", _bool),

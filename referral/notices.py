@@ -100,11 +100,56 @@ async def queue_referral_waiting(db: AsyncSession, referral: Referral, agency: A
     return queued
 
 
+REPORTS_WAITING = "reports_waiting"
+REPORT_NOTICE_INTERVAL = dt.timedelta(minutes=15)
+
+
+def reports_text(locale: str, settings: Settings, waiting: int) -> tuple[str, str]:
+    subject = translate(locale, "Reports from the public are waiting for your agency")
+    body = (translate(locale, "Reports from the public waiting to be read in the helpline's referral portal: "
+                              "%(count)d.") % {"count": waiting} + "\n"
+            + translate(locale, "Sign in to read them:") + " " + portal_link(settings) + "\n\n"
+            + translate(locale, "By design this message says nothing about the child or the case."))
+    return subject, body
+
+
+async def queue_reports_waiting(db: AsyncSession, referral: Referral, agency: Agency, settings: Settings,
+                                now: dt.datetime, waiting: int) -> list[Notice]:
+    """Public reports are batched: at most one notice per address per REPORT_NOTICE_INTERVAL, saying
+    how many reports wait. While an address's notice is still pending, a new report only updates
+    its count; after one went out, the next is due an interval later. So a scripted flood of
+    reports mails each officer a few times an hour, not once per report."""
+    targets = await _officer_addresses(db, agency.id)
+    if not targets and agency.fallback_email:
+        targets = [(agency.fallback_email, "sq")]
+    touched = []
+    for address, locale in targets:
+        subject, body = reports_text(locale, settings, waiting)
+        latest = (await db.execute(select(Notice).where(Notice.to == address, Notice.kind == REPORTS_WAITING)
+                                   .order_by(Notice.id.desc()).limit(1))).scalar_one_or_none()
+        if latest is not None and latest.status == "pending" and latest.attempts == 0:
+            latest.subject, latest.body, latest.referral_id = subject, body, referral.id
+            touched.append(latest)
+            continue
+        notice = _queue(db, address, REPORTS_WAITING, referral, subject, body, now)
+        if latest is not None:
+            notice.next_attempt_at = max(now, (latest.sent_at or latest.created_at) + REPORT_NOTICE_INTERVAL)
+        touched.append(notice)
+    await db.flush()
+    return touched
+
+
 async def queue_overdue(db: AsyncSession, referral: Referral, agency: Agency, settings: Settings,
                         now: dt.datetime) -> Notice | None:
     if not agency.fallback_email:
         log.warning("agency %s has no fallback contact for an overdue referral", agency.code)
         return None
+    if referral.source == "report":  # a flood of reports falls overdue together: one pending notice says it
+        pending = (await db.execute(select(Notice).join(Referral, Referral.id == Notice.referral_id).where(
+            Notice.to == agency.fallback_email, Notice.kind == "escalation", Notice.status == "pending",
+            Referral.source == "report").limit(1))).scalar_one_or_none()
+        if pending is not None:
+            return pending
     subject, body = overdue_text("sq", settings, referral.urgency, agency, referral.ack_deadline_at)
     notice = _queue(db, agency.fallback_email, "escalation", referral, subject, body, now)
     await db.flush()

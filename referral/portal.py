@@ -246,9 +246,19 @@ async def report_readers(request: Request) -> Response:
     return await _public(request, work)
 
 
+async def report_challenge(request: Request) -> Response:
+    """A proof-of-work challenge at the current difficulty; the page solves it before it sends a report."""
+    async def work(services: Any, locale: str) -> Response:
+        async with services.store.read() as db:
+            found = await service.report_challenge(db, services.settings, services.server_secret, deadlines.now())
+        return JSONResponse(found, headers={"cache-control": "no-store"})
+    return await _public(request, work)
+
+
 async def report_create(request: Request) -> Response:
     async def work(services: Any, locale: str) -> Response:
         data = await read_json(request, locale)
+        proof = data.pop("pow", None) if isinstance(data, dict) else None
         try:
             data = validate.fields(data, {"kind": validate.choice(*service.REPORT_KINDS),
                                           "content": validate.string(service.MAX_CONTENT_BYTES * 2), "keys": KEYS})
@@ -259,10 +269,17 @@ async def report_create(request: Request) -> Response:
             if set(item) != {"reader", "wrapped_key", "wrapper_public_key"}:
                 raise Refused(400, translate(locale, "Each key needs reader, wrapped_key and wrapper_public_key."))
             keys.append(WrappedKey(item["reader"], item["wrapped_key"], item["wrapper_public_key"]))
-        async with services.store.write() as db:
-            referral, code = await service.create_report(db, services.settings, services.server_secret,
-                                                         kind=data["kind"], content=data["content"], keys=keys,
-                                                         now=deadlines.now())
+        try:
+            async with services.store.write() as db:
+                now = deadlines.now()
+                await service.check_report_proof(db, services.settings, services.server_secret, proof, now)
+                referral, code = await service.create_report(db, services.settings, services.server_secret,
+                                                             kind=data["kind"], content=data["content"], keys=keys,
+                                                             now=now)
+        except service.ReportPowRequired as exc:
+            return JSONResponse({"error": translate(locale, exc.message), "code": "pow_required",
+                                 "challenge": exc.challenge}, status_code=exc.status,
+                                headers={"cache-control": "no-store"})
         return JSONResponse({"code": code, "state": referral.state}, status_code=201,
                             headers={"cache-control": "no-store"})
     return await _public(request, work)
@@ -298,6 +315,7 @@ routes: list[BaseRoute] = [
     staff_route("/console/api/referrals/{rid}/keys", "referral.track", referral_keys, methods=POST),
     staff_route("/admin/api/outbox", "admin.outbox", admin_outbox),
     Route("/report/api/readers", report_readers),
+    Route("/report/api/challenge", report_challenge),
     Route("/report/api/reports", report_create, methods=["POST"]),
     Route("/report/api/reports/{code}", report_status),
 ]

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline import crypto
 from helpline.i18n import N_
 from helpline.models import Agency, CaseRecord, Conversation, Referral, ReferralEvent, ReferralKey, Role, Staff
-from helpline.security import audit
+from helpline.security import audit, pow, throttle
 from helpline.settings import Settings
 from referral import notices as notices
 from referral.model import IllegalTransition, ReferralState, check_transition
@@ -210,6 +210,12 @@ async def _send(db: AsyncSession, referral: Referral, actor: Staff | str, agency
     await _move(db, referral, actor, ReferralState.SENT, now=now, detail={"agency": agency.code})
     referral.sent_at = now
     referral.ack_deadline_at = now + dt.timedelta(minutes=deadline_minutes(settings, referral.urgency))
+    if referral.source == "report":  # public reports: batched notices (a flood must not mail per report)
+        waiting = (await db.execute(select(func.count()).select_from(Referral).where(
+            Referral.agency_id == agency.id, Referral.source == "report",
+            Referral.state == ReferralState.SENT.value))).scalar_one()
+        await notices.queue_reports_waiting(db, referral, agency, settings, now, int(waiting))
+        return
     await notices.queue_referral_waiting(db, referral, agency, settings, now)
 
 
@@ -385,7 +391,10 @@ def _is_public_key(text: str) -> bool:
 REPORT_KINDS = ("sexual_images", "grooming", "threats", "other")
 REPORT_AGENCY = "police-cyber"
 REPORT_ACTOR = "public:report"
-REPORTS_PER_MINUTE = 30
+REPORTS_PER_MINUTE = 30  # reports a minute from which each more doubling makes the proof of work a bit harder
+REPORT_POW = b"report-pow"
+STATUS_LOOKUPS = 20  # look-ups of one code per STATUS_WINDOW; the first of each window is audited
+STATUS_WINDOW = dt.timedelta(hours=1)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on phones
 
 
@@ -413,11 +422,8 @@ async def create_report(db: AsyncSession, settings: Settings, server_secret: byt
     """
     if kind not in REPORT_KINDS:
         raise ReferralError(400, N_("Unknown kind of report."))
-    # A flood guard that needs nothing about the sender: all reports together, per minute.
-    recent = (await db.execute(select(func.count()).select_from(Referral).where(
-        Referral.source == "report", Referral.created_at > now - dt.timedelta(minutes=1)))).scalar_one()
-    if recent >= REPORTS_PER_MINUTE:
-        raise ReferralError(429, N_("Too many reports arrive right now. Please try again in a few minutes."))
+    # The flood guard needs nothing about the sender: the caller checked a proof of work priced by
+    # how many reports arrive (check_report_proof); a report with one is never refused for the rest.
     agency, people = await report_readers(db)
     if not people:
         raise ReferralError(503, N_("Reports cannot be received right now. Please call 116 111."))
@@ -435,13 +441,64 @@ async def create_report(db: AsyncSession, settings: Settings, server_secret: byt
     return referral, code
 
 
+class ReportPowRequired(ReferralError):
+    """A report without a fresh proof of work at the current difficulty; the answer carries a new challenge."""
+
+    def __init__(self, challenge: dict[str, Any], wrong: bool) -> None:
+        super().__init__(403, N_("The page must solve a small puzzle before it sends a report. Please send it again.")
+                         if not wrong else N_("The puzzle answer is missing, old, used or too easy now. "
+                                              "Please send the report again."))
+        self.challenge = challenge
+
+
+async def report_difficulty(db: AsyncSession, settings: Settings, now: dt.datetime) -> int:
+    """Bits a report's proof must have now: HELPLINE_POW_BITS always (reports are rare; each costs
+    a reporter a fraction of a second), one more each time the reports of the last minute double
+    past REPORTS_PER_MINUTE, at most HELPLINE_POW_MAX_BITS. Counted each time: no state to share."""
+    base, top = settings.pow_bits, settings.pow_max_bits
+    recent = select(Referral.id).where(Referral.source == "report", Referral.created_at > now - dt.timedelta(minutes=1))
+    limited = recent.limit(pow.counting_limit(REPORTS_PER_MINUTE, base, top)).subquery()
+    count = (await db.execute(select(func.count()).select_from(limited))).scalar_one()
+    return pow.difficulty(base, top, max(1.0, count / REPORTS_PER_MINUTE))
+
+
+async def report_challenge(db: AsyncSession, settings: Settings, server_secret: bytes,
+                           now: dt.datetime) -> dict[str, Any]:
+    bits = await report_difficulty(db, settings, now)
+    return pow.challenge(server_secret, b"", bits, purpose=REPORT_POW)
+
+
+async def check_report_proof(db: AsyncSession, settings: Settings, server_secret: bytes, proof: Any,
+                             now: dt.datetime) -> None:
+    """Refuses a report without a fresh proof at the current difficulty, or with one already used
+    (each proof is good for one report: its seed is kept as a keyed hash until it has expired)."""
+    bits = await report_difficulty(db, settings, now)
+    solved = pow.solved_bits(server_secret, b"", proof, purpose=REPORT_POW)
+    if not pow.passes(solved, bits):
+        raise ReportPowRequired(pow.challenge(server_secret, b"", bits, purpose=REPORT_POW), wrong=proof is not None)
+    key = hmac.new(server_secret, b"report-pow-used:" + str(proof["seed"]).encode("ascii"), hashlib.sha256).hexdigest()
+    keep = dt.timedelta(seconds=pow.CHALLENGE_SECONDS + 60)
+    if await db.run_sync(lambda sync: throttle.count_in_window(sync, key, 1, keep)):
+        raise ReportPowRequired(pow.challenge(server_secret, b"", bits, purpose=REPORT_POW), wrong=True)
+
+
 async def report_status(db: AsyncSession, server_secret: bytes, code: str) -> dict[str, Any]:
-    """What a reporter may learn with their code: whether the police acknowledged it, and when."""
-    referral = (await db.execute(select(Referral).where(
-        Referral.report_code_hash == report_code_hash(server_secret, code)))).scalar_one_or_none()
+    """What a reporter may learn with their code: whether the police acknowledged it, and when.
+
+    Look-ups of one code are counted under a keyed hash that expires (helpline/security/throttle.py):
+    STATUS_LOOKUPS an hour, then 429. Only the first look-up of a window writes an audit row, so a
+    script asking again and again neither grows the audit log nor learns anything new."""
+    code_hash = report_code_hash(server_secret, code)
+    key = hmac.new(server_secret, b"report-status:" + code_hash.encode("ascii"), hashlib.sha256).hexdigest()
+    counted = await db.run_sync(lambda sync: throttle.count_in_window(sync, key, STATUS_LOOKUPS, STATUS_WINDOW))
+    if counted:
+        raise ReferralError(429, N_("This code was checked many times. Please try again in an hour."))
+    referral = (await db.execute(select(Referral).where(Referral.report_code_hash == code_hash))).scalar_one_or_none()
     if referral is None:
         raise ReferralError(404, N_("There is no report with this code. Check the code and try again."))
-    await audit.record(db, REPORT_ACTOR, "referral.report_status", subject_of(referral.id), {})
+    seen = hmac.new(server_secret, b"report-status-audited:" + code_hash.encode("ascii"), hashlib.sha256).hexdigest()
+    if not await db.run_sync(lambda sync: throttle.count_in_window(sync, seen, 1, STATUS_WINDOW)):
+        await audit.record(db, REPORT_ACTOR, "referral.report_status", subject_of(referral.id), {})
     return {"state": referral.state, "received_at": _iso(referral.sent_at),
             "acknowledged": referral.acknowledged_at is not None, "acknowledged_at": _iso(referral.acknowledged_at),
             "closed": referral.state == ReferralState.CLOSED.value}

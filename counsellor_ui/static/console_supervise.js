@@ -255,6 +255,20 @@
     if (line.textContent !== text) line.textContent = text;
   }
 
+  /* A flood leaves many chats in which nobody wrote: one action ends those that waited a minute
+   * or more (a child who just arrived is left alone); they would leave by themselves later. */
+  $('clear-empty').addEventListener('click', function () {
+    var button = $('clear-empty');
+    button.disabled = true;
+    C.post('/console/api/supervise/clear-empty', { waited_seconds: 60 }).then(function (data) {
+      $('clear-empty-status').textContent = _('{count} waiting chats with no message were closed.')
+        .replace('{count}', data.cleared);
+      return refresh();
+    }).catch(function (error) {
+      $('clear-empty-status').textContent = error.message || '';
+    }).then(function () { button.disabled = false; });
+  });
+
   var watchTimer = null;
   C.hook('hello', function (frame) {
     clearInterval(watchTimer);

@@ -162,3 +162,42 @@ def test_wrap_up_form_records_the_case_before_the_next_chat(
         assert axe_violations(page) == []
     finally:
         loop.close([first, second])
+
+
+async def _waited_two_minutes(stack: Stack) -> None:
+    """As if the waiting chats had arrived two minutes ago (the button leaves newer ones alone)."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from helpline.db import make_engine
+    from helpline.models import Conversation, utcnow
+
+    engine = make_engine(stack.database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(update(Conversation).values(created_at=utcnow() - dt.timedelta(minutes=2)))
+    finally:
+        await engine.dispose()
+
+
+def test_a_supervisor_clears_the_empty_waiting_chats_with_one_button(
+        stack: Stack, server: ServerProcess, staff_context: BrowserContext, loop: Loop) -> None:
+    password = add_user(stack, "sara", role="supervisor")
+    page = staff_context.new_page()
+    sign_in(page, server, "sara", password)
+    children = [loop.child(server, stack) for _ in range(3)]
+    loop.run(children[0][0].say("jam këtu"))  # a child who wrote stays
+    loop.run(_waited_two_minutes(stack))
+    try:
+        expect(page.locator("button[data-accept]")).to_have_count(3)
+        press(page, '#views button[data-view="supervise"]')
+        expect(page.locator("#live-chats tbody tr")).to_have_count(3)
+        press(page, "#clear-empty")
+        expect(page.locator("#clear-empty-status")).to_have_text("2 waiting chats with no message were closed.")
+        expect(page.locator("#live-chats tbody tr")).to_have_count(1)
+        expect(page.locator("button[data-accept]")).to_have_count(1)
+        expect(page.locator(f'button[data-accept="{children[0][1]}"]')).to_have_count(1)
+        assert axe_violations(page) == []
+    finally:
+        loop.close([child for child, _ in children])

@@ -157,3 +157,12 @@ async def execute(stack: Stack, statement: str, params: dict[str, Any] | None = 
             await conn.execute(text(statement), params or {})
     finally:
         await engine.dispose()
+
+
+async def report_proof(page: httpx.AsyncClient) -> dict[str, str]:
+    """What the report page does before it sends: fetch a challenge and solve it (ADR 0020)."""
+    from helpline.security import pow
+
+    challenge = (await page.get("/report/api/challenge")).json()
+    nonce = await asyncio.to_thread(pow.solve, challenge["seed"], challenge["bits"])
+    return {"seed": challenge["seed"], "nonce": nonce}

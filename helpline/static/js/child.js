@@ -19,6 +19,7 @@
   var STORE_ACTIVE = 'helpline.active'; // when the child last touched the page, for a tab restored later
   var DEVICE_DAYS = 7;
   var POW_CHUNK = 2000;
+  var POW_BATCH = 256; // digests asked of crypto.subtle at once
   var PING_EVERY = 25000;
   var ACK_WITHIN = 10000;
   var BACKOFF_MIN = 500;
@@ -81,6 +82,7 @@
   var locked = null;    // while the chat is locked: the screen to show again after unlocking
   var lastActive = Date.now();
   var puzzleFor = null; // the start frame whose proof of work is being computed
+  var puzzleRuns = 0; // counts puzzles begun, so only the newest keeps solving
   var pin = null;       // { salt, hash, tries }: a PIN the child chose, in memory only
   var draft = '';       // what the child was typing when the chat locked, given back on unlocking
   var heldNotes = [];   // notes that came while locked, shown after the history is fetched again
@@ -495,7 +497,9 @@
   }
 
   /* Under a flood the server asks for a little work first (chat/abuse.py): find a nonce whose
-   * SHA-512 starts with `bits` zero bits, in short slices so the page stays responsive. */
+   * SHA-512 starts with `bits` zero bits, in short slices so the page stays responsive. The price
+   * follows pressure (ADR 0020): when it rose while we solved, the server sends a new puzzle and
+   * the old answer is dropped, so a reconnect meanwhile does not send it again. */
   function solvePuzzle(challenge) {
     var seed = challenge.seed + ':';
     var bits = challenge.bits;
@@ -503,6 +507,8 @@
     var frame = chat.startFrame;
     if (puzzleFor === frame && !frame.pow) return; // already working on it; the answer is sent when found
     puzzleFor = frame;
+    delete frame.pow;
+    var run = ++puzzleRuns; // a newer puzzle stops this one
     showError(_('Many children are writing right now. We are getting your chat ready…'));
     function zeroBits(digest) {
       for (var i = 0, count = 0; i < digest.length; i++, count += 8) {
@@ -510,22 +516,40 @@
       }
       return count;
     }
-    function slice() {
-      if (chat.startFrame !== frame) return; // the child left or started over
-      for (var end = nonce + POW_CHUNK; nonce < end; nonce++) {
-        var text = seed + nonce;
-        var bytes = new Uint8Array(text.length);
-        for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-        if (zeroBits(window.nacl.hash(bytes)) >= bits) {
-          frame.pow = { seed: challenge.seed, nonce: String(nonce) };
-          showError('');
-          if (socket && ready === false && socket.readyState === 1) greet();
-          return;
+    function bytesOf(text) {
+      var bytes = new Uint8Array(text.length);
+      for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+      return bytes;
+    }
+    function alive() { return chat.startFrame === frame && puzzleRuns === run; } // else the child left or started over
+    function found(answer) {
+      frame.pow = { seed: challenge.seed, nonce: String(answer) };
+      showError('');
+      if (socket && ready === false && socket.readyState === 1) greet();
+    }
+    // The browser's own SHA-512 (https pages) is several times faster than tweetnacl's on a
+    // phone; tweetnacl is the fallback. Both hash the same bytes, so the answer is the same.
+    var subtle = window.crypto && window.crypto.subtle;
+    function sliceNative() {
+      if (!alive()) return;
+      var tries = [];
+      for (var k = 0; k < POW_BATCH; k++) tries.push(subtle.digest('SHA-512', bytesOf(seed + (nonce + k))));
+      Promise.all(tries).then(function (digests) {
+        for (var k = 0; k < digests.length; k++) {
+          if (zeroBits(new Uint8Array(digests[k])) >= bits) return found(nonce + k);
         }
+        nonce += POW_BATCH;
+        sliceNative();
+      }, function () { subtle = null; slice(); });
+    }
+    function slice() {
+      if (!alive()) return;
+      for (var end = nonce + POW_CHUNK; nonce < end; nonce++) {
+        if (zeroBits(window.nacl.hash(bytesOf(seed + nonce))) >= bits) return found(nonce);
       }
       setTimeout(slice, 0);
     }
-    slice();
+    if (subtle && subtle.digest) sliceNative(); else slice();
   }
 
   function onGreetError(reply) {

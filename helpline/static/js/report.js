@@ -25,6 +25,7 @@
         if (!response.ok) {
           var error = new Error(body.error || _('Something went wrong. Please try again, or call 116 111.'));
           error.status = response.status;
+          error.body = body;
           throw error;
         }
         return body;
@@ -63,6 +64,61 @@
     }
   }
 
+  /* Every report carries a small proof of work, harder when many reports arrive (ADR 0020): a
+   * nonce whose SHA-512 with the seed starts with `bits` zero bits, found in short slices so the
+   * page stays responsive. */
+  function solve(challenge) {
+    var seed = challenge.seed + ':';
+    var nonce = 0;
+    function zeroBits(digest) {
+      for (var i = 0, count = 0; i < digest.length; i++, count += 8) {
+        if (digest[i]) return count + Math.clz32(digest[i]) - 24;
+      }
+      return count;
+    }
+    function bytesOf(text) {
+      var bytes = new Uint8Array(text.length);
+      for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+      return bytes;
+    }
+    // The browser's own SHA-512 (https pages) is faster than tweetnacl's; tweetnacl is the fallback.
+    var subtle = window.crypto && window.crypto.subtle;
+    return new Promise(function (resolve) {
+      function answer(n) { resolve({ seed: challenge.seed, nonce: String(n) }); }
+      function sliceNative() {
+        var tries = [];
+        for (var k = 0; k < 256; k++) tries.push(subtle.digest('SHA-512', bytesOf(seed + (nonce + k))));
+        Promise.all(tries).then(function (digests) {
+          for (var k = 0; k < digests.length; k++) {
+            if (zeroBits(new Uint8Array(digests[k])) >= challenge.bits) return answer(nonce + k);
+          }
+          nonce += 256;
+          sliceNative();
+        }, function () { subtle = null; slice(); });
+      }
+      function slice() {
+        for (var end = nonce + 2000; nonce < end; nonce++) {
+          if (zeroBits(nacl.hash(bytesOf(seed + nonce))) >= challenge.bits) return answer(nonce);
+        }
+        setTimeout(slice, 0);
+      }
+      if (subtle && subtle.digest) sliceNative(); else slice();
+    });
+  }
+
+  function post(body, proof, tries) {
+    return api('/report/api/reports', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(Object.assign({ pow: proof }, body))
+    }).catch(function (exc) {
+      // The price rose while we solved: solve the new puzzle and send again.
+      if (tries > 0 && exc.body && exc.body.code === 'pow_required' && exc.body.challenge) {
+        return solve(exc.body.challenge).then(function (again) { return post(body, again, tries - 1); });
+      }
+      throw exc;
+    });
+  }
+
   function field(name) { return $('report-' + name).value.trim(); }
 
   function send(event) {
@@ -83,11 +139,12 @@
     sending = true;
     error.textContent = '';
     $('report-submit').disabled = true;
+    var proof = api('/report/api/challenge').then(solve);
+    proof.catch(function () {}); // a failure is reported once, by the chain below
     api('/report/api/readers').then(function (found) {
       var sealed = encrypt(found.readers || [], report);
-      return api('/report/api/reports', {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ kind: checked.value, content: sealed.content, keys: sealed.keys })
+      return proof.then(function (solved) {
+        return post({ kind: checked.value, content: sealed.content, keys: sealed.keys }, solved, 2);
       });
     }).then(function (made) {
       $('report-form').reset();
