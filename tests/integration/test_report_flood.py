@@ -27,7 +27,8 @@ async def sealed_report(page: httpx.AsyncClient, org_public: bytes) -> dict[str,
     keys = []
     for reader in readers:
         public = crypto.b64u_decode(reader["public_key"])
-        assert crypto.verify_staff_key(org_public, reader["id"], public, reader["signature"])
+        assert crypto.verify_staff_key(org_public, reader["id"], public, reader["signature"],
+                                       roles=crypto.REPORT_ROLES)
         keys.append({"reader": reader["id"], "wrapped_key": crypto.wrap_key(key, public, mine),
                      "wrapper_public_key": crypto.b64u_encode(bytes(mine.public_key))})
     return {"kind": "grooming", "content": seal_text(key, json.dumps(REPORT)), "keys": keys}

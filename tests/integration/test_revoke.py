@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import select, update
 
 from chat import repository as repo
-from chat.client import ChildClient, SocketClosed, StaffClient
+from chat.client import ChildClient, SocketClosed, StaffClient, signin_body
 from helpline import crypto
 from helpline.db import make_engine, make_sessionmaker
 from helpline.models import Conversation, ConversationState, Staff
@@ -156,15 +156,18 @@ async def test_a_password_change_elsewhere_closes_the_other_sessions_sockets(
     scene = Scene(stack, *two_processes(stack, start_server))
     await scene.open()
     elsewhere = StaffClient(scene.here.url, "cora", scene.password)
-    await elsewhere.sign_in()
+    profile = await elsewhere.sign_in()
     await elsewhere.connect()  # the session that changes the password keeps its socket
     assert elsewhere.private_key is not None
     new_password, salt = "new-" + secrets.token_urlsafe(12), secrets.token_bytes(16)
-    sealed = crypto.seal(crypto.derive_wrapping_key(new_password, salt), bytes(elsewhere.private_key))
+    # What the page sends (ADR 0021): the derived auth values, never the passwords.
+    old_auth = crypto.derive_signin(scene.password, crypto.b64u_decode(profile["kdf_salt"]))[0]
+    new_auth, new_unwrap = crypto.derive_signin(new_password, salt)
+    sealed = crypto.seal(new_unwrap, bytes(elsewhere.private_key))
     async with httpx.AsyncClient(base_url=scene.here.url, cookies=elsewhere.cookies,
                                  headers={"origin": scene.here.url, "x-csrf-token": elsewhere.csrf}) as http:
         changed = await http.post("/console/api/password", json={
-            "old_password": scene.password, "new_password": new_password,
+            "old_auth": crypto.b64u_encode(old_auth), "new_auth": crypto.b64u_encode(new_auth),
             "kdf_salt": crypto.b64u_encode(salt), "encrypted_private_key": sealed})
         assert changed.status_code == 200, changed.text
     closed, _took = await scene.closed_with()
@@ -283,7 +286,7 @@ async def test_a_refused_staff_socket_is_closed_with_4401_not_answered_403(
     cookie = "; ".join(f"{k}={v}" for k, v in cora.cookies.items())
     assert await close_code({"origin": "https://elsewhere.example", "cookie": cookie}) == 4401
     async with httpx.AsyncClient(base_url=server.url, headers={"origin": server.url}) as http:
-        half = await http.post("/console/api/login", json={"username": "cora", "password": password})
+        half = await http.post("/console/api/login", json=await signin_body(http, "cora", password))
         half_cookie = f"hl_session={half.cookies['hl_session']}"
     assert await close_code({"origin": server.url, "cookie": half_cookie}) == 4401
     manager = StaffClient(server.url, "mona", add_user(stack, "mona", role="manager"))
