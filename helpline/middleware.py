@@ -8,12 +8,19 @@ No cache keeps what a staff member was shown: every answer to a request that car
 session, and every JSON answer, is sent with `Cache-Control: no-store` unless the route chose its
 own caching (the hashed bundles, the stylesheets) or serves a static file, which is the same for
 everyone.
+
+`PublicHost` refuses, with 421 and a sentence, a request for any Host but the one in
+HELPLINE_PUBLIC_ORIGIN (when it is set), and never lets a redirect carry the Host a request
+named: an absolute `Location` on the request's own Host is made relative.
 """
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from helpline.i18n import pick_locale, translate
 from helpline.security.sessions import COOKIE_NAME
 
 NO_STORE = (b"cache-control", b"no-store")
@@ -86,3 +93,87 @@ class SecurityHeaders:
 
 def _is_json(headers: list[tuple[bytes, bytes]]) -> bool:
     return any(k.lower() == b"content-type" and v.startswith(b"application/json") for k, v in headers)
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    return next((v for k, v in scope["headers"] if k == name), b"")
+
+
+def request_locale(scope: Scope) -> str:
+    """The language a refusal made below the routes answers in: `?lang=`, else Albanian."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return pick_locale((query.get("lang") or [None])[0])
+
+
+def allowed_hosts(public_origin: str) -> frozenset[bytes]:
+    """The Host header values that name the public origin (with and without its default port)."""
+    if not public_origin:
+        return frozenset()
+    parts = urlsplit(public_origin)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    host = parts.netloc.lower().rsplit("@", 1)[-1]
+    hosts = {host}
+    if parts.port is None and default:
+        hosts.add(f"{host}:{default}")
+    elif parts.port == default:
+        hosts.add(host.rsplit(":", 1)[0])
+    return frozenset(h.encode("ascii") for h in hosts)
+
+
+class PublicHost:
+    """With a public origin, only its Host is served; redirects never echo a request's Host.
+
+    `/healthz` answers on any Host, for load balancers that call the process by its address."""
+
+    def __init__(self, app: ASGIApp, public_origin: str) -> None:
+        self.app = app
+        self.origin = public_origin.rstrip("/")
+        self.hosts = allowed_hosts(public_origin)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = _header(scope, b"host").lower()
+        if self.hosts and host not in self.hosts and scope["path"] != "/healthz":
+            await self._refuse(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_relative(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [(k, _relative(v, host) if k.lower() == b"location" else v)
+                                      for k, v in message.get("headers", [])]
+            await send(message)
+
+        await self.app(scope, receive, send_relative)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect; closing before accepting answers the handshake with 403
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        sentence = translate(request_locale(scope), "This helpline answers only at %(origin)s, "
+                             "not at the address this request was sent to.") % {"origin": self.origin}
+        await send_text(send, 421, sentence)
+
+
+async def send_text(send: Send, status: int, sentence: str) -> None:
+    """A refusal made below the routes: one plain sentence, and the connection is not kept."""
+    body = sentence.encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _relative(location: bytes, host: bytes) -> bytes:
+    """An absolute URL on the request's own Host becomes a path: the browser keeps its origin."""
+    parts = urlsplit(location.decode("latin-1"))
+    if not parts.netloc or parts.netloc.lower().encode("latin-1") != host:
+        return location
+    relative = (parts.path or "/") + (f"?{parts.query}" if parts.query else "") + \
+        (f"#{parts.fragment}" if parts.fragment else "")
+    return relative.encode("latin-1")

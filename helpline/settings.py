@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -101,6 +102,17 @@ def _smtp_tls(text: str) -> str:
     return text
 
 
+def _origin(text: str) -> str:
+    """Empty, or scheme://host[:port] with nothing after it: requests for any other Host are refused."""
+    if not text:
+        return text
+    parts = urlsplit(text.rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query \
+            or parts.username or not parts.netloc.isascii():
+        raise ValueError("must be like https://chat.example.al (scheme and host, an IDN in its xn-- form, no path)")
+    return text.rstrip("/")
+
+
 def _log_level(text: str) -> str:
     level = text.upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -129,7 +141,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_WORKERS", "1", "Worker processes for `helpline serve` (more than 1 needs Redis)",
             _positive_int),
     Setting("HELPLINE_PUBLIC_ORIGIN", "",
-            "Origin staff browsers use, e.g. https://chat.example.al (empty: taken from the Host header)"),
+            "Origin browsers use, e.g. https://chat.example.al; when set, requests for any other Host are "
+            "refused (421) except /healthz (empty: taken from the Host header)", _origin),
     Setting("HELPLINE_COOKIE_SECURE", "true", "Send staff cookies only over HTTPS (and http://127.0.0.1)",
             _bool),
     Setting("HELPLINE_OPENING_HOURS", "00:00-24:00", "Daily chat hours in HELPLINE_TIMEZONE",
