@@ -36,7 +36,7 @@ from chat.service import ChatService
 from chat.teamwork import Teamwork
 from helpline import bundle, drain, gc_tuning, i18n, keys, openapi, retention, staffweb, timing
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
-from helpline.middleware import ForgetClient, PublicHost, SecurityHeaders, content_security_policy
+from helpline.middleware import BodyLimit, ForgetClient, PublicHost, SecurityHeaders, content_security_policy
 from helpline.models import Staff
 from helpline.settings import Settings, load_settings
 
@@ -170,7 +170,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=_routes(),
         lifespan=lifespan,
         middleware=[Middleware(ForgetClient), Middleware(SecurityHeaders, csp=csp),
-                    Middleware(PublicHost, public_origin=str(settings.public_origin))],
+                    Middleware(PublicHost, public_origin=str(settings.public_origin)), Middleware(BodyLimit)],
         exception_handlers={HTTPException: openapi.http_error, StoreRejected: staffweb.store_rejected},
     )
     app.state.services = services

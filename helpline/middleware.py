@@ -12,10 +12,15 @@ everyone.
 `PublicHost` refuses, with 421 and a sentence, a request for any Host but the one in
 HELPLINE_PUBLIC_ORIGIN (when it is set), and never lets a redirect carry the Host a request
 named: an absolute `Location` on the request's own Host is made relative.
+
+`BodyLimit` refuses a request body larger than MAX_BODY before it is read: at once when
+`Content-Length` says so, and while a body without one (chunked) streams in, as soon as it passes
+the limit. No route ever holds more than the limit in memory.
 """
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,6 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from helpline.i18n import pick_locale, translate
 from helpline.security.sessions import COOKIE_NAME
 
+MAX_BODY = 64 * 1024  # the largest request body any route accepts (JSON forms and reports)
+_LANG_HEADER = b"x-helpline-lang"  # the language the console page asks for (staffweb.LANG_HEADER)
 NO_STORE = (b"cache-control", b"no-store")
 _SESSION_COOKIE = COOKIE_NAME.encode() + b"="
 IDENTIFYING_HEADERS = {b"user-agent", b"x-forwarded-for", b"x-real-ip", b"forwarded", b"cf-connecting-ip",
@@ -100,9 +107,11 @@ def _header(scope: Scope, name: bytes) -> bytes:
 
 
 def request_locale(scope: Scope) -> str:
-    """The language a refusal made below the routes answers in: `?lang=`, else Albanian."""
+    """The language a refusal made below the routes answers in: `?lang=`, the console's language
+    header, else Albanian."""
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return pick_locale((query.get("lang") or [None])[0])
+    asked = (query.get("lang") or [None])[0] or _header(scope, _LANG_HEADER).decode("latin-1")
+    return pick_locale(asked)
 
 
 def allowed_hosts(public_origin: str) -> frozenset[bytes]:
@@ -160,13 +169,62 @@ class PublicHost:
         await send_text(send, 421, sentence)
 
 
-async def send_text(send: Send, status: int, sentence: str) -> None:
-    """A refusal made below the routes: one plain sentence, and the connection is not kept."""
-    body = sentence.encode()
+async def send_text(send: Send, status: int, sentence: str, *, json_error: bool = False) -> None:
+    """A refusal made below the routes: one sentence (JSON `{error}` for an API), and the
+    connection is not kept."""
+    body, media = (json.dumps({"error": sentence}).encode(), b"application/json") if json_error else \
+        (sentence.encode(), b"text/plain; charset=utf-8")
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+                "headers": [(b"content-type", media), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    """The body streaming in passed the limit."""
+
+
+class BodyLimit:
+    """Request bodies above ``max_bytes`` get 413 without being read into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, send)
+            return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            if not started:  # an answer already begun cannot be replaced; the connection just ends
+                await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        await send_text(send, 413, translate(request_locale(scope), "The request is too large."),
+                        json_error="/api/" in scope["path"])
 
 
 def _relative(location: bytes, host: bytes) -> bytes:

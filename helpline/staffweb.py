@@ -19,13 +19,13 @@ from starlette.routing import Route
 from helpline import validate
 from helpline.db import StoreRejected, StoreUnavailable
 from helpline.i18n import N_, pick_locale, translate
+from helpline.middleware import MAX_BODY
 from helpline.models import Staff, StaffSession
 from helpline.security import audit, permissions, sessions
 
 if TYPE_CHECKING:
     from helpline.app import Services
 
-MAX_BODY = 64 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
