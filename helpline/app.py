@@ -34,7 +34,7 @@ from chat.broker import Broker, make_broker
 from chat.hub import Hub
 from chat.service import ChatService
 from chat.teamwork import Teamwork
-from helpline import bundle, drain, gc_tuning, i18n, keys, openapi, retention, staffweb, timing
+from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, openapi, retention, staffweb, timing
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
 from helpline.middleware import BodyLimit, ForgetClient, PublicHost, SecurityHeaders, content_security_policy
 from helpline.models import Staff
@@ -143,6 +143,8 @@ def _routes() -> list[BaseRoute]:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Builds the ASGI app; `uvicorn --factory helpline.app:create_app` calls it with no argument."""
     settings = settings or load_settings()
+    datadir.keep_private()  # the database, its WAL, the outbox: the service user's only
+    datadir.tighten(settings)
     timing.configure(settings.timing_file)
     services = build_services(settings)
 
