@@ -38,6 +38,7 @@ from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, openapi, ret
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
 from helpline.middleware import BodyLimit, ForgetClient, PublicHost, SecurityHeaders, content_security_policy
 from helpline.models import Staff
+from helpline.security import throttle
 from helpline.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     datadir.keep_private()  # the database, its WAL, the outbox: the service user's only
     datadir.tighten(settings)
+    throttle.configure(settings.throttle_max_rows)
     timing.configure(settings.timing_file)
     services = build_services(settings)
 

@@ -176,6 +176,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_REQUIRE_WRAP_UP", "true",
             "A counsellor records the case of an ended chat before accepting the next one", _bool),
     Setting("HELPLINE_LONG_WAIT_MINUTES", "5", "A child waiting longer than this alerts supervisors", _positive_int),
+    Setting("HELPLINE_THROTTLE_MAX_ROWS", "10000",
+            "Most rows the failure counters (sign-in, resume) may hold; past it the least telling are "
+            "dropped, never a lock (ADR 0023)", _positive_int),
     Setting("HELPLINE_SESSION_IDLE_MINUTES", "30", "Staff session idle timeout", _positive_int),
     Setting("HELPLINE_SESSION_MAX_HOURS", "12", "Staff session absolute timeout", _positive_int),
     Setting("HELPLINE_LOG_LEVEL", "INFO", "Log level", _log_level),
