@@ -56,7 +56,7 @@ async def _body(request: Request, spec: dict[str, validate.Check]) -> dict[str, 
     try:
         return validate.fields(data, spec)
     except ValueError as exc:
-        raise Refused(400, translate(locale, "The request was refused: %(reason)s.") % {"reason": exc}) from None
+        raise Refused(400, validate.refusal(exc, locale)) from None
 
 
 def _same_origin(request: Request) -> bool:

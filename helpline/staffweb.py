@@ -76,7 +76,7 @@ class StaffCall:
         try:
             return validate.fields(data, spec)
         except ValueError as exc:
-            raise Refused(400, self.t("The request was refused: %(reason)s.") % {"reason": exc}) from None
+            raise Refused(400, validate.refusal(exc, self.locale)) from None
 
     def query_int(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.request.query_params.get(name)

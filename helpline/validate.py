@@ -1,5 +1,10 @@
 """Small field checks for JSON bodies: each takes (name, value) and returns the clean value or raises
-ValueError with a sentence that names the field. Absent optional fields become their default."""
+Invalid, a whole sentence from the catalog that names the field. Absent optional fields become
+their default.
+
+A refusal is one language: `Invalid.sentence(locale)` translates the sentence around the field's
+name (the name stays as the code spells it), so an Albanian request never reads "Kërkesa u
+refuzua: 'username' is missing." but "Mungon fusha 'username'."."""
 
 from __future__ import annotations
 
@@ -7,9 +12,35 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from helpline.i18n import N_, translate
+
 Check = Callable[[str, Any], Any]
 
 _ALLOWED_CONTROLS = {"\n", "\t"}
+
+
+class Invalid(ValueError):
+    """A refused value: a catalog sentence (its msgid) and what fills it. ``str()`` is English."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message % params)
+        self.message = message
+        self.params = params
+
+    def sentence(self, locale: str) -> str:
+        """The whole sentence in ``locale``."""
+        return translate(locale, self.message) % self.params
+
+
+def refusal(exc: ValueError, locale: str) -> str:
+    """The sentence a 400 answers with: the check's own, or, for a check that raised a bare
+    ValueError, a general one in the same language."""
+    if isinstance(exc, Invalid):
+        return exc.sentence(locale)
+    return translate(locale, GENERAL)
+
+
+GENERAL = N_("A value in this request is not valid; nothing was changed.")
 
 
 def clean_text(name: str, value: str) -> str:
@@ -18,19 +49,20 @@ def clean_text(name: str, value: str) -> str:
     for char in value:
         category = unicodedata.category(char)
         if category == "Cc" and char not in _ALLOWED_CONTROLS:
-            raise ValueError(f"'{name}' contains a control character")
+            raise Invalid(N_("'%(name)s' contains a control character."), name=name)
         if category == "Cs":
-            raise ValueError(f"'{name}' contains a broken character (a lone UTF-16 surrogate)")
+            raise Invalid(N_("'%(name)s' contains a broken character (a lone UTF-16 surrogate)."), name=name)
     return value
 
 
 def string(max_len: int, min_len: int = 1, *, multiline: bool = False) -> Check:
     def check(name: str, value: Any) -> str:
         if not isinstance(value, str) or not min_len <= len(value) <= max_len:
-            raise ValueError(f"'{name}' must be a string of {min_len} to {max_len} characters")
+            raise Invalid(N_("'%(name)s' must be a string of %(low)d to %(high)d characters."), name=name,
+                          low=min_len, high=max_len)
         text: str = clean_text(name, value)
         if not multiline and "\n" in text:
-            raise ValueError(f"'{name}' must be one line")
+            raise Invalid(N_("'%(name)s' must be one line."), name=name)
         return text
     return check
 
@@ -38,21 +70,22 @@ def string(max_len: int, min_len: int = 1, *, multiline: bool = False) -> Check:
 def integer(low: int, high: int) -> Check:
     def check(name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError(f"'{name}' must be a whole number from {low} to {high}")
+            raise Invalid(N_("'%(name)s' must be a whole number from %(low)d to %(high)d."), name=name, low=low,
+                          high=high)
         return value
     return check
 
 
 def boolean(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"'{name}' must be true or false")
+        raise Invalid(N_("'%(name)s' must be true or false."), name=name)
     return value
 
 
 def choice(*options: str) -> Check:
     def check(name: str, value: Any) -> str:
         if value not in options:
-            raise ValueError(f"'{name}' must be one of: {', '.join(options)}")
+            raise Invalid(N_("'%(name)s' must be one of: %(options)s."), name=name, options=", ".join(options))
         return str(value)
     return check
 
@@ -60,7 +93,7 @@ def choice(*options: str) -> Check:
 def list_of(item: Check, max_items: int) -> Check:
     def check(name: str, value: Any) -> list[Any]:
         if not isinstance(value, list) or len(value) > max_items:
-            raise ValueError(f"'{name}' must be a list of at most {max_items} items")
+            raise Invalid(N_("'%(name)s' must be a list of at most %(count)d items."), name=name, count=max_items)
         return [item(f"{name}[{i}]", v) for i, v in enumerate(value)]
     return check
 
@@ -68,7 +101,8 @@ def list_of(item: Check, max_items: int) -> Check:
 def mapping(key: Check, item: Check, max_items: int) -> Check:
     def check(name: str, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict) or len(value) > max_items:
-            raise ValueError(f"'{name}' must be an object of at most {max_items} entries")
+            raise Invalid(N_("'%(name)s' must be an object of at most %(count)d entries."), name=name,
+                          count=max_items)
         return {key(f"{name} key", k): item(f"{name}.{k}", v) for k, v in value.items()}
     return check
 
@@ -87,16 +121,16 @@ class Optional:
 def fields(data: Any, spec: dict[str, Check]) -> dict[str, Any]:
     """Checks a decoded JSON object against a spec; unknown fields are refused too."""
     if not isinstance(data, dict):
-        raise ValueError("the request must be a JSON object")
+        raise Invalid(N_("The request must be a JSON object."))
     unknown = sorted(set(data) - set(spec))
     if unknown:
-        raise ValueError(f"unknown field '{unknown[0][:40]}'")
+        raise Invalid(N_("There is no field '%(name)s' here."), name=unknown[0][:40])
     clean: dict[str, Any] = {}
     for name, check in spec.items():
         if name not in data:
             if isinstance(check, Optional):
                 clean[name] = check.default
                 continue
-            raise ValueError(f"'{name}' is missing")
+            raise Invalid(N_("The field '%(name)s' is missing."), name=name)
         clean[name] = check(name, data[name])
     return clean

@@ -253,7 +253,7 @@ async def report_create(request: Request) -> Response:
             data = validate.fields(data, {"kind": validate.choice(*service.REPORT_KINDS),
                                           "content": validate.string(service.MAX_CONTENT_BYTES * 2), "keys": KEYS})
         except ValueError as exc:
-            raise Refused(400, translate(locale, "The request was refused: %(reason)s.") % {"reason": exc}) from None
+            raise Refused(400, validate.refusal(exc, locale)) from None
         keys = []
         for item in data["keys"]:
             if set(item) != {"reader", "wrapped_key", "wrapper_public_key"}:
