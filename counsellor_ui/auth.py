@@ -133,13 +133,22 @@ def guarded(handler: Any) -> Any:
 
 # -- password ---------------------------------------------------------------------------------
 
+LOGIN: dict[str, validate.Check] = {"username": validate.string(64), "password": validate.string(1024)}
+MFA_CONFIRM: dict[str, validate.Check] = {"code": validate.string(16)}
+MFA_VERIFY: dict[str, validate.Check] = {"code": validate.string(32)}
+KEYS: dict[str, validate.Check] = {"public_key": validate.string(64), "encrypted_private_key": validate.string(255)}
+PASSWORD: dict[str, validate.Check] = {"old_password": validate.string(1024), "new_password": validate.string(1024),
+            "kdf_salt": validate.string(32), "encrypted_private_key": validate.Optional(validate.string(255))}
+
+
+@validate.declares(LOGIN)
 @guarded
 async def login(request: Request) -> Response:
     services = _services(request)
     locale = _locale(request)
     if not _same_origin(request):
         return _error(403, translate(locale, "This sign-in did not come from the console page."))
-    body = await _body(request, {"username": validate.string(64), "password": validate.string(1024)})
+    body = await _body(request, LOGIN)
     key = throttle.key_for(services.server_secret, body["username"])
     async with services.store.read() as db:
         minutes = await throttle.locked_for(db, key)
@@ -216,12 +225,13 @@ async def _recovery_left(db: AsyncSession, staff_id: int) -> int:
     return len(rows.all())
 
 
+@validate.declares(MFA_CONFIRM)
 @guarded
 async def mfa_confirm(request: Request) -> Response:
     """The first code from the app confirms enrolment; answers the recovery codes, shown once."""
     services = _services(request)
     locale = _locale(request)
-    body = await _body(request, {"code": validate.string(16)})
+    body = await _body(request, MFA_CONFIRM)
     async with services.store.write() as db:
         staff, _session = await _current(request, db)
         if staff.totp_confirmed_at is not None:
@@ -249,12 +259,13 @@ async def mfa_confirm(request: Request) -> Response:
     raise Refused(*problem)
 
 
+@validate.declares(MFA_VERIFY)
 @guarded
 async def mfa_verify(request: Request) -> Response:
     """A TOTP code (each time step once) or an unused recovery code finishes the sign-in."""
     services = _services(request)
     locale = _locale(request)
-    body = await _body(request, {"code": validate.string(32)})
+    body = await _body(request, MFA_VERIFY)
     async with services.store.write() as db:
         staff, _session = await _current(request, db)
         if staff.totp_confirmed_at is None:
@@ -325,12 +336,13 @@ def _sealed_key(locale: str, value: str) -> str:
     return value
 
 
+@validate.declares(KEYS)
 @guarded
 async def enrol_key(request: Request) -> Response:
     """Stores the key pair the browser made; signs it when the org key is at hand."""
     services = _services(request)
     locale = _locale(request)
-    body = await _body(request, {"public_key": validate.string(64), "encrypted_private_key": validate.string(255)})
+    body = await _body(request, KEYS)
     try:
         public = b64u_decode(body["public_key"])
     except CryptoError:
@@ -350,16 +362,14 @@ async def enrol_key(request: Request) -> Response:
         return JSONResponse({"key_signature": staff.key_signature, "pending": staff.key_signature is None})
 
 
+@validate.declares(PASSWORD)
 @guarded
 async def change_password(request: Request) -> Response:
     """The old password, the new one, and the private key the browser re-sealed under it (with a
     new salt) change together in one transaction, or nothing changes."""
     services = _services(request)
     locale = _locale(request)
-    body = await _body(request, {
-        "old_password": validate.string(1024), "new_password": validate.string(1024),
-        "kdf_salt": validate.string(32), "encrypted_private_key": validate.Optional(validate.string(255)),
-    })
+    body = await _body(request, PASSWORD)
     weak = check_password_policy(body["new_password"])
     if weak:
         raise Refused(400, translate(locale, "A password needs at least %(count)d characters.") % {"count": 12}

@@ -121,8 +121,9 @@ MAX_ID = 2**31 - 1  # the largest id a table holds on both backends; bigger numb
 
 
 def staff_route(path: str, action: str, handler: Handler, *, methods: tuple[str, ...] = ("GET",),
-                needs_mfa: bool = True) -> Route:
-    """A Route whose endpoint runs ``handler`` only for a signed-in member allowed ``action``."""
+                needs_mfa: bool = True, body: dict[str, validate.Check] | None = None) -> Route:
+    """A Route whose endpoint runs ``handler`` only for a signed-in member allowed ``action``;
+    ``body`` is the spec the handler reads, for the OpenAPI document (helpline/openapi.py)."""
 
     async def endpoint(request: Request) -> Response:
         services = services_of(request)
@@ -159,6 +160,7 @@ def staff_route(path: str, action: str, handler: Handler, *, methods: tuple[str,
             return error(400, translate(locale, REJECTED))
 
     endpoint.helpline_action = action  # type: ignore[attr-defined]
+    endpoint.helpline_body = body  # type: ignore[attr-defined]
     endpoint.__name__ = getattr(handler, "__name__", "staff_endpoint")
     return Route(path, endpoint, methods=list(methods))
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from helpline.i18n import N_, translate
+from helpline.middleware import MAX_BODY
 
 Check = Callable[[str, Any], Any]
 
@@ -43,6 +44,38 @@ def refusal(exc: ValueError, locale: str) -> str:
 GENERAL = N_("A value in this request is not valid; nothing was changed.")
 
 
+def _described(check: Check, schema: dict[str, Any]) -> Check:
+    """Attaches the JSON Schema of what ``check`` accepts, for the OpenAPI document."""
+    check.schema = schema  # type: ignore[attr-defined]
+    return check
+
+
+def schema_of(check: Check) -> dict[str, Any]:
+    """What a check accepts as JSON Schema (``{}``, anything, for a check that does not say)."""
+    inner = check.check if isinstance(check, Optional) else check
+    found: dict[str, Any] = getattr(inner, "schema", {})
+    return found
+
+
+def object_schema(spec: dict[str, Check]) -> dict[str, Any]:
+    """The JSON Schema of a body `fields` accepts: its fields, which are required, nothing else."""
+    properties = {name: schema_of(check) | ({"nullable": True} if isinstance(check, Optional) else {})
+                  for name, check in spec.items()}
+    schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": properties}
+    required = [name for name, check in spec.items() if not isinstance(check, Optional)]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def declares(spec: dict[str, Check]) -> Callable[[Any], Any]:
+    """Marks an endpoint with the body it reads, so helpline/openapi.py documents it exactly."""
+    def mark(endpoint: Any) -> Any:
+        endpoint.helpline_body = spec
+        return endpoint
+    return mark
+
+
 def clean_text(name: str, value: str) -> str:
     """Refuses NUL and other control characters, and lone surrogates (valid JSON escapes, but no
     text: neither database could store them); keeps every letter, mark and emoji as sent."""
@@ -64,7 +97,13 @@ def string(max_len: int, min_len: int = 1, *, multiline: bool = False) -> Check:
         if not multiline and "\n" in text:
             raise Invalid(N_("'%(name)s' must be one line."), name=name)
         return text
-    return check
+    # No control character but the line break (multi-line text) and the tab: what clean_text keeps.
+    allowed = "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$" if multiline else \
+        "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f]*$"
+    # A body is at most MAX_BODY bytes (helpline/middleware.py): the document promises no string more than
+    # half of it, so a string at its documented length always fits in a body.
+    return _described(check, {"type": "string", "minLength": min_len, "maxLength": min(max_len, MAX_BODY // 2),
+                              "pattern": allowed})
 
 
 def integer(low: int, high: int) -> Check:
@@ -73,7 +112,7 @@ def integer(low: int, high: int) -> Check:
             raise Invalid(N_("'%(name)s' must be a whole number from %(low)d to %(high)d."), name=name, low=low,
                           high=high)
         return value
-    return check
+    return _described(check, {"type": "integer", "minimum": low, "maximum": high})
 
 
 def boolean(name: str, value: Any) -> bool:
@@ -87,7 +126,7 @@ def choice(*options: str) -> Check:
         if value not in options:
             raise Invalid(N_("'%(name)s' must be one of: %(options)s."), name=name, options=", ".join(options))
         return str(value)
-    return check
+    return _described(check, {"type": "string", "enum": list(options)})
 
 
 def list_of(item: Check, max_items: int) -> Check:
@@ -95,7 +134,7 @@ def list_of(item: Check, max_items: int) -> Check:
         if not isinstance(value, list) or len(value) > max_items:
             raise Invalid(N_("'%(name)s' must be a list of at most %(count)d items."), name=name, count=max_items)
         return [item(f"{name}[{i}]", v) for i, v in enumerate(value)]
-    return check
+    return _described(check, {"type": "array", "maxItems": max_items, "items": schema_of(item)})
 
 
 def mapping(key: Check, item: Check, max_items: int) -> Check:
@@ -104,7 +143,14 @@ def mapping(key: Check, item: Check, max_items: int) -> Check:
             raise Invalid(N_("'%(name)s' must be an object of at most %(count)d entries."), name=name,
                           count=max_items)
         return {key(f"{name} key", k): item(f"{name}.{k}", v) for k, v in value.items()}
-    return check
+    names = schema_of(key).get("enum")
+    if names:  # keys from a fixed list: each named (OpenAPI 3.0 has no propertyNames)
+        return _described(check, {"type": "object", "maxProperties": max_items, "additionalProperties": False,
+                                  "properties": {name: schema_of(item) for name in names}})
+    return _described(check, {"type": "object", "maxProperties": max_items, "additionalProperties": schema_of(item)})
+
+
+_described(boolean, {"type": "boolean"})
 
 
 class Optional:

@@ -246,12 +246,16 @@ async def report_readers(request: Request) -> Response:
     return await _public(request, work)
 
 
+REPORT: dict[str, validate.Check] = {"kind": validate.choice(*service.REPORT_KINDS),
+                                     "content": validate.string(service.MAX_CONTENT_BYTES * 2), "keys": KEYS}
+
+
+@validate.declares(REPORT)
 async def report_create(request: Request) -> Response:
     async def work(services: Any, locale: str) -> Response:
         data = await read_json(request, locale)
         try:
-            data = validate.fields(data, {"kind": validate.choice(*service.REPORT_KINDS),
-                                          "content": validate.string(service.MAX_CONTENT_BYTES * 2), "keys": KEYS})
+            data = validate.fields(data, REPORT)
         except ValueError as exc:
             raise Refused(400, validate.refusal(exc, locale)) from None
         keys = []
