@@ -216,5 +216,5 @@ def parse_frame(text: str | bytes | None, schema: dict[str, dict[str, Check]], m
             exc.frame_id = frame_id
             raise
         except ValueError as exc:
-            raise ProtocolError("bad_frame", str(exc) + ".", frame_id) from None
+            raise ProtocolError("bad_frame", str(exc).rstrip(".") + ".", frame_id) from None
     return Frame(kind, frame_id, fields)

@@ -227,8 +227,9 @@ async def pending_wrap_up(db: AsyncSession, staff_id: int) -> str | None:
     return (await db.execute(pending_wrap_up_query(staff_id))).scalar_one_or_none()
 
 
-async def message_by_client_id(db: AsyncSession, conv_id: str, client_id: str) -> StoredMessage | None:
-    row = (await db.execute(select(Message).where(Message.conversation_id == conv_id,
+async def message_by_client_id(db: AsyncSession, conv_id: str, sender: str, client_id: str) -> StoredMessage | None:
+    """The message this sender stored under this client id (a resend); ids are unique per sender."""
+    row = (await db.execute(select(Message).where(Message.conversation_id == conv_id, Message.sender == sender,
                                                   Message.client_id == client_id))).scalar_one_or_none()
     return _stored(row) if row else None
 

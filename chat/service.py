@@ -345,7 +345,7 @@ class ChatService:
                 await self._explain_refused_send(db, conv_id, child_id, staff)
         if outcome == writer.DUPLICATE:
             async with self._read() as db:
-                existing = await repo.message_by_client_id(db, conv_id, client_id)
+                existing = await repo.message_by_client_id(db, conv_id, sender, client_id)
             if existing is None:
                 raise ProtocolError("unavailable", UNAVAILABLE) from None
             return existing, False

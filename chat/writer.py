@@ -37,7 +37,7 @@ log = logging.getLogger("helpline.chat.writer")
 T = TypeVar("T")
 
 MAX_BATCH = 500
-DUPLICATE = "duplicate"  # the client id was stored before: the caller answers with the stored message
+DUPLICATE = "duplicate"  # this sender stored this client id before: the caller answers with that message
 REFUSED = "refused"  # the sender may not write in this conversation now: the caller says why
 
 

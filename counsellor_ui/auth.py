@@ -63,7 +63,7 @@ async def _body(request: Request, spec: dict[str, validate.Check]) -> dict[str, 
     try:
         return validate.fields(data, spec)
     except ValueError as exc:
-        raise Refused(400, translate(locale, "The request was refused: %(reason)s.") % {"reason": exc}) from None
+        raise Refused(400, validate.refusal(exc, locale)) from None
 
 
 def _same_origin(request: Request) -> bool:
@@ -161,6 +161,20 @@ def _auth_value(locale: str, value: str) -> str:
 
 # -- password ---------------------------------------------------------------------------------
 
+LOGIN_SALT: dict[str, validate.Check] = {"username": validate.string(64)}
+LOGIN: dict[str, validate.Check] = {"username": validate.string(64), "auth": validate.string(64),
+                                    "password": validate.Optional(validate.string(1024))}
+MFA_CONFIRM: dict[str, validate.Check] = {"code": validate.string(16)}
+MFA_VERIFY: dict[str, validate.Check] = {"code": validate.string(32)}
+RESEAL: dict[str, validate.Check] = {"encrypted_private_key": validate.string(255)}
+KEYS: dict[str, validate.Check] = {"public_key": validate.string(64), "encrypted_private_key": validate.string(255)}
+PASSWORD: dict[str, validate.Check] = {
+    "old_auth": validate.string(64), "new_auth": validate.string(64),
+    "kdf_salt": validate.string(32), "encrypted_private_key": validate.Optional(validate.string(255)),
+}
+
+
+@validate.declares(LOGIN_SALT)
 @guarded
 async def signin_salt(request: Request) -> Response:
     """The account's salt for the browser's derivation (ADR 0021). A name that does not exist gets
@@ -170,7 +184,7 @@ async def signin_salt(request: Request) -> Response:
     locale = _locale(request)
     if not _same_origin(request):
         return _error(403, translate(locale, "This sign-in did not come from the console page."))
-    body = await _body(request, {"username": validate.string(64)})
+    body = await _body(request, LOGIN_SALT)
     async with services.store.read() as db:
         staff = await sessions.staff_by_username(db, body["username"])
     salt = staff.kdf_salt if staff else fake_salt(services.server_secret, body["username"])
@@ -187,6 +201,7 @@ def _upgrade_matches(password: str, salt: str, auth: str) -> bool:
     return secrets.compare_digest(b64u_encode(expected), auth)
 
 
+@validate.declares(LOGIN)
 @guarded
 async def login(request: Request) -> Response:
     """The derived auth value (never the password) opens a half session; an account from before
@@ -195,8 +210,7 @@ async def login(request: Request) -> Response:
     locale = _locale(request)
     if not _same_origin(request):
         return _error(403, translate(locale, "This sign-in did not come from the console page."))
-    body = await _body(request, {"username": validate.string(64), "auth": validate.string(64),
-                                 "password": validate.Optional(validate.string(1024))})
+    body = await _body(request, LOGIN)
     auth = _auth_value(locale, body["auth"])
     async with services.store.read() as db:
         staff = await sessions.staff_by_username(db, body["username"])
@@ -298,12 +312,13 @@ async def _recovery_left(db: AsyncSession, staff_id: int) -> int:
     return len(rows.all())
 
 
+@validate.declares(MFA_CONFIRM)
 @guarded
 async def mfa_confirm(request: Request) -> Response:
     """The first code from the app confirms enrolment; answers the recovery codes, shown once."""
     services = _services(request)
     locale = _locale(request)
-    body = await _body(request, {"code": validate.string(16)})
+    body = await _body(request, MFA_CONFIRM)
     async with services.store.write() as db:
         staff, _session = await _current(request, db)
         if staff.totp_confirmed_at is not None:
@@ -331,12 +346,13 @@ async def mfa_confirm(request: Request) -> Response:
     raise Refused(*problem)
 
 
+@validate.declares(MFA_VERIFY)
 @guarded
 async def mfa_verify(request: Request) -> Response:
     """A TOTP code (each time step once) or an unused recovery code finishes the sign-in."""
     services = _services(request)
     locale = _locale(request)
-    body = await _body(request, {"code": validate.string(32)})
+    body = await _body(request, MFA_VERIFY)
     async with services.store.write() as db:
         staff, _session = await _current(request, db)
         if staff.totp_confirmed_at is None:
@@ -407,12 +423,13 @@ def _sealed_key(locale: str, value: str) -> str:
     return value
 
 
+@validate.declares(KEYS)
 @guarded
 async def enrol_key(request: Request) -> Response:
     """Stores the key pair the browser made; signs it when the org key is at hand."""
     services = _services(request)
     locale = _locale(request)
-    body = await _body(request, {"public_key": validate.string(64), "encrypted_private_key": validate.string(255)})
+    body = await _body(request, KEYS)
     try:
         public = b64u_decode(body["public_key"])
     except CryptoError:
@@ -435,13 +452,14 @@ async def enrol_key(request: Request) -> Response:
         return JSONResponse({"key_signature": staff.key_signature, "pending": staff.key_signature is None})
 
 
+@validate.declares(RESEAL)
 @guarded
 async def reseal_key(request: Request) -> Response:
     """The first sign-in after ADR 0021: the page opened the private key with the legacy wrapping
     key and sends it sealed under the derived unwrap value; the account is then fully derived."""
     services = _services(request)
     locale = _locale(request)
-    body = await _body(request, {"encrypted_private_key": validate.string(255)})
+    body = await _body(request, RESEAL)
     sealed = _sealed_key(locale, body["encrypted_private_key"])
     async with services.store.write() as db:
         staff, _session = await _full_session(request, db)
@@ -452,6 +470,7 @@ async def reseal_key(request: Request) -> Response:
         return JSONResponse({**profile(staff), "csrf": _session.csrf_token})
 
 
+@validate.declares(PASSWORD)
 @guarded
 async def change_password(request: Request) -> Response:
     """The auth values derived from the old and the new password (with the new salt), and the
@@ -460,10 +479,7 @@ async def change_password(request: Request) -> Response:
     page enforces the length rule."""
     services = _services(request)
     locale = _locale(request)
-    body = await _body(request, {
-        "old_auth": validate.string(64), "new_auth": validate.string(64),
-        "kdf_salt": validate.string(32), "encrypted_private_key": validate.Optional(validate.string(255)),
-    })
+    body = await _body(request, PASSWORD)
     old_auth, new_auth = _auth_value(locale, body["old_auth"]), _auth_value(locale, body["new_auth"])
     try:
         salt_ok = len(b64u_decode(body["kdf_salt"])) == 16

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from chat import repository as repo
 from helpline import taxonomy, validate
 from helpline.crypto import CryptoError, check_ciphertext_shape
+from helpline.i18n import N_
 from helpline.models import CaseRecord, Conversation, ConversationState, Role, Staff, utcnow
 from helpline.security import audit, permissions
 from helpline.staffweb import Refused, StaffCall, staff_route
@@ -30,7 +31,7 @@ def _note_keys(name: str, value: Any) -> dict[str, Any]:
     clean = validate.fields(value, {"epk": validate.string(43, 43),
                                     "keys": validate.mapping(validate.string(48), KEY, 500)})
     if not clean["keys"]:
-        raise ValueError(f"'{name}' must wrap the note key for at least one reader")
+        raise validate.Invalid(N_("'%(name)s' must wrap the note key for at least one reader."), name=name)
     return clean
 
 

@@ -34,10 +34,11 @@ from chat.broker import Broker, make_broker
 from chat.hub import STAFF_CHANNEL, Hub, revoke_notice
 from chat.service import ChatService
 from chat.teamwork import Teamwork
-from helpline import bundle, drain, gc_tuning, i18n, keys, openapi, retention, staffweb, timing
+from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, openapi, retention, staffweb, timing
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
-from helpline.middleware import ForgetClient, SecurityHeaders, content_security_policy
+from helpline.middleware import BodyLimit, ForgetClient, PublicHost, SecurityHeaders, content_security_policy
 from helpline.models import Staff, StaffSession
+from helpline.security import throttle
 from helpline.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,6 +161,9 @@ def _routes() -> list[BaseRoute]:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Builds the ASGI app; `uvicorn --factory helpline.app:create_app` calls it with no argument."""
     settings = settings or load_settings()
+    datadir.keep_private()  # the database, its WAL, the outbox: the service user's only
+    datadir.tighten(settings)
+    throttle.configure(settings.throttle_max_rows)
     timing.configure(settings.timing_file)
     services = build_services(settings)
 
@@ -188,7 +192,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=_routes(),
         lifespan=lifespan,
-        middleware=[Middleware(ForgetClient), Middleware(SecurityHeaders, csp=csp)],
+        middleware=[Middleware(ForgetClient), Middleware(SecurityHeaders, csp=csp),
+                    Middleware(PublicHost, public_origin=str(settings.public_origin)), Middleware(BodyLimit)],
         exception_handlers={HTTPException: openapi.http_error, StoreRejected: staffweb.store_rejected},
     )
     app.state.services = services

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from helpline.datadir import keep_private
 from helpline.settings import SETTINGS, Settings, SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -520,6 +521,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
+    keep_private()  # every file a command creates (database, keys, exports) is the service user's only
     args.func(args)
 
 

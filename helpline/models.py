@@ -206,7 +206,8 @@ class Message(Base):
 
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq", name="uq_messages_seq"),
-        UniqueConstraint("conversation_id", "client_id", name="uq_messages_client_id"),
+        # A client id is the sender's own: the child's and a counsellor's ids may coincide.
+        UniqueConstraint("conversation_id", "sender", "client_id", name="uq_messages_sender_client_id"),
     )
 
 

@@ -6,7 +6,10 @@ in: path and method, path parameters (with Starlette's `int` converter as an int
 staff session is needed and for which action of the permission matrix (staff_route), and what
 comes back: JSON under /api/ and for health, HTML pages, script bundles. Request bodies of the
 JSON APIs are objects checked field by field by helpline/validate.py, which answers 400 with a
-sentence naming the field, 413 above 64 KiB and 415 without `Content-Type: application/json`.
+sentence naming the field, 413 above 64 KiB and 415 without `Content-Type: application/json`;
+a route that declares the spec it reads (validate.declares, staff_route(body=)) gets that body's
+exact schema (fields, which are required, nothing else). A 405 lists in `Allow` the methods the
+document gives the path, and a page that sends a visitor without a session to sign in says so.
 WebSocket endpoints are described in docs/protocol.md, not here.
 """
 
@@ -18,8 +21,9 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 
+from helpline import validate
 from helpline.security import sessions
 
 _PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?}")
@@ -63,8 +67,21 @@ def _operation(route: Route, method: str, path: str) -> dict[str, Any]:
         op["security"] = [{"staffSession": []}]
         op["x-helpline-action"] = action
     if method in ("post", "put", "patch") and json_api:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request_schema(route)}}}
+    if getattr(route.endpoint, "helpline_signin_page", False):
+        op["security"] = [{"staffSession": []}, {}]  # without a session it answers too: see 303
+        op["responses"]["303"] = {"description": "without a session: to the console's sign-in page, which "
+                                                 "comes back here after signing in",
+                                  "headers": {"Location": {"schema": {"type": "string"}}}}
     return op
+
+
+def request_schema(route: Route) -> dict[str, Any]:
+    """The body a route reads, from the spec it declares (validate.declares, staff_route(body=)):
+    its fields, which are required, nothing else. A route that declares none is documented as
+    taking any object; tests/reliability/test_openapi_fuzz.py lists the routes still to declare."""
+    spec = getattr(route.endpoint, "helpline_body", None)
+    return validate.object_schema(spec) if spec is not None else {"type": "object"}
 
 
 def document(routes: list[BaseRoute]) -> dict[str, Any]:
@@ -97,9 +114,23 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code in (204, 304):
         return Response(status_code=exc.status_code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(documented_methods(request))
     if "/api/" in request.url.path:
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=headers)
+
+
+def documented_methods(request: Request) -> list[str]:
+    """The methods the document lists for the request's path, without HEAD (served with GET, not
+    listed), whatever route Starlette's router happened to try first."""
+    matching = [r for r in request.app.routes if isinstance(r, Route) and r.matches(request.scope)[0] != Match.NONE]
+    # A path named in full (/cases/pending) is its own entry in the document, apart from the
+    # pattern that would also match it (/cases/{conv}).
+    exact = [r for r in matching if r.path == request.url.path]
+    chosen = exact or [r for r in matching if matching and r.path == matching[0].path]
+    return sorted({m for r in chosen for m in (r.methods or ())} - {"HEAD"})
 
 
 routes = [Route("/openapi.json", endpoint, methods=["GET"])]

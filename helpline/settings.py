@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -101,6 +102,17 @@ def _smtp_tls(text: str) -> str:
     return text
 
 
+def _origin(text: str) -> str:
+    """Empty, or scheme://host[:port] with nothing after it: requests for any other Host are refused."""
+    if not text:
+        return text
+    parts = urlsplit(text.rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query \
+            or parts.username or not parts.netloc.isascii():
+        raise ValueError("must be like https://chat.example.al (scheme and host, an IDN in its xn-- form, no path)")
+    return text.rstrip("/")
+
+
 def _log_level(text: str) -> str:
     level = text.upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -129,7 +141,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_WORKERS", "1", "Worker processes for `helpline serve` (more than 1 needs Redis)",
             _positive_int),
     Setting("HELPLINE_PUBLIC_ORIGIN", "",
-            "Origin staff browsers use, e.g. https://chat.example.al (empty: taken from the Host header)"),
+            "Origin browsers use, e.g. https://chat.example.al; when set, requests for any other Host are "
+            "refused (421) except /healthz (empty: taken from the Host header)", _origin),
     Setting("HELPLINE_COOKIE_SECURE", "true", "Send staff cookies only over HTTPS (and http://127.0.0.1)",
             _bool),
     Setting("HELPLINE_OPENING_HOURS", "00:00-24:00", "Daily chat hours in HELPLINE_TIMEZONE",
@@ -170,6 +183,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_REQUIRE_WRAP_UP", "true",
             "A counsellor records the case of an ended chat before accepting the next one", _bool),
     Setting("HELPLINE_LONG_WAIT_MINUTES", "5", "A child waiting longer than this alerts supervisors", _positive_int),
+    Setting("HELPLINE_THROTTLE_MAX_ROWS", "10000",
+            "Most rows the failure counters (sign-in, resume) may hold; past it the least telling are "
+            "dropped, never a lock (ADR 0023)", _positive_int),
     Setting("HELPLINE_SESSION_IDLE_MINUTES", "30",
             "Staff session idle timeout; open console sockets close when it passes (a decimal is allowed)",
             _positive_float),

@@ -19,13 +19,13 @@ from starlette.routing import Route
 from helpline import validate
 from helpline.db import StoreRejected, StoreUnavailable
 from helpline.i18n import N_, pick_locale, translate
+from helpline.middleware import MAX_BODY
 from helpline.models import Staff, StaffSession
 from helpline.security import audit, permissions, sessions
 
 if TYPE_CHECKING:
     from helpline.app import Services
 
-MAX_BODY = 64 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -76,7 +76,7 @@ class StaffCall:
         try:
             return validate.fields(data, spec)
         except ValueError as exc:
-            raise Refused(400, self.t("The request was refused: %(reason)s.") % {"reason": exc}) from None
+            raise Refused(400, validate.refusal(exc, self.locale)) from None
 
     def query_int(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.request.query_params.get(name)
@@ -121,8 +121,9 @@ MAX_ID = 2**31 - 1  # the largest id a table holds on both backends; bigger numb
 
 
 def staff_route(path: str, action: str, handler: Handler, *, methods: tuple[str, ...] = ("GET",),
-                needs_mfa: bool = True) -> Route:
-    """A Route whose endpoint runs ``handler`` only for a signed-in member allowed ``action``."""
+                needs_mfa: bool = True, body: dict[str, validate.Check] | None = None) -> Route:
+    """A Route whose endpoint runs ``handler`` only for a signed-in member allowed ``action``;
+    ``body`` is the spec the handler reads, for the OpenAPI document (helpline/openapi.py)."""
 
     async def endpoint(request: Request) -> Response:
         services = services_of(request)
@@ -159,6 +160,7 @@ def staff_route(path: str, action: str, handler: Handler, *, methods: tuple[str,
             return error(400, translate(locale, REJECTED))
 
     endpoint.helpline_action = action  # type: ignore[attr-defined]
+    endpoint.helpline_body = body  # type: ignore[attr-defined]
     endpoint.__name__ = getattr(handler, "__name__", "staff_endpoint")
     return Route(path, endpoint, methods=list(methods))
 

@@ -255,15 +255,19 @@ async def report_challenge(request: Request) -> Response:
     return await _public(request, work)
 
 
+REPORT: dict[str, validate.Check] = {"kind": validate.choice(*service.REPORT_KINDS),
+                                     "content": validate.string(service.MAX_CONTENT_BYTES * 2), "keys": KEYS}
+
+
+@validate.declares(REPORT)
 async def report_create(request: Request) -> Response:
     async def work(services: Any, locale: str) -> Response:
         data = await read_json(request, locale)
         proof = data.pop("pow", None) if isinstance(data, dict) else None
         try:
-            data = validate.fields(data, {"kind": validate.choice(*service.REPORT_KINDS),
-                                          "content": validate.string(service.MAX_CONTENT_BYTES * 2), "keys": KEYS})
+            data = validate.fields(data, REPORT)
         except ValueError as exc:
-            raise Refused(400, translate(locale, "The request was refused: %(reason)s.") % {"reason": exc}) from None
+            raise Refused(400, validate.refusal(exc, locale)) from None
         keys = []
         for item in data["keys"]:
             if set(item) != {"reader", "wrapped_key", "wrapper_public_key"}:

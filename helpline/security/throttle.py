@@ -6,6 +6,14 @@ password and a second-factor failure count together. The first FREE failures cos
 after that each failure locks the name for 1, 2, 4, 8 ... minutes, never more than
 MAX_LOCK_MINUTES, so guessing cannot shut a counsellor out of a whole shift; an admin can lift
 a lock. Rows expire a day after the last failure; expired rows are ignored and cleaned up.
+
+The table is bounded (ADR 0023): every distinct unknown username or resume token would otherwise
+add a row for a day. When a new failure row would take the table past its bound
+(HELPLINE_THROTTLE_MAX_ROWS, set at start by `configure`), the least telling rows are dropped
+first: those not locked now, fewest failures first, then the soonest to expire. A lock in force
+(a name locked for guessing, a blocked device) goes only when nothing else is left, so a flood of
+made-up names cannot lift the lock on a real one; it could at worst forget counts below a lock,
+which takes the bound times FREE failures to reach.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import hmac
 import math
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete
+from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +36,14 @@ from helpline.models import Base, Throttle, UTCDateTime, utcnow
 FREE = 4
 MAX_LOCK_MINUTES = 15
 KEEP = dt.timedelta(hours=24)
+MAX_ROWS = 10_000
+
+_bound = {"max_rows": MAX_ROWS}
+
+
+def configure(max_rows: int) -> None:
+    """The table's bound for this process (HELPLINE_THROTTLE_MAX_ROWS)."""
+    _bound["max_rows"] = max_rows
 
 
 def key_for(server_secret: bytes, username: str) -> str:
@@ -115,6 +131,8 @@ async def fail(db: AsyncSession, key: str) -> int:
     """Counts one failure; returns the minutes of the lock it starts (0 for none)."""
     now = utcnow()
     await db.execute(delete(Throttle).where(Throttle.expires_at <= now))
+    if await db.get(Throttle, key) is None:
+        await _make_room(db, now)
     row = await locked_row(db, key, now + KEEP)
     row.failures += 1
     row.expires_at = now + KEEP
@@ -122,6 +140,18 @@ async def fail(db: AsyncSession, key: str) -> int:
     row.locked_until = now + dt.timedelta(minutes=minutes) if minutes else None
     await db.flush()
     return minutes
+
+
+async def _make_room(db: AsyncSession, now: dt.datetime) -> None:
+    """Drops the least telling rows so that one more keeps the table within its bound."""
+    excess = (await db.scalar(select(func.count()).select_from(Throttle)) or 0) - _bound["max_rows"] + 1
+    if excess <= 0:
+        return
+    locked_now = case((Throttle.locked_until > now, 1), else_=0)
+    doomed = (select(Throttle.key).order_by(locked_now, Throttle.failures, Throttle.expires_at, Throttle.key)
+              .limit(excess))
+    await db.execute(delete(Throttle).where(Throttle.key.in_(doomed.scalar_subquery())),
+                     execution_options={"synchronize_session": False})
 
 
 async def clear(db: AsyncSession, key: str) -> None:

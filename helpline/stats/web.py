@@ -160,6 +160,7 @@ def _page_route() -> Route:
         return response
 
     endpoint.helpline_action = "stats.view"  # type: ignore[attr-defined]
+    endpoint.helpline_signin_page = True  # type: ignore[attr-defined]  # documented (helpline/openapi.py)
     return Route("/stats", endpoint, methods=["GET"])
 
 

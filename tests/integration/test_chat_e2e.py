@@ -189,6 +189,30 @@ async def test_reconnects_lose_nothing_and_resent_frames_store_once(
     await staff_again.close()
 
 
+async def test_a_client_id_is_the_senders_own_so_equal_ids_from_child_and_counsellor_both_arrive(
+        stack: Stack, server: ServerProcess) -> None:
+    """Issue 17: the counsellor's id equal to one of the child's got the child's seq and was dropped."""
+    password = add_user(stack, "ana")
+    child, staff, conv = await open_chat(server, stack, password)
+    child_seq = await child.say("the child's words", frame_id="same-id")
+    staff_seq = await staff.say(conv, "the counsellor's words", frame_id="same-id")
+    assert staff_seq != child_seq
+    await eventually(lambda: staff_seq in child.received and child_seq in staff.received.get(conv, {}))
+    assert child.received[staff_seq].text == "the counsellor's words"
+    assert staff.received[conv][child_seq].text == "the child's words"
+
+    # The same sender resending its id stores once and is answered with its own message.
+    assert await staff.say(conv, "the counsellor's words", frame_id="same-id") == staff_seq
+    assert await child.say("the child's words", frame_id="same-id") == child_seq
+    staff.received[conv].clear()
+    await staff.sync(conv, 0)
+    await eventually(lambda: len(staff.received[conv]) == 2)
+    assert sorted((m.sender == "child", m.text) for m in staff.received[conv].values()) == [
+        (False, "the counsellor's words"), (True, "the child's words")]
+    await child.close()
+    await staff.close()
+
+
 async def test_child_refuses_a_counsellor_key_the_org_key_did_not_sign(stack: Stack, server: ServerProcess) -> None:
     password = add_user(stack, "mallory")
     staff = StaffClient(server.url, "mallory", password)

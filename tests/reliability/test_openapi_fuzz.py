@@ -1,4 +1,4 @@
-"""Every HTTP route is in /openapi.json, and schemathesis finds no server error and no answer outside it.
+"""Every HTTP route is in /openapi.json, exactly, and schemathesis finds no server error and no answer outside it.
 
 schemathesis runs its command line against a real `helpline serve`: once with no session (the
 public, child-facing and report routes; staff routes must answer 401) and once as a signed-in
@@ -7,6 +7,7 @@ admin with the CSRF token (every staff route the admin may call, and the refusal
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,18 +18,40 @@ import pytest
 from chat.client import StaffClient
 from helpline.app import _routes
 from helpline.openapi import document
-from tests.support import ServerProcess, Stack, add_user
+from tests.integration.referral_support import cli, member
+from tests.support import ServerProcess, Stack, add_user, run_async
 
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+CONFIG = Path(__file__).with_name("schemathesis.toml")  # which refusals a schema cannot foresee
+# The admin run keeps the checks it passed before issue 17 until every staff route declares its
+# body (UNDECLARED below); the public run uses every check.
+ADMIN_CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+# JSON routes that take a body and do not declare it yet (validate.declares / staff_route(body=)):
+# this list only shrinks; a new route must declare its body, so that the document says what it needs.
+UNDECLARED = {
+    "/admin/api/agencies/{code}", "/admin/api/agencies/{code}/officers", "/console/api/admin/canned",
+    "/console/api/admin/canned/{reply_id}", "/console/api/admin/emergency-protocol", "/console/api/admin/settings",
+    "/console/api/admin/staff", "/console/api/admin/staff/{staff_id}/disabled",
+    "/console/api/admin/staff/{staff_id}/reset",
+    "/console/api/admin/staff/{staff_id}/role", "/console/api/admin/staff/{staff_id}/unlock",
+    "/console/api/cases/{conv}", "/console/api/conversations/{conv}/disclosures", "/console/api/debriefs",
+    "/console/api/disclosures/{did}/decision", "/console/api/logout", "/console/api/logout-everywhere",
+    "/console/api/mfa/enrol", "/console/api/referrals", "/console/api/referrals/{rid}/answers",
+    "/console/api/referrals/{rid}/keys", "/console/api/referrals/{rid}/reroute",
+    "/console/api/staff/{staff_id}/max-chats",
+    "/referrals/api/referrals/{rid}/acknowledge", "/referrals/api/referrals/{rid}/actions",
+    "/referrals/api/referrals/{rid}/close", "/referrals/api/referrals/{rid}/keys",
+    "/referrals/api/referrals/{rid}/questions", "/referrals/api/referrals/{rid}/return",
+}
 # Signing out or changing the password would end the session the run is using.
 KEEP_SESSION = r"/console/api/(logout|logout-everywhere|password|keys)$"
 
 
-def schemathesis(server: ServerProcess, report: Path, *headers: str, exclude: str | None = None) -> str:
-    command = [str(Path(sys.executable).with_name("schemathesis")), "run", server.url + "/openapi.json",
-               "--checks", CHECKS, "--max-examples", "10", "--workers", "1", "--seed", "20261125",
-               "--generation-allow-x00", "true", "--request-timeout", "20", "--suppress-health-check", "all",
-               "--report", "junit", "--report-junit-path", str(report), "--no-color"]
+def schemathesis(server: ServerProcess, report: Path, *headers: str, exclude: str | None = None,
+                 checks: str = "all") -> str:
+    command = [str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(CONFIG),
+               "run", server.url + "/openapi.json", "--checks", checks, "--max-examples", "10", "--workers", "1",
+               "--seed", "20261125", "--generation-allow-x00", "true", "--request-timeout", "20",
+               "--suppress-health-check", "all", "--report", "junit", "--report-junit-path", str(report), "--no-color"]
     for header in headers:
         command += ["--header", header]
     if exclude:
@@ -55,6 +78,9 @@ def test_the_document_lists_every_http_route(stack: Stack, server: ServerProcess
 
 @pytest.mark.slow
 def test_schemathesis_public_routes(stack: Stack, server: ServerProcess, tmp_path: Path) -> None:
+    # As an installation has it: the directory loaded, a cybercrime officer with a key to report to.
+    cli(stack, "directory", "load")
+    run_async(member(stack, "cyber", "officer", agency="police-cyber", email="cyber@police.example"))
     out = schemathesis(server, tmp_path / "public.xml")
     assert "/report/api/reports" in out or "passed" in out.lower()
     assert "Traceback" not in server.log()
@@ -67,8 +93,44 @@ async def test_schemathesis_as_a_signed_in_admin(stack: Stack, server: ServerPro
     await admin.sign_in()
     cookie = "; ".join(f"{k}={v}" for k, v in admin.cookies.items())
     session = ["Cookie: " + cookie, "x-csrf-token: " + str(admin.csrf), "Origin: " + server.url]
-    schemathesis(server, tmp_path / "admin.xml", *session, exclude=KEEP_SESSION)
+    schemathesis(server, tmp_path / "admin.xml", *session, exclude=KEEP_SESSION, checks=ADMIN_CHECKS)
     # The session survived the run, so the staff routes were really exercised signed in.
     async with httpx.AsyncClient(base_url=server.url, headers={"cookie": cookie}) as http:
         assert (await http.get("/console/api/me")).status_code == 200
     assert "Traceback" not in server.log()
+
+
+def test_the_document_is_exact_on_bodies_methods_and_the_stats_page(stack: Stack, server: ServerProcess) -> None:
+    """Issue 17: `{}` was allowed by the document on the sign-in, MFA, keys, password and report routes
+    and refused by the server; a 405's `Allow` named methods of another route; `/stats` did not say
+    that without a session it sends to the sign-in page."""
+    paths = httpx.get(server.url + "/openapi.json").json()["paths"]
+    required = {"/console/api/login": {"username", "password"}, "/console/api/mfa/confirm": {"code"},
+                "/console/api/mfa/verify": {"code"}, "/console/api/keys": {"public_key", "encrypted_private_key"},
+                "/console/api/password": {"old_password", "new_password", "kdf_salt"},
+                "/report/api/reports": {"kind", "content", "keys"}}
+    for path, fields in required.items():
+        schema = paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert set(schema["required"]) == fields, path
+        assert schema["additionalProperties"] is False and set(schema["properties"]) >= fields, path
+    # Data-driven: every JSON body is declared, except the routes listed as still to declare.
+    undeclared = {path for path, operations in paths.items() for method, op in operations.items()
+                  if method in ("post", "put", "patch") and "requestBody" in op
+                  and "properties" not in op["requestBody"]["content"]["application/json"]["schema"]}
+    assert undeclared <= UNDECLARED, f"declare the body of {sorted(undeclared - UNDECLARED)}"
+    assert UNDECLARED - undeclared == set(), f"now declared, take off UNDECLARED: {UNDECLARED - undeclared}"
+
+    # A method the document does not list gets 405 with exactly the documented ones.
+    for path, operations in paths.items():
+        if path.startswith("/bundle/"):
+            continue
+        concrete = re.sub(r"\{[^}]+\}", "1", path)
+        answer = httpx.request("PATCH", server.url + concrete)
+        assert answer.status_code == 405, (path, answer.status_code)
+        allowed = sorted(m.strip() for m in answer.headers["allow"].split(","))
+        assert allowed == sorted(m.upper() for m in operations), (path, allowed)
+
+    stats = paths["/stats"]["get"]
+    assert "303" in stats["responses"] and {} in stats["security"]
+    answer = httpx.get(server.url + "/stats", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/console")

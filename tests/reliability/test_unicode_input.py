@@ -37,7 +37,7 @@ async def admin(server: ServerProcess, stack: Stack) -> httpx.AsyncClient:
     staff = StaffClient(server.url, "unicode-admin", password)
     await staff.sign_in()
     return httpx.AsyncClient(base_url=server.url, cookies=staff.cookies,
-                             headers={"origin": server.url, "x-csrf-token": staff.csrf, "accept-language": "en"})
+                             headers={"origin": server.url, "x-csrf-token": staff.csrf, "x-helpline-lang": "en"})
 
 
 def canned(title: str, body: str, shortcut: str) -> dict[str, Any]:
