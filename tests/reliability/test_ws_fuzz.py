@@ -103,7 +103,10 @@ def check(frame: dict[str, Any], raw: str) -> None:
 
 @pytest.fixture
 def chat_under_attack(stack: Stack, start_server: Callable[..., ServerProcess]) -> Iterator[dict[str, Any]]:
-    server = start_server(HELPLINE_FRAMES_PER_MINUTE="1000000")
+    # Every generated frame may be an error: the error budget that closes an abusive socket is
+    # tested on its own (test_a_socket_past_its_error_budget_is_closed_as_abusive), so that the
+    # number of examples Hypothesis draws, and how fast, cannot decide this test.
+    server = start_server(HELPLINE_FRAMES_PER_MINUTE="1000000", HELPLINE_MAX_ERRORS_PER_MINUTE="1000000")
     loop = Loop()
     password = add_user(stack, "ana")
     other = add_user(stack, "bob")
@@ -143,6 +146,35 @@ def test_generated_bad_frames_get_clear_errors_and_the_chat_carries_on(chat_unde
     sock = state[side].socket
     frame = state["loop"].run(answer(sock, raw))
     check(frame, raw)
+
+
+def test_a_socket_past_its_error_budget_is_closed_as_abusive(stack: Stack,
+                                                             start_server: Callable[..., ServerProcess]) -> None:
+    """Errors are answered one by one up to HELPLINE_MAX_ERRORS_PER_MINUTE; the next closes the
+    socket with 1008 (abuse), and the chat of others carries on."""
+    server = start_server(HELPLINE_FRAMES_PER_MINUTE="1000000", HELPLINE_MAX_ERRORS_PER_MINUTE="5")
+
+    async def scenario() -> None:
+        intruder = ChildClient(server.url, stack.org_public_key)
+        await intruder.connect()
+        bystander = ChildClient(server.url, stack.org_public_key)
+        await bystander.connect()
+        try:
+            assert intruder.socket is not None and bystander.socket is not None
+            for _ in range(5):
+                frame = await answer(intruder.socket, "not json")
+                assert frame["type"] == "error" and frame["code"] == "bad_json", frame
+            await intruder.socket.send_raw("not json")  # the sixth error within the minute
+            assert intruder.socket.ws is not None
+            await asyncio.wait_for(intruder.socket.ws.wait_closed(), 10)
+            assert intruder.socket.close_code == 1008
+            pong = await answer(bystander.socket, '{"type":"ping","id":"p1"}')
+            assert pong["type"] == "ack", pong
+        finally:
+            await intruder.close()
+            await bystander.close()
+
+    asyncio.run(scenario())
 
 
 @pytest.mark.parametrize("stack", ["sqlite", "postgres"], indirect=True)
