@@ -41,14 +41,14 @@ run: deps
 	$(BIN)/helpline serve
 
 test: deps browser
-	$(BIN)/ruff check helpline chat referral child_ui counsellor_ui tests benchmarks
-	$(BIN)/bandit -q -c pyproject.toml -r helpline chat referral child_ui counsellor_ui
+	$(BIN)/ruff check helpline chat referral stats child_ui counsellor_ui tests benchmarks
+	$(BIN)/bandit -q -c pyproject.toml -r helpline chat referral stats child_ui counsellor_ui
 	$(BIN)/mypy
 	node --test tests/js/
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: deps
-	$(BIN)/ruff check helpline chat referral child_ui counsellor_ui tests benchmarks
+	$(BIN)/ruff check helpline chat referral stats child_ui counsellor_ui tests benchmarks
 	$(BIN)/mypy
 
 ## The budget runs of docs/performance.md (about 30 minutes; results as JSON in /tmp/helpline-bench-*.json).

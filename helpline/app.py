@@ -125,7 +125,7 @@ def build_services(settings: Settings) -> Services:
         org_signing_key=keys.load_optional_signing_key(settings.org_key_file),
         server_secret=keys.load_or_create_secret(settings.secret_file),
         bundles=bundle.build_all(org_public),
-        templates=i18n.make_environment([ROOT / "child_ui" / "templates", ROOT / "helpline" / "templates",
+        templates=i18n.make_environment([ROOT / "child_ui" / "templates", ROOT / "stats" / "templates",
                                          ROOT / "counsellor_ui" / "templates"]),
         child_css=Markup(css),  # noqa: S704 - our own stylesheet, not user input  # nosec B704
         municipalities=child_ui.web.municipalities(),
@@ -150,7 +150,7 @@ def _routes() -> list[BaseRoute]:
         import counsellor_ui.web
 
         routes += counsellor_ui.web.routes
-    from helpline.stats import web as stats_web  # statistics for managers (issue 7)
+    from stats import web as stats_web  # statistics for managers (issue 7)
 
     routes += stats_web.routes
     routes += child_ui.report.routes  # the public page for reporting illegal content (issue 4)

@@ -36,8 +36,8 @@ from helpline.db import make_engine, make_sessionmaker
 from helpline.models import Agency, Base, CaseRecord, Conversation, Referral
 from helpline.security import permissions
 from helpline.settings import load_settings
-from helpline.stats import privacy
-from helpline.stats.rollups import county_of_municipality
+from stats import privacy
+from stats.rollups import county_of_municipality
 from tests.integration.test_permissions import sample_path, staff_routes
 from tests.support import ROOT, Stack, add_user, free_port
 
