@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from chat.service import is_open
+from chat.model import is_open
 from helpline import runtime_config
 from helpline.i18n import BABEL_LOCALES, JS_SOURCES, LOCALES_DIR, pick_locale
 
