@@ -38,9 +38,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chat.client import ChildClient, FrameError  # noqa: E402
 from helpline.security import pow  # noqa: E402
 from helpline.settings import SETTINGS  # noqa: E402
+from tests.chat_client import ChildClient, FrameError  # noqa: E402
 from tests.support import ServerProcess, destroy_stack, make_stack  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
