@@ -41,15 +41,17 @@ run: deps
 	$(BIN)/helpline serve
 
 test: deps browser
-	$(BIN)/ruff check helpline chat referral counsellor_ui tests benchmarks
-	$(BIN)/bandit -q -c pyproject.toml -r helpline chat referral counsellor_ui
+	$(BIN)/ruff check helpline chat referral stats child_ui counsellor_ui tests benchmarks
+	$(BIN)/bandit -q -c pyproject.toml -r helpline chat referral stats child_ui counsellor_ui
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	node --test tests/js/
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: deps
-	$(BIN)/ruff check helpline chat referral counsellor_ui tests benchmarks
+	$(BIN)/ruff check helpline chat referral stats child_ui counsellor_ui tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 ## The budget runs of docs/performance.md (about 30 minutes; results as JSON in /tmp/helpline-bench-*.json).
 bench: deps

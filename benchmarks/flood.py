@@ -38,9 +38,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chat.client import ChildClient, FrameError  # noqa: E402
 from helpline.security import pow  # noqa: E402
 from helpline.settings import SETTINGS  # noqa: E402
+from tests.chat_client import ChildClient, FrameError  # noqa: E402
 from tests.support import ServerProcess, destroy_stack, make_stack  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -48,7 +48,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync"]
 PRECHAT = {"who": "child"}
 
-# The page's solver (helpline/static/js/child.js solvePuzzle), run on a given seed: the browser's
+# The page's solver (child_ui/static/child.js solvePuzzle), run on a given seed: the browser's
 # SHA-512 in batches of 256 where the page is a secure context (https, or 127.0.0.1 here), else
 # tweetnacl in slices of 2 000; resolves with the milliseconds it took.
 PAGE_SOLVER = """([seed, bits]) => new Promise((resolve) => {

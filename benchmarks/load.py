@@ -49,8 +49,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chat.client import ChildClient, FrameError, StaffClient  # noqa: E402
 from helpline import gc_tuning  # noqa: E402
+from tests.chat_client import ChildClient, FrameError, StaffClient  # noqa: E402
 from tests.support import ServerProcess, add_user, destroy_stack, make_stack  # noqa: E402
 
 TEXT = "Përshëndetje, si je sot? " * 8  # about 200 bytes of realistic Albanian text

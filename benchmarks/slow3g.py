@@ -4,7 +4,7 @@
     python benchmarks/slow3g.py --runs 5 --cpu-slowdown 4     # a cheap phone's CPU as well
 
 Starts its own `helpline serve` on a fresh SQLite installation (tests.support.make_stack), signs in
-one PyNaCl counsellor (chat/client.py StaffClient) who accepts every chat as soon as it is queued,
+one PyNaCl counsellor (tests/chat_client.py StaffClient) who accepts every chat as soon as it is queued,
 and drives Debian's Chromium with Playwright under DevTools' "Slow 3G" profile
 (Network.emulateNetworkConditions: 2,000 ms latency, 50,000 bytes/s down and up; the values of
 DevTools' preset). Every run uses a fresh browser context, so nothing is cached.
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from chat.client import StaffClient  # noqa: E402
+from tests.chat_client import StaffClient  # noqa: E402
 from tests.support import ServerProcess, add_user, destroy_stack, make_stack  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"

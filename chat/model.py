@@ -1,4 +1,5 @@
-"""Conversation lifecycle: pure rules, no I/O.
+"""Conversation lifecycle and the chat's other pure rules (opening hours, what a page may learn of a
+counsellor, the pre-chat answers as sent): no I/O, reached by the services and the pages alike.
 
 ``queued → active → ended``, or ``queued → abandoned`` when the child leaves before pick-up;
 ``active → queued`` when a counsellor hands the chat back to the queue.
@@ -7,11 +8,15 @@ Queue order is urgency first, then waiting time; urgency comes only from pre-cha
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from helpline import lifecycle
 from helpline.lifecycle import IllegalTransition
+from helpline.models import Conversation, Staff
 from helpline.models import ConversationState as State
+from helpline.settings import Settings
 
 __all__ = ["IllegalTransition", "State", "check_transition"]
 
@@ -25,6 +30,8 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 OPEN_STATES = (State.QUEUED, State.ACTIVE)
 
 URGENT_TOPICS = frozenset({"violence"})
+
+CHILD = "child"  # the child's participant id in a conversation
 
 
 def check_transition(current: str, target: str) -> State:
@@ -61,3 +68,37 @@ def estimate_wait_seconds(position: int, recent_waits: list[float]) -> int:
     """A plain estimate: position times the average recent wait per place, at least 30 s a place."""
     per_place = max(30.0, sum(recent_waits) / len(recent_waits)) if recent_waits else 120.0
     return int(position * per_place)
+
+
+@dataclass(frozen=True)
+class CounsellorCard:
+    """What a child's page needs to check and wrap for its counsellor: the opaque participant id
+    the org key signed, the key, and the first name chosen for children (None: the page says a
+    neutral word). Never the username or the display name (ADR 0019)."""
+
+    id: str
+    name: str | None
+    public_key: str | None
+    signature: str | None
+    has_key: bool
+
+    @classmethod
+    def of(cls, staff: Staff, has_key: bool = False) -> CounsellorCard:
+        return cls(staff.participant_id, staff.name_for_children, staff.public_key, staff.key_signature, has_key)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "public_key": self.public_key,
+                "signature": self.signature, "has_key": self.has_key}
+
+
+def prechat_of(conv: Conversation) -> dict[str, Any]:
+    return {"who": conv.contact_by, "age_band": conv.age_band, "gender": conv.gender,
+            "municipality": conv.municipality, "topic": conv.topic, "danger": conv.in_danger}
+
+
+def is_open(settings: Settings, now: dt.datetime | None = None, hours: tuple[int, int] | None = None) -> bool:
+    """Open at ``now``? ``hours`` (from helpline.runtime_config) overrides the environment's."""
+    start, end = hours or settings.opening_hours
+    local = (now or dt.datetime.now(dt.UTC)).astimezone(settings.timezone)
+    minute = local.hour * 60 + local.minute
+    return bool(start <= minute < end if start < end else minute >= start or minute < end)

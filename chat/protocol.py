@@ -1,16 +1,18 @@
 """Wire protocol: parse and validate client frames (docs/protocol.md).
 
 Everything a client sends passes through :func:`parse_frame`; a frame that does not fit gets a
-:class:`ProtocolError` with a code and a sentence, and nothing else happens.
+:class:`ProtocolError` with a code and a sentence, and nothing else happens. Text fields are checked
+by the core's input validation (helpline.validate), the same checks as the JSON bodies, so a frame's
+string holds no control character or lone surrogate either.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from helpline import validate
 from helpline.crypto import CryptoError, b64u_decode
 
 
@@ -43,15 +45,13 @@ class Blocked(ProtocolError):
         super().__init__("blocked", "This chat is closed. You can call 116 111.")
 
 
-Check = Callable[[str, Any], Any]
+Check = validate.Check
 
 
 def _string(max_len: int, min_len: int = 1) -> Check:
-    def check(name: str, value: Any) -> str:
-        if not isinstance(value, str) or not min_len <= len(value) <= max_len:
-            raise ValueError(f"'{name}' must be a string of {min_len} to {max_len} characters")
-        return value
-    return check
+    """A one-line string of ``min_len`` to ``max_len`` characters, through helpline.validate (which
+    refuses control characters and lone surrogates)."""
+    return validate.string(max_len, min_len)
 
 
 def _key32(name: str, value: Any) -> str:
@@ -79,12 +79,7 @@ def _seq(name: str, value: Any) -> int:
     return value
 
 
-def _choice(*options: str) -> Check:
-    def check(name: str, value: Any) -> str:
-        if value not in options:
-            raise ValueError(f"'{name}' must be one of: {', '.join(options)}")
-        return str(value)
-    return check
+_choice = validate.choice
 
 
 PRECHAT_FIELDS: dict[str, tuple[str, ...] | None] = {

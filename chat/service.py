@@ -10,7 +10,6 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +19,7 @@ from chat import model, writer
 from chat import repository as repo
 from chat.broker import Broker
 from chat.hub import STAFF_CHANNEL
+from chat.model import CHILD, CounsellorCard, is_open, prechat_of
 from chat.protocol import Blocked, NotYours, ProtocolError
 from helpline import runtime_config, timing
 from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
@@ -30,7 +30,6 @@ from helpline.settings import Settings
 log = logging.getLogger("helpline.chat")
 T = TypeVar("T")
 
-CHILD = "child"
 UNAVAILABLE = "Storage is unavailable; nothing was stored. Please try again."
 REJECTED = "A value in this frame is not valid here; nothing was changed."
 
@@ -44,40 +43,6 @@ def as_protocol_errors() -> Iterator[None]:
         raise ProtocolError("unavailable", UNAVAILABLE) from None
     except StoreRejected:
         raise ProtocolError("bad_frame", REJECTED) from None
-
-
-@dataclass(frozen=True)
-class CounsellorCard:
-    """What a child's page needs to check and wrap for its counsellor: the opaque participant id
-    the org key signed, the key, and the first name chosen for children (None: the page says a
-    neutral word). Never the username or the display name (ADR 0019)."""
-
-    id: str
-    name: str | None
-    public_key: str | None
-    signature: str | None
-    has_key: bool
-
-    @classmethod
-    def of(cls, staff: Staff, has_key: bool = False) -> CounsellorCard:
-        return cls(staff.participant_id, staff.name_for_children, staff.public_key, staff.key_signature, has_key)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "public_key": self.public_key,
-                "signature": self.signature, "has_key": self.has_key}
-
-
-def prechat_of(conv: Conversation) -> dict[str, Any]:
-    return {"who": conv.contact_by, "age_band": conv.age_band, "gender": conv.gender,
-            "municipality": conv.municipality, "topic": conv.topic, "danger": conv.in_danger}
-
-
-def is_open(settings: Settings, now: dt.datetime | None = None, hours: tuple[int, int] | None = None) -> bool:
-    """Open at ``now``? ``hours`` (from helpline.runtime_config) overrides the environment's."""
-    start, end = hours or settings.opening_hours
-    local = (now or dt.datetime.now(dt.UTC)).astimezone(settings.timezone)
-    minute = local.hour * 60 + local.minute
-    return bool(start <= minute < end if start < end else minute >= start or minute < end)
 
 
 class ChatService:

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import repository as repo
 from chat.hub import STAFF_CHANNEL
+from chat.model import CHILD, CounsellorCard, prechat_of
 from chat.protocol import ProtocolError
-from chat.service import CHILD, ChatService, CounsellorCard, prechat_of
+from chat.service import ChatService
 from helpline.crypto import CryptoError, check_ciphertext_shape
 from helpline.models import Alert, ChildIdentity, Conversation, ConversationState, Staff, Transfer, utcnow
 from helpline.security import audit, permissions

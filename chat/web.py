@@ -13,9 +13,10 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chat import abuse, resume_guard
+from chat.model import CHILD, prechat_of
 from chat.protocol import CHILD_FRAMES, STAFF_FRAMES, Check, Frame, NotYours, ProtocolError, parse_frame
 from chat.repository import StoredMessage
-from chat.service import CHILD, UNAVAILABLE, prechat_of
+from chat.service import UNAVAILABLE
 from helpline import timing
 from helpline.crypto import b64u_decode, token_hash
 from helpline.db import StoreUnavailable

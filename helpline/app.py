@@ -25,7 +25,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 import chat.web
-import helpline.report_web
+import child_ui.report
+import child_ui.web
 import helpline.web
 import referral.admin_directory
 import referral.portal
@@ -116,8 +117,7 @@ def build_services(settings: Settings) -> Services:
     store = Store(sessionmaker, serialise_writes=settings.uses_sqlite)
     chat_service = ChatService(store, broker, settings)
     org_public = keys.load_public_key(settings.org_public_key_file)
-    css_path = ROOT / "helpline" / "static" / "child.css"
-    css = css_path.read_text(encoding="utf-8") if css_path.exists() else ""
+    css = child_ui.web.stylesheet()
     return Services(
         settings=settings, engine=engine, sessionmaker=sessionmaker, store=store, broker=broker,
         chat=chat_service, teamwork=Teamwork(chat_service),
@@ -125,9 +125,10 @@ def build_services(settings: Settings) -> Services:
         org_signing_key=keys.load_optional_signing_key(settings.org_key_file),
         server_secret=keys.load_or_create_secret(settings.secret_file),
         bundles=bundle.build_all(org_public),
-        templates=i18n.make_environment([ROOT / "helpline" / "templates", ROOT / "counsellor_ui" / "templates"]),
+        templates=i18n.make_environment([ROOT / "child_ui" / "templates", ROOT / "stats" / "templates",
+                                         ROOT / "counsellor_ui" / "templates"]),
         child_css=Markup(css),  # noqa: S704 - our own stylesheet, not user input  # nosec B704
-        municipalities=helpline.web.municipalities(),
+        municipalities=child_ui.web.municipalities(),
     )
 
 
@@ -143,15 +144,16 @@ async def resign_at_start(services: Services) -> None:
 
 
 def _routes() -> list[BaseRoute]:
-    routes: list[BaseRoute] = [*helpline.web.routes, *chat.web.routes, *referral.portal.routes, *openapi.routes]
+    routes: list[BaseRoute] = [*child_ui.web.routes, *helpline.web.routes, *chat.web.routes, *referral.portal.routes,
+                               *openapi.routes]
     with contextlib.suppress(ImportError):
         import counsellor_ui.web
 
         routes += counsellor_ui.web.routes
-    from helpline.stats import web as stats_web  # statistics for managers (issue 7)
+    from stats import web as stats_web  # statistics for managers (issue 7)
 
     routes += stats_web.routes
-    routes += helpline.report_web.routes  # the public page for reporting illegal content (issue 4)
+    routes += child_ui.report.routes  # the public page for reporting illegal content (issue 4)
     routes += referral.admin_directory.routes  # admins edit the agency directory (issue 4)
     console_static = ROOT / "counsellor_ui" / "static"
     routes.append(Mount("/static/console", app=StaticFiles(directory=console_static, check_dir=False)))

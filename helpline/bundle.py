@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NACL = ROOT / "node_modules" / "tweetnacl" / "nacl.min.js"
 WIRE = ROOT / "helpline" / "static" / "js" / "wire.js"
 SOURCES: dict[str, list[Path]] = {
-    "child": [NACL, WIRE, ROOT / "helpline" / "static" / "js" / "child.js"],
+    # The child's pages (child_ui/): the chat page and, below, the public report page.
+    "child": [NACL, WIRE, ROOT / "child_ui" / "static" / "child.js"],
     "console": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                               for name in ("console", "console_auth", "console_cases", "console_supervise",
                                            "console_admin", "console_refcore", "console_referrals",
@@ -28,7 +29,7 @@ SOURCES: dict[str, list[Path]] = {
     "portal": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                              for name in ("console", "console_auth", "console_refcore", "console_portal"))],
     # The public page for reporting illegal content at /report: it encrypts the report itself.
-    "report": [NACL, WIRE, ROOT / "helpline" / "static" / "js" / "report.js"],
+    "report": [NACL, WIRE, ROOT / "child_ui" / "static" / "report.js"],
 }
 
 

@@ -359,7 +359,7 @@ def cmd_stats_export(args: argparse.Namespace) -> None:
     """Prints the suppressed statistics tables as CSV (the same cells as the /stats download)."""
     import datetime as dt
 
-    from helpline.stats import queries, rollups, web
+    from stats import queries, rollups, web
 
     settings = _settings()
     try:
@@ -385,7 +385,7 @@ def cmd_stats_export(args: argparse.Namespace) -> None:
 
 
 def cmd_stats_rollup(args: argparse.Namespace) -> None:
-    from helpline.stats import rollups
+    from stats import rollups
 
     settings = _settings()
 
@@ -399,16 +399,32 @@ def cmd_stats_rollup(args: argparse.Namespace) -> None:
     print("roll-ups up to date" + (f": {rows} rows" if rows >= 0 else ""))
 
 
+async def _demo_agencies(store: Any) -> list[tuple[int, str | None]]:
+    """The directory's agencies as (id, county), loading the shipped directory into an empty one."""
+    from sqlalchemy import select
+
+    from helpline.models import Agency
+    from referral import directory
+
+    async with store.write() as db:
+        rows = (await db.execute(select(Agency.id, Agency.county))).all()
+        if not rows:
+            await directory.load(db)
+            rows = (await db.execute(select(Agency.id, Agency.county))).all()
+    return [(int(i), c) for i, c in rows]
+
+
 def cmd_demo_data(args: argparse.Namespace) -> None:
     """Bulk-inserts generated metadata (no content) for the statistics benchmark."""
     import time
 
-    from helpline.stats import demo, rollups
+    from stats import demo, rollups
 
     settings = _settings()
 
     async def work(store: Any) -> Any:
-        result = await demo.generate(store, args.conversations, args.referrals, days=args.days, seed=args.seed)
+        result = await demo.generate(store, args.conversations, args.referrals, agencies=await _demo_agencies(store),
+                                     days=args.days, seed=args.seed)
         if not args.no_rollup:
             await rollups.rebuild(store, settings.timezone)
         return result

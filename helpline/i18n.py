@@ -22,7 +22,7 @@ LOCALES = ("sq", "en")
 DEFAULT_LOCALE = "sq"
 BABEL_LOCALES = {"sq": "sq_AL", "en": "en"}
 JS_SOURCES: dict[str, list[Path]] = {
-    "child": [ROOT / "helpline" / "static" / "js" / "child.js"],
+    "child": [ROOT / "child_ui" / "static" / "child.js"],
     "console": sorted((ROOT / "counsellor_ui" / "static").glob("console*.js")),
 }
 

@@ -505,14 +505,14 @@ class Escalation(Base):
     __table_args__ = (UniqueConstraint("referral_id", "kind", name="uq_referral_escalations_kind"),)
 
 
-# -- statistics (helpline/stats/, migration 0004) -----------------------------------------------
+# -- statistics (stats/, migration 0004) -----------------------------------------------
 
 
 class StatsDaily(Base):
     """Daily roll-up of metadata counts: one row per (source, day, county, category, dimension, value).
 
     ``county`` and ``category`` hold '*' in the rows that sum over them, so an unfiltered view
-    reads one row per value and day. Rebuilt per day by helpline/stats/rollups.py (idempotent).
+    reads one row per value and day. Rebuilt per day by stats/rollups.py (idempotent).
     """
 
     __tablename__ = "stats_daily"

@@ -1,186 +1,15 @@
-"""The child's pages: the chat page, the safety pages, and the browser bundles."""
+"""The core's own routes, shared by every page: the browser bundles and the health check."""
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-import gzip
-import json
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from babel.dates import format_time
-from babel.messages.extract import extract_javascript
-from babel.numbers import get_decimal_symbol, get_group_symbol
-from babel.support import NullTranslations, Translations
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
-
-from chat.service import is_open
-from helpline import runtime_config
-from helpline.i18n import BABEL_LOCALES, JS_SOURCES, LOCALES_DIR, pick_locale
 
 if TYPE_CHECKING:
     from helpline.app import Services
-
-DATA = Path(__file__).resolve().parent / "data"
-
-# The safety pages, in the order the start page lists them. Each is helpline/templates/help/<slug>.html.
-SAFETY_PAGES = ("grooming", "sextortion", "photos", "cyberbullying", "chatting-here", "confidentiality",
-                "report-images", "more-help")
-
-# Plural rules the browser knows by name (child.js PLURAL_RULES); Albanian and English share one.
-PLURAL_RULES = {"(n != 1)": "one-other"}
-
-
-def municipalities() -> list[dict[str, str]]:
-    path = DATA / "municipalities.json"
-    loaded: list[dict[str, str]] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-    return loaded
-
-
-def format_clock(time: dt.time, locale: str) -> str:
-    """A time of day with Babel's sq_AL data, on the 24-hour clock written in Albania ("08:00")."""
-    return format_time(time, "HH:mm", locale=BABEL_LOCALES[locale])
-
-
-def opens_at(services: Services, locale: str, hours: tuple[int, int] | None = None) -> str | None:
-    """When the chat next opens, as local time of day ("08:00"), or None when open now.
-
-    ``hours`` are the admins' opening hours (helpline.runtime_config) when they override the default."""
-    settings = services.settings
-    if is_open(settings, hours=hours):
-        return None
-    start = (hours or settings.opening_hours)[0]
-    return format_clock(dt.time(start // 60, start % 60), locale)
-
-
-@functools.cache
-def child_translations(locale: str) -> NullTranslations:
-    """The child domain alone. The merged catalog lets the console's wording win for a msgid both use
-    ("Connected", "Counsellor", "Under 10"); the child pages keep their own (docs/glossary.md)."""
-    loaded = Translations.load(str(LOCALES_DIR), [locale], "child")
-    return loaded if isinstance(loaded, Translations) else NullTranslations()
-
-
-def _js_messages(path: Path) -> list[str]:
-    with path.open("rb") as handle:
-        found: list[str] = []
-        for _line, _func, message, _comments in extract_javascript(handle, {"_": None}, [], {}):
-            if isinstance(message, str):
-                found.append(message)
-        return found
-
-
-def _js_plural_ids(path: Path) -> list[tuple[str, str]]:
-    with path.open("rb") as handle:
-        found: list[tuple[str, str]] = []
-        for _line, _func, message, _comments in extract_javascript(handle, {"ngettext": (1, 2)}, [], {}):
-            if isinstance(message, (tuple, list)) and len(message) == 2 and all(isinstance(m, str) for m in message):
-                found.append((str(message[0]), str(message[1])))
-        return found
-
-
-@functools.cache
-def child_js_config(locale: str) -> dict[str, Any]:
-    """Everything child.js needs to speak the locale: strings, plural forms and their rule, number symbols.
-
-    Embedded in the page's config block rather than fetched (docs/adr/0008-child-strings-in-the-page.md).
-    """
-    catalog = child_translations(locale)
-    plurals: dict[str, list[str]] = {}
-    for path in JS_SOURCES["child"]:
-        for singular, plural in _js_plural_ids(path):
-            plurals[singular] = [catalog.ngettext(singular, plural, 1), catalog.ngettext(singular, plural, 2)]
-    rule = getattr(catalog, "plural", None)
-    expr = getattr(catalog, "_info", {}).get("plural-forms", "nplurals=2; plural=(n != 1);")
-    expr = expr.split("plural=", 1)[-1].rstrip(";").strip()
-    if expr not in PLURAL_RULES:
-        raise RuntimeError(f"child.js does not know the plural rule {expr!r} of {locale}")
-    assert rule is None or (rule(1), rule(2)) == (0, 1)
-    babel_locale = BABEL_LOCALES[locale]
-    return {
-        "strings": {msg: catalog.gettext(msg) for path in JS_SOURCES["child"] for msg in _js_messages(path)},
-        "plurals": plurals,
-        "plural_rule": PLURAL_RULES[expr],
-        "number": {"group": get_group_symbol(babel_locale), "decimal": get_decimal_symbol(babel_locale)},
-    }
-
-
-def _compressed(request: Request, response: Response) -> Response:
-    """Gzips a page for a browser that accepts it: on slow mobile data every kilobyte counts.
-
-    The pages hold no secret (no token, no personal data), so compression leaks nothing.
-    """
-    headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
-    assert isinstance(response.body, bytes)
-    headers["vary"] = "accept-encoding"
-    if "gzip" not in request.headers.get("accept-encoding", ""):
-        return Response(response.body, status_code=response.status_code, headers=headers,
-                        media_type=response.media_type)
-    headers["content-encoding"] = "gzip"
-    return Response(gzip.compress(bytes(response.body), compresslevel=9, mtime=0), status_code=response.status_code,
-                    headers=headers, media_type=response.media_type)
-
-
-LANGUAGE_NAMES = {"sq": "Shqip", "en": "English"}  # each in its own language, never translated
-
-
-def _render(services: Services, request: Request, template: str, context: dict[str, Any], locale: str,
-            status_code: int = 200) -> Response:
-    """Renders a child page with the child catalog, gzipped when the browser accepts it; never cached."""
-    catalog = child_translations(locale)
-    html = services.templates.get_template(template).render(
-        request=request, **context, gettext=catalog.gettext, ngettext=catalog.ngettext, _=catalog.gettext,
-        lang=locale)
-    return _compressed(request, HTMLResponse(html, status_code=status_code, headers={"cache-control": "no-store"}))
-
-
-def _page_context(services: Services, locale: str) -> dict[str, Any]:
-    bundle = services.bundles["child"]
-    other = "en" if locale == "sq" else "sq"
-    return {"bundle_src": bundle.src, "bundle_integrity": bundle.integrity, "inline_css": services.child_css,
-            "safety_pages": SAFETY_PAGES, "brand": "ALO 116 111",
-            "lang_query": "" if locale == "sq" else f"?lang={locale}",
-            "other_lang": other, "other_lang_name": LANGUAGE_NAMES[other]}
-
-
-async def child_page(request: Request) -> Response:
-    services: Services = request.app.state.services
-    locale = pick_locale(request.query_params.get("lang"))
-    hours = await runtime_config.opening_hours(services.store, services.settings)
-    open_now = is_open(services.settings, hours=hours)
-    config: dict[str, Any] = {
-        **child_js_config(locale),
-        "open": open_now,
-        "opens_at": opens_at(services, locale, hours),
-        "quick_exit_url": services.settings.quick_exit_url,
-        "ws_path": "/ws/child",
-        "lang": locale,
-        "autolock_minutes": services.settings.child_autolock_minutes,
-    }
-    return _render(services, request, "child.html", {
-        **_page_context(services, locale), "config": config, "municipalities": services.municipalities,
-        "open": open_now, "opens_at": config["opens_at"], "state": "welcome" if open_now else "closed", "slug": "",
-    }, locale)
-
-
-async def safety_page(request: Request) -> Response:
-    """A short page a child can read without starting a chat; no script is needed to read it."""
-    services: Services = request.app.state.services
-    locale = pick_locale(request.query_params.get("lang"))
-    slug = request.path_params.get("slug", "")
-    config = {"quick_exit_url": services.settings.quick_exit_url, "lang": locale}
-    found = slug in SAFETY_PAGES
-    return _render(services, request, f"help/{slug}.html" if found else "help/missing.html",
-                   {**_page_context(services, locale), "slug": slug if found else "", "config": config,
-                    "state": "help"}, locale, status_code=200 if found else 404)
-
-
-async def safety_index(request: Request) -> Response:
-    query = f"?lang={request.query_params['lang']}" if request.query_params.get("lang") in BABEL_LOCALES else ""
-    return RedirectResponse("/" + query + "#learn", status_code=303)
 
 
 async def bundle_file(request: Request) -> Response:
@@ -201,9 +30,6 @@ async def health(request: Request) -> Response:
 
 
 routes = [
-    Route("/", child_page),
-    Route("/help", safety_index),
-    Route("/help/{slug:str}", safety_page),
     Route("/bundle/{name:str}.js", bundle_file),
     Route("/healthz", health),
 ]

@@ -206,7 +206,7 @@ def add_user(stack: Stack, username: str, role: str = "counsellor", password: st
 
 def totp_code(secret: str) -> str:
     """The authenticator app's code for a time step not used yet in this test process."""
-    from chat.client import next_totp_code
+    from tests.chat_client import next_totp_code
 
     code: str = run_async(next_totp_code(secret))
     return code
@@ -214,7 +214,7 @@ def totp_code(secret: str) -> str:
 
 def login_body(http: httpx.Client, username: str, password: str) -> dict[str, str]:
     """The body of POST /console/api/login as the console page makes it (salt, then derivation)."""
-    from chat.client import signin_from_salt
+    from tests.chat_client import signin_from_salt
 
     salt = http.post("/console/api/login/salt", json={"username": username})
     salt.raise_for_status()
@@ -226,7 +226,7 @@ def enrol_totp(server_url: str, username: str, password: str) -> str:
 
     Later StaffClient(username, password) sign-ins find the secret without being told.
     """
-    from chat.client import remember_totp
+    from tests.chat_client import remember_totp
 
     with httpx.Client(base_url=server_url, headers={"origin": server_url}) as http:
         login = http.post("/console/api/login", json=login_body(http, username, password))

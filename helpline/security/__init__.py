@@ -1,1 +1,2 @@
-"""Staff authentication, sessions and the audit log."""
+"""Staff authentication, sessions, devices, the sign-in throttle, proof of work, permissions and
+the audit log."""

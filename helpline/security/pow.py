@@ -54,7 +54,7 @@ def solves(seed: str, nonce: str, bits: int) -> bool:
 
 
 def solve(seed: str, bits: int) -> str:
-    """What a client does (chat/client.py, benchmarks/load.py); here so tests and benches share it."""
+    """What a client does (tests/chat_client.py, benchmarks/load.py); here so tests and benches share it."""
     state = hashlib.sha512(f"{seed}:".encode("ascii"))
     nonce = 0
     while True:

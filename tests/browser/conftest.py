@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from chat.client import ChildClient
+from tests.chat_client import ChildClient
 from tests.support import ROOT, ServerProcess, Stack
 
 CHROMIUM = "/usr/bin/chromium"

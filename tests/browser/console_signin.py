@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from chat.client import remember_totp, totp_secret_for
+from tests.chat_client import remember_totp, totp_secret_for
 from tests.support import ServerProcess, totp_code
 
 

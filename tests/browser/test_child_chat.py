@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from chat.client import StaffClient
 from tests.browser.conftest import axe_violations
+from tests.chat_client import StaffClient
 from tests.support import ServerProcess, Stack, add_user
 
 

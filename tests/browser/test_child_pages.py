@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from helpline.web import SAFETY_PAGES
+from child_ui.web import SAFETY_PAGES
 from tests.browser.conftest import axe_violations
 from tests.support import ServerProcess, Stack
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from chat.client import ChildClient, FrameError, StaffClient
 from tests.browser.conftest import axe_violations
 from tests.browser.test_child_chat import BackgroundCounsellor
 from tests.browser.test_returning_child import next_queued
+from tests.chat_client import ChildClient, FrameError, StaffClient
 from tests.integration.test_chat_e2e import PRECHAT
 from tests.support import ServerProcess, Stack, add_user, run_async
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from helpline.web import SAFETY_PAGES
+from child_ui.web import SAFETY_PAGES
 from tests.support import ServerProcess, Stack
 
 WIDTH = 320

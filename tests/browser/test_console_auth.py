@@ -10,10 +10,10 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from chat.client import StaffClient
 from counsellor_ui.admin import KEY_GONE
 from tests.browser.conftest import axe_violations
 from tests.browser.console_signin import sign_in
+from tests.chat_client import StaffClient
 from tests.support import ServerProcess, Stack, add_user, login_body, run_async, totp_code
 
 

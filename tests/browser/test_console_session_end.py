@@ -10,8 +10,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from chat.client import StaffClient
 from helpline.i18n import translate
+from tests.chat_client import StaffClient
 from tests.support import ServerProcess, Stack, add_user, run_async, totp_code
 
 

@@ -18,9 +18,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from chat.client import remember_totp, totp_secret_for
 from tests.browser.conftest import axe_violations
 from tests.browser.console_signin import sign_in
+from tests.chat_client import remember_totp, totp_secret_for
 from tests.integration.referral_support import cli, query
 from tests.integration.test_referral_smtp import Inbox
 from tests.support import ServerProcess, Stack, add_user, free_port, run_async, totp_code

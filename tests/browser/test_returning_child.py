@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Browser, expect
 
-from chat.client import StaffClient
 from tests.browser.test_child_chat import BackgroundCounsellor
+from tests.chat_client import StaffClient
 from tests.support import ServerProcess, Stack, add_user
 
 

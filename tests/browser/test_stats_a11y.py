@@ -10,8 +10,8 @@ import sys
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
-from chat.client import StaffClient
 from tests.browser.conftest import axe_violations
+from tests.chat_client import StaffClient
 from tests.support import ROOT, ServerProcess, Stack, add_user, run_async
 
 pytestmark = pytest.mark.slow

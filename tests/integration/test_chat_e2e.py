@@ -12,8 +12,8 @@ from collections.abc import Callable
 import nacl.signing
 import pytest
 
-from chat.client import ChildClient, FrameError, StaffClient
 from helpline import crypto
+from tests.chat_client import ChildClient, FrameError, StaffClient
 from tests.support import REDIS_URL, ROOT, ServerProcess, Stack, add_user
 
 PRECHAT = {"who": "child", "age_band": "13-15", "gender": "girl", "municipality": "Shkodër", "topic": "online"}

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select
 from starlette.requests import Request
 
-from chat.client import StaffClient
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
 from helpline.i18n import translate
 from helpline.models import Staff
 from helpline.staffweb import REJECTED, store_rejected
+from tests.chat_client import StaffClient
 from tests.integration.test_teamwork import api
 from tests.support import ServerProcess, Stack, add_user, run_async
 

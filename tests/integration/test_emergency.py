@@ -7,9 +7,9 @@ import asyncio
 import json
 from typing import Any
 
-from chat.client import StaffClient
 from helpline import crypto
 from helpline.i18n import translate
+from tests.chat_client import StaffClient
 from tests.integration.referral_support import cli, member, query, seal_text
 from tests.integration.test_chat_e2e import open_chat
 from tests.integration.test_teamwork import api, audit_rows, signed_in

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from chat.client import ChildClient, FrameError
+from tests.chat_client import ChildClient, FrameError
 from tests.support import ROOT, ServerProcess, Stack
 
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 import pytest
 
 from chat import abuse
-from chat.client import ChildClient, FrameError
 from helpline.crypto import b64u_encode
+from tests.chat_client import ChildClient, FrameError
 from tests.integration.test_chat_e2e import PRECHAT, open_chat
 from tests.support import ServerProcess, Stack, add_user, run_async
 

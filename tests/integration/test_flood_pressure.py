@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from chat.client import ChildClient, FrameError, StaffClient
 from helpline.db import make_engine
+from tests.chat_client import ChildClient, FrameError, StaffClient
 from tests.integration.test_chat_e2e import PRECHAT
 from tests.integration.test_teamwork import audit_rows
 from tests.support import ServerProcess, Stack, add_user, run_async

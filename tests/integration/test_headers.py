@@ -44,7 +44,7 @@ def test_staff_answers_and_json_are_never_stored(stack: Stack, server: ServerPro
     Every route the app serves, called as a signed-in admin and as a signed-in counsellor, answers
     with `no-store` (allowed or refused), and so does every JSON answer without a session; only the
     script bundles and static files, the same for everyone, keep their caching."""
-    from chat.client import StaffClient
+    from tests.chat_client import StaffClient
     from tests.integration.test_permissions import sample_path
 
     routes = [(method, route.path) for route in _routes() if isinstance(route, Route)

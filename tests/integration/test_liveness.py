@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from chat.client import ChildClient, StaffClient
+from tests.chat_client import ChildClient, StaffClient
 from tests.support import ServerProcess, Stack, add_user
 
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import httpx
 
-from chat.client import StaffClient
 from helpline import crypto
+from tests.chat_client import StaffClient
 from tests.support import ROOT, ServerProcess, Stack, add_user
 
 

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from starlette.routing import BaseRoute, Mount, Route
 
-from chat.client import FrameError, StaffClient
 from helpline.app import _routes
 from helpline.models import Role
 from helpline.security import permissions
 from helpline.staffweb import action_of
+from tests.chat_client import FrameError, StaffClient
 from tests.integration.test_teamwork import audit_rows
 from tests.support import ROOT, ServerProcess, Stack, add_user, run_async
 

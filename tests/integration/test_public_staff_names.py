@@ -12,7 +12,7 @@ import sys
 
 import httpx
 
-from chat.client import ChildClient, StaffClient
+from tests.chat_client import ChildClient, StaffClient
 from tests.integration.referral_support import cli, member
 from tests.integration.test_chat_e2e import PRECHAT, eventually
 from tests.support import ROOT, ServerProcess, Stack, run_async

@@ -11,8 +11,8 @@ import re
 
 import httpx
 
-from chat.client import StaffClient
 from helpline.i18n import translate
+from tests.chat_client import StaffClient
 from tests.support import ServerProcess, Stack, add_user
 
 ENGLISH_WORDS = re.compile(r"\b(missing|must|field|contains|request|refused|unknown|characters?|one of)\b", re.I)

@@ -23,10 +23,10 @@ import pytest
 from sqlalchemy import select, update
 
 from chat import repository as repo
-from chat.client import ChildClient, SocketClosed, StaffClient, signin_body
 from helpline import crypto
 from helpline.db import make_engine, make_sessionmaker
 from helpline.models import Conversation, ConversationState, Staff
+from tests.chat_client import ChildClient, SocketClosed, StaffClient, signin_body
 from tests.integration.test_chat_e2e import PRECHAT, eventually
 from tests.support import ServerProcess, Stack, add_user
 

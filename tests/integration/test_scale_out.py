@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from chat.client import ChildClient, StaffClient
+from tests.chat_client import ChildClient, StaffClient
 from tests.integration.test_chat_e2e import PRECHAT, eventually
 from tests.support import ServerProcess, Stack, add_user, destroy_stack, make_stack
 

@@ -10,7 +10,6 @@ import httpx
 import nacl.public
 from sqlalchemy import select, update
 
-from chat.client import StaffClient, signin_secrets
 from helpline import crypto
 from helpline.db import make_engine, make_sessionmaker
 from helpline.models import AuditEntry, Staff
@@ -20,6 +19,7 @@ from helpline.security.passwords import (
     hash_password,
     verify_password,
 )
+from tests.chat_client import StaffClient, signin_secrets
 from tests.support import ServerProcess, Stack, add_user
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import httpx
 
-from chat.client import StaffClient, next_totp_code, signin_body
 from helpline.security import devices
+from tests.chat_client import StaffClient, next_totp_code, signin_body
 from tests.support import ServerProcess, Stack, add_user
 
 

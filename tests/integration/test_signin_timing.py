@@ -10,9 +10,9 @@ import time
 import httpx
 from sqlalchemy import update
 
-from chat.client import signin_body
 from helpline.db import make_engine, make_sessionmaker
 from helpline.models import Staff
+from tests.chat_client import signin_body
 from tests.support import ServerProcess, Stack, add_user
 
 

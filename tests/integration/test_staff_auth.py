@@ -13,12 +13,12 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from chat.client import ChildClient, FrameError, StaffClient, next_totp_code, signin_body
 from counsellor_ui.admin import KEY_GONE
 from helpline import crypto
 from helpline.db import make_engine, make_sessionmaker
 from helpline.i18n import translate
 from helpline.models import AuditEntry, RecoveryCode, Staff, Throttle
+from tests.chat_client import ChildClient, FrameError, StaffClient, next_totp_code, signin_body
 from tests.support import ServerProcess, Stack, add_user
 
 

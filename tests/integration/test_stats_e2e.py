@@ -30,14 +30,14 @@ import uvicorn
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
-from chat.client import StaffClient
 from helpline.app import create_app
 from helpline.db import make_engine, make_sessionmaker
 from helpline.models import Agency, Base, CaseRecord, Conversation, Referral
 from helpline.security import permissions
 from helpline.settings import load_settings
-from helpline.stats import privacy
-from helpline.stats.rollups import county_of_municipality
+from stats import privacy
+from stats.rollups import county_of_municipality
+from tests.chat_client import StaffClient
 from tests.integration.test_permissions import sample_path, staff_routes
 from tests.support import ROOT, Stack, add_user, free_port
 

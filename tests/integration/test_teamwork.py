@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from chat.client import ChildClient, FrameError, StaffClient
 from helpline import crypto
 from helpline.i18n import translate
+from tests.chat_client import ChildClient, FrameError, StaffClient
 from tests.integration.test_chat_e2e import PRECHAT, database_dump, eventually, open_chat
 from tests.support import ServerProcess, Stack, add_user, run_async
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chat.client import StaffClient
+from tests.chat_client import StaffClient
 from tests.integration.test_chat_e2e import eventually, open_chat
 from tests.reliability.test_faults import texts
 from tests.support import ServerProcess, Stack, create_pg_database, drop_pg_database

@@ -20,9 +20,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from chat.client import ChildClient, FrameError, Socket, StaffClient
 from helpline.db import Store, StoreUnavailable, make_engine, make_sessionmaker
 from helpline.models import Message
+from tests.chat_client import ChildClient, FrameError, Socket, StaffClient
 from tests.integration.test_chat_e2e import PRECHAT, eventually, open_chat
 from tests.reliability.tcp_proxy import TcpProxy
 from tests.support import ServerProcess, Stack, add_user, destroy_stack, free_port, make_stack

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chat.client import StaffClient
 from helpline.app import _routes
 from helpline.openapi import document
+from tests.chat_client import StaffClient
 from tests.integration.referral_support import cli, member
 from tests.support import ServerProcess, Stack, add_user, run_async
 

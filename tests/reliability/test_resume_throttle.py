@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import pytest
 
-from chat.client import ChildClient, FrameError
 from chat.resume_guard import key_for
 from helpline import crypto
 from helpline.keys import load_or_create_secret
 from helpline.security import throttle
+from tests.chat_client import ChildClient, FrameError
 from tests.integration.test_chat_e2e import PRECHAT, database_dump
 from tests.support import ServerProcess, Stack
 

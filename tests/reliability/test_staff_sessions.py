@@ -10,10 +10,10 @@ import datetime as dt
 import httpx
 from sqlalchemy import select, update
 
-from chat.client import StaffClient, next_totp_code, signin_body, totp_secret_for
 from helpline.db import make_engine, make_sessionmaker
 from helpline.models import Staff, StaffSession, Throttle
 from helpline.security.sessions import COOKIE_NAME
+from tests.chat_client import StaffClient, next_totp_code, signin_body, totp_secret_for
 from tests.support import ServerProcess, Stack, add_user
 
 

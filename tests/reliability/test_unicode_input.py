@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chat.client import StaffClient
+from tests.chat_client import StaffClient
 from tests.support import ServerProcess, Stack, add_user
 
 pytestmark = pytest.mark.slow

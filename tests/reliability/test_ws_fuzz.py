@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chat.client import ChildClient, Socket, StaffClient
 from chat.protocol import CHILD_FRAMES, STAFF_FRAMES
+from tests.chat_client import ChildClient, Socket, StaffClient
 from tests.integration.test_chat_e2e import eventually, open_chat
 from tests.support import ServerProcess, Stack, add_user
 

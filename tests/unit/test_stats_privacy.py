@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpline.stats import privacy, queries, rollups
-from helpline.stats.privacy import HIDDEN, SHOWN, SMALL, Cell
+from stats import privacy, queries, rollups
+from stats.privacy import HIDDEN, SHOWN, SMALL, Cell
 
 TZ = ZoneInfo("Europe/Tirane")
 DAY0 = dt.date(2026, 3, 1)

@@ -1,6 +1,6 @@
 """No template shows a word that is not in a catalog; plural messages have every form.
 
-Every template under helpline/templates and counsellor_ui/templates is read with its Jinja parts
+Every template under child_ui/templates, stats/templates and counsellor_ui/templates is read with its Jinja parts
 taken out (comments, `{% trans %}…{% endtrans %}` blocks, which are in the catalog, other tags and
 `{{ … }}` expressions). What is left is plain HTML: any letter in a text node or in an alt, title,
 aria-label or placeholder attribute is text that no translator will ever see.
@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 from helpline.i18n import DOMAINS, LOCALES_DIR
 from tests.support import ROOT
 
-TEMPLATE_DIRS = [ROOT / "helpline" / "templates", ROOT / "counsellor_ui" / "templates"]
+TEMPLATE_DIRS = [ROOT / "child_ui" / "templates", ROOT / "stats" / "templates", ROOT / "counsellor_ui" / "templates"]
 TEXT_ATTRIBUTES = {"alt", "title", "aria-label", "placeholder"}
 # A language's own name is never translated: a reader looks for "Shqip" or "English" as written.
 AUTONYMS = {"Shqip", "English"}
@@ -132,7 +132,7 @@ def test_child_catalog_follows_the_glossary() -> None:
 def test_child_script_gets_albanian_plurals_and_babel_number_signs() -> None:
     import datetime as dt
 
-    from helpline.web import child_js_config, child_translations, format_clock
+    from child_ui.web import child_js_config, child_translations, format_clock
 
     config = child_js_config("sq")
     assert config["plurals"]["Expected wait: about {n} minute"] == ["Pritja: rreth {n} minutë",

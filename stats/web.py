@@ -2,7 +2,7 @@
 
 The page is rendered on the server (charts as SVG, each with its table); filters are a plain
 GET form, so the page needs no script at all. A visitor who is not signed in is sent to the
-console's sign-in. Every number passes through helpline.stats.queries.build_report, so the page,
+console's sign-in. Every number passes through stats.queries.build_report, so the page,
 the API and the export show the same protected cells.
 """
 
@@ -23,8 +23,8 @@ from helpline import taxonomy
 from helpline.i18n import pick_locale, translate
 from helpline.models import utcnow
 from helpline.staffweb import Refused, StaffCall, staff_route
-from helpline.stats import charts, rollups
-from helpline.stats.queries import (
+from stats import charts, rollups
+from stats.queries import (
     Filters,
     Report,
     build_report,
@@ -33,12 +33,12 @@ from helpline.stats.queries import (
     load_slice,
     report_json,
 )
-from helpline.stats.rollups import ALL, NONE, UNKNOWN, county_of_municipality
+from stats.rollups import ALL, NONE, UNKNOWN, county_of_municipality
 
 if TYPE_CHECKING:
     from helpline.app import Services
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC = Path(__file__).resolve().parent / "static"
 DEFAULT_DAYS = 30
 
 

@@ -1,9 +1,10 @@
 """A Python chat client with PyNaCl: plays the child or a counsellor over the real protocol.
 
-Used by the tests and the load driver. It does what the browser pages do: derives the child's
-keys from the resume secret, checks a counsellor's key against the pinned org key before
-wrapping the conversation key for it, and decrypts every message with the envelope check.
-"""
+Used by the tests and the benchmarks (which put the repository root on sys.path); it lives under
+tests/, outside the shipped packages, since it needs httpx, a test dependency. It does what the
+browser pages do: derives the child's keys from the resume secret, checks a counsellor's key
+against the pinned org key before wrapping the conversation key for it, and decrypts every message
+with the envelope check."""
 
 from __future__ import annotations
 

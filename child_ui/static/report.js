@@ -1,7 +1,7 @@
 /* The public report page (/report): a report of illegal content, encrypted in this page to the
  * police cybercrime officers' keys (each checked against the pinned org key) before it leaves,
  * and a check of its status with the code. No account, no storage, no cookie. The formats are in
- * docs/referrals.md; the page is helpline/templates/report.html. */
+ * docs/referrals.md; the page is child_ui/templates/report.html. */
 (function () {
   'use strict';
 

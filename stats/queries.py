@@ -2,7 +2,7 @@
 
 `load_slice` reads one filtered period from ``stats_daily`` (indexed by county, category, source,
 day) and the still-open referrals; `build_report` turns two slices (the period and the one before)
-into tables that have been through helpline.stats.privacy. Everything the page, the API and the
+into tables that have been through stats.privacy. Everything the page, the API and the
 CSV export show comes out of `build_report`.
 """
 
@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline import taxonomy
 from helpline.i18n import N_, translate
 from helpline.models import Agency, Debrief, Referral, StatsDaily, utcnow
-from helpline.stats import privacy
-from helpline.stats.rollups import (
+from stats import privacy
+from stats.rollups import (
     ACK_EDGES,
     ALL,
     DURATION_EDGES,

@@ -1,5 +1,5 @@
 """The public page for reporting illegal content at /report (issue 4): no account, nothing kept about
-the reporter. The page encrypts the report in the browser (helpline/static/js/report.js, bundle
+the reporter. The page encrypts the report in the browser (child_ui/static/report.js, bundle
 `report`) to the police cybercrime officers' keys, each checked against the pinned org key, and
 sends it to the API in referral/portal.py; the reporter gets a code to check its status."""
 
@@ -12,13 +12,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from helpline import web
-from helpline.i18n import ROOT, pick_locale
+from child_ui import web
+from helpline.i18n import pick_locale
 
 if TYPE_CHECKING:
     from helpline.app import Services
 
-SCRIPT = ROOT / "helpline" / "static" / "js" / "report.js"
+SCRIPT = web.STATIC / "report.js"
 KINDS = ("sexual_images", "grooming", "threats", "other")  # referral.service.REPORT_KINDS
 
 

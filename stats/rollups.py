@@ -61,7 +61,7 @@ def bucket(value: float, edges: Sequence[int]) -> int:
 
 @functools.cache
 def county_of_municipality() -> dict[str, str]:
-    path = Path(__file__).resolve().parent.parent / "data" / "municipalities.json"
+    path = Path(__file__).resolve().parent.parent / "helpline" / "data" / "municipalities.json"
     return {m["name"]: m["county"] for m in json.loads(path.read_text(encoding="utf-8"))}
 
 

@@ -18,8 +18,8 @@ from sqlalchemy import Table, insert, select, update
 
 from helpline import taxonomy
 from helpline.db import Store
-from helpline.models import Agency, CaseRecord, ChildIdentity, Conversation, Escalation, Referral, Staff, utcnow
-from helpline.stats.rollups import county_of_municipality
+from helpline.models import CaseRecord, ChildIdentity, Conversation, Escalation, Referral, Staff, utcnow
+from stats.rollups import county_of_municipality
 
 BATCH = 10_000
 PLACEHOLDER = "demo-no-content"
@@ -55,19 +55,10 @@ async def _demo_staff(store: Store) -> int:
         return int(staff.id)
 
 
-async def _agencies(store: Store) -> list[tuple[int, str | None]]:
-    from referral import directory
-
-    async with store.write() as db:
-        rows = (await db.execute(select(Agency.id, Agency.county))).all()
-        if not rows:
-            await directory.load(db)
-            rows = (await db.execute(select(Agency.id, Agency.county))).all()
-    return [(int(i), c) for i, c in rows]
-
-
-async def generate(store: Store, conversations: int, referrals: int, *, days: int = 365, seed: int = 7,
-                   end: dt.datetime | None = None) -> DemoResult:
+async def generate(store: Store, conversations: int, referrals: int, *, agencies: Sequence[tuple[int, str | None]],
+                   days: int = 365, seed: int = 7, end: dt.datetime | None = None) -> DemoResult:
+    """``agencies`` are the directory's (id, county) pairs, from the caller: statistics read tables and
+    never run the referral workflow, so filling an empty directory is the caller's business (the CLI)."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not a secret  # nosec B311
     tax = taxonomy.load()
     categories = sorted(tax.categories)
@@ -79,7 +70,6 @@ async def generate(store: Store, conversations: int, referrals: int, *, days: in
     end = end or utcnow().replace(minute=0, second=0, microsecond=0)
     start = end - dt.timedelta(days=days)
     staff_id = await _demo_staff(store)
-    agencies = await _agencies(store)
     tag = secrets.token_hex(3)
 
     children = max(1, conversations // 3)
