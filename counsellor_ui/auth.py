@@ -540,13 +540,13 @@ def one_time_password() -> str:
 routes = [
     Route("/console/api/login/salt", signin_salt, methods=["POST"]),
     Route("/console/api/login", login, methods=["POST"]),
-    Route("/console/api/mfa/enrol", mfa_enrol, methods=["POST"]),
+    Route("/console/api/mfa/enrol", validate.declares({})(mfa_enrol), methods=["POST"]),
     Route("/console/api/mfa/confirm", mfa_confirm, methods=["POST"]),
     Route("/console/api/mfa/verify", mfa_verify, methods=["POST"]),
     Route("/console/api/me", me),
     Route("/console/api/keys", enrol_key, methods=["POST"]),
     Route("/console/api/keys/reseal", reseal_key, methods=["POST"]),
     Route("/console/api/password", change_password, methods=["POST"]),
-    Route("/console/api/logout", logout, methods=["POST"]),
+    Route("/console/api/logout", validate.declares({})(logout), methods=["POST"]),
     Route("/console/api/logout-everywhere", logout, methods=["POST"]),
 ]

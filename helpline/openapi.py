@@ -64,9 +64,10 @@ def _operation(route: Route, method: str, path: str) -> dict[str, Any]:
     if params:
         op["parameters"] = params
     if action is not None:
-        op["security"] = [{"staffSession": []}]
+        # The session cookie, and on every state-changing method the page's CSRF token with it.
+        op["security"] = [{"staffSession": []} if method == "get" else {"staffSession": [], "csrfToken": []}]
         op["x-helpline-action"] = action
-    if method in ("post", "put", "patch") and json_api:
+    if method in ("post", "put", "patch") and json_api and request_schema(route) is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request_schema(route)}}}
     if getattr(route.endpoint, "helpline_signin_page", False):
         op["security"] = [{"staffSession": []}, {}]  # without a session it answers too: see 303
@@ -76,12 +77,15 @@ def _operation(route: Route, method: str, path: str) -> dict[str, Any]:
     return op
 
 
-def request_schema(route: Route) -> dict[str, Any]:
+def request_schema(route: Route) -> dict[str, Any] | None:
     """The body a route reads, from the spec it declares (validate.declares, staff_route(body=)):
-    its fields, which are required, nothing else. A route that declares none is documented as
-    taking any object; tests/reliability/test_openapi_fuzz.py lists the routes still to declare."""
+    its fields, which are required, nothing else; None for a route that declares it reads no body
+    (an empty spec). A route that declares nothing is documented as taking any object;
+    tests/reliability/test_openapi_fuzz.py requires every JSON route to declare."""
     spec = getattr(route.endpoint, "helpline_body", None)
-    return validate.object_schema(spec) if spec is not None else {"type": "object"}
+    if spec is None:
+        return {"type": "object"}
+    return validate.object_schema(spec) if spec else None
 
 
 def document(routes: list[BaseRoute]) -> dict[str, Any]:
@@ -101,7 +105,9 @@ def document(routes: list[BaseRoute]) -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": {"securitySchemes": {
             "staffSession": {"type": "apiKey", "in": "cookie", "name": sessions.COOKIE_NAME,
-                             "description": "Console session; state-changing calls also need `x-csrf-token`."}}},
+                             "description": "Console session; state-changing calls also need `x-csrf-token`."},
+            "csrfToken": {"type": "apiKey", "in": "header", "name": "x-csrf-token",
+                          "description": "The session's CSRF token (the sign-in answers it as `csrf`)."}}},
     }
 
 
