@@ -24,7 +24,7 @@ from starlette.routing import Route
 from helpline import validate
 from helpline.crypto import CryptoError, b64u_decode, b64u_encode, derive_signin, sign_staff_key
 from helpline.db import StoreUnavailable
-from helpline.i18n import pick_locale, translate
+from helpline.i18n import N_, pick_locale, translate
 from helpline.models import RecoveryCode, Staff, StaffSession, utcnow
 from helpline.security import audit, devices, sessions, throttle, totp
 from helpline.security.passwords import (
@@ -161,16 +161,20 @@ def _auth_value(locale: str, value: str) -> str:
 
 # -- password ---------------------------------------------------------------------------------
 
+AUTH = validate.b64u(32, N_("The sign-in value must be 32 bytes in base64url."))
+SEALED = validate.b64u(SEALED_KEY_BYTES, N_("A sealed private key has 72 bytes in base64url."))
 LOGIN_SALT: dict[str, validate.Check] = {"username": validate.string(64)}
-LOGIN: dict[str, validate.Check] = {"username": validate.string(64), "auth": validate.string(64),
+LOGIN: dict[str, validate.Check] = {"username": validate.string(64), "auth": AUTH,
                                     "password": validate.Optional(validate.string(1024))}
 MFA_CONFIRM: dict[str, validate.Check] = {"code": validate.string(16)}
 MFA_VERIFY: dict[str, validate.Check] = {"code": validate.string(32)}
-RESEAL: dict[str, validate.Check] = {"encrypted_private_key": validate.string(255)}
-KEYS: dict[str, validate.Check] = {"public_key": validate.string(64), "encrypted_private_key": validate.string(255)}
+RESEAL: dict[str, validate.Check] = {"encrypted_private_key": SEALED}
+KEYS: dict[str, validate.Check] = {"public_key": validate.b64u(32, N_("A public key has 32 bytes in base64url.")),
+                                   "encrypted_private_key": SEALED}
 PASSWORD: dict[str, validate.Check] = {
-    "old_auth": validate.string(64), "new_auth": validate.string(64),
-    "kdf_salt": validate.string(32), "encrypted_private_key": validate.Optional(validate.string(255)),
+    "old_auth": AUTH, "new_auth": AUTH,
+    "kdf_salt": validate.b64u(16, N_("The key salt must be 16 bytes in base64url.")),
+    "encrypted_private_key": validate.Optional(SEALED),
 }
 
 

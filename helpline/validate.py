@@ -121,6 +121,18 @@ def string(max_len: int, min_len: int = 1, *, multiline: bool = False, pattern: 
                               "pattern": allowed})
 
 
+# Canonical base64url without padding (helpline.crypto.b64u_decode): the last character of a length
+# that is not a whole number of 3-byte groups carries no stray low bits.
+_LAST = {0: "A-Za-z0-9_-", 1: "AQgw", 2: "AEIMQUYcgkosw048"}
+
+
+def b64u(size: int, message: str) -> Check:
+    """A value of exactly ``size`` bytes in canonical base64url, else refused with ``message``."""
+    length = -(-size * 4 // 3)
+    last = _LAST[size % 3]
+    return string(length, length, pattern=f"^[A-Za-z0-9_-]{{{length - 1}}}[{last}]$", message=message)
+
+
 def integer(low: int, high: int) -> Check:
     def check(name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
