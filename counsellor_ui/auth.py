@@ -26,6 +26,7 @@ from helpline.crypto import CryptoError, b64u_decode, b64u_encode, derive_signin
 from helpline.db import StoreUnavailable
 from helpline.i18n import N_, pick_locale, translate
 from helpline.models import RecoveryCode, Staff, StaffSession, utcnow
+from helpline.openapi import needs_session
 from helpline.security import audit, devices, sessions, throttle, totp
 from helpline.security.passwords import (
     SIGNIN_DERIVED,
@@ -544,13 +545,15 @@ def one_time_password() -> str:
 routes = [
     Route("/console/api/login/salt", signin_salt, methods=["POST"]),
     Route("/console/api/login", login, methods=["POST"]),
-    Route("/console/api/mfa/enrol", validate.declares({})(mfa_enrol), methods=["POST"]),
-    Route("/console/api/mfa/confirm", mfa_confirm, methods=["POST"]),
-    Route("/console/api/mfa/verify", mfa_verify, methods=["POST"]),
-    Route("/console/api/me", me),
-    Route("/console/api/keys", enrol_key, methods=["POST"]),
-    Route("/console/api/keys/reseal", reseal_key, methods=["POST"]),
-    Route("/console/api/password", change_password, methods=["POST"]),
-    Route("/console/api/logout", validate.declares({})(logout), methods=["POST"]),
+    # These answer only a session (the MFA ones a half one, before the second factor): 401 without.
+    Route("/console/api/mfa/enrol", needs_session(validate.declares({})(mfa_enrol)), methods=["POST"]),
+    Route("/console/api/mfa/confirm", needs_session(mfa_confirm), methods=["POST"]),
+    Route("/console/api/mfa/verify", needs_session(mfa_verify), methods=["POST"]),
+    Route("/console/api/me", needs_session(me)),
+    Route("/console/api/keys", needs_session(enrol_key), methods=["POST"]),
+    Route("/console/api/keys/reseal", needs_session(reseal_key), methods=["POST"]),
+    Route("/console/api/password", needs_session(change_password), methods=["POST"]),
+    # Signing out reads no body (logout-everywhere is the same endpoint).
+    Route("/console/api/logout", needs_session(validate.declares({})(logout)), methods=["POST"]),
     Route("/console/api/logout-everywhere", logout, methods=["POST"]),
 ]

@@ -63,9 +63,10 @@ def _operation(route: Route, method: str, path: str) -> dict[str, Any]:
                                   "content": {"application/json": {"schema": _ERROR}}}
     if params:
         op["parameters"] = params
-    if action is not None:
+    if action is not None or getattr(route.endpoint, "helpline_session", False):
         # The session cookie, and on every state-changing method the page's CSRF token with it.
         op["security"] = [{"staffSession": []} if method == "get" else {"staffSession": [], "csrfToken": []}]
+    if action is not None:
         op["x-helpline-action"] = action
     if method in ("post", "put", "patch") and json_api and request_schema(route) is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request_schema(route)}}}
@@ -75,6 +76,13 @@ def _operation(route: Route, method: str, path: str) -> dict[str, Any]:
                                                  "comes back here after signing in",
                                   "headers": {"Location": {"schema": {"type": "string"}}}}
     return op
+
+
+def needs_session(endpoint: Any) -> Any:
+    """Marks a console endpoint outside staff_route that answers only a session (401 without):
+    the document gives it the session's security schemes."""
+    endpoint.helpline_session = True
+    return endpoint
 
 
 def request_schema(route: Route) -> dict[str, Any] | None:
