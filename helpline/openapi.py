@@ -3,13 +3,16 @@
 Nothing is listed by hand, so a new route appears in the document (and in the schemathesis run
 of tests/reliability/test_openapi_fuzz.py) the moment it is added. What the table knows is put
 in: path and method, path parameters (with Starlette's `int` converter as an integer), whether a
-staff session is needed and for which action of the permission matrix (staff_route), and what
-comes back: JSON under /api/ and for health, HTML pages, script bundles. Request bodies of the
-JSON APIs are objects checked field by field by helpline/validate.py, which answers 400 with a
-sentence naming the field, 413 above 64 KiB and 415 without `Content-Type: application/json`;
-a route that declares the spec it reads (validate.declares, staff_route(body=)) gets that body's
-exact schema (fields, which are required, nothing else). A 405 lists in `Allow` the methods the
-document gives the path, and a page that sends a visitor without a session to sign in says so.
+staff session is needed (security schemes: the `hl_session` cookie, and the `x-csrf-token` header
+on every state-changing method; staff_route and openapi.needs_session) and for which action of
+the permission matrix (staff_route), and what comes back: JSON under /api/ and for health, HTML
+pages, script bundles. Request bodies of the JSON APIs are objects checked field by field by
+helpline/validate.py, which answers 400 with a sentence naming the field, 413 above 64 KiB and
+415 without `Content-Type: application/json`; a route that declares the spec it reads
+(validate.declares, staff_route(body=)) gets that body's exact schema (fields, which are
+required, nothing else; a field the server checks against a pattern carries it), and a route
+that declares an empty spec reads no body. A 405 lists in `Allow` the methods the document gives
+the path, and a page that sends a visitor without a session to sign in says so.
 WebSocket endpoints are described in docs/protocol.md, not here.
 """
 

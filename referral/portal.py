@@ -31,7 +31,8 @@ BODY = validate.string(service.MAX_EVENT_BYTES * 2)
 # The bodies the routes read (documented in /openapi.json); routes without one read none.
 ACTION: dict[str, validate.Check] = {"kind": validate.choice(*service.ACTION_KINDS), "body": BODY}
 TEXT: dict[str, validate.Check] = {"body": BODY}
-RETURN: dict[str, validate.Check] = {"reason": validate.choice(*service.RETURN_REASONS), "body": validate.Optional(BODY)}
+RETURN: dict[str, validate.Check] = {"reason": validate.choice(*service.RETURN_REASONS),
+                                     "body": validate.Optional(BODY)}
 CLOSE: dict[str, validate.Check] = {"outcome": validate.choice(*service.OUTCOMES), "body": validate.Optional(BODY)}
 CREATE: dict[str, validate.Check] = {
     "agency": validate.string(48), "urgency": validate.choice(*service.URGENCIES),
@@ -314,7 +315,8 @@ routes: list[BaseRoute] = [
     staff_route("/referrals/api/referrals/{rid}/acknowledge", "referral.portal", portal_acknowledge, methods=POST,
                 body=NOTHING),
     staff_route("/referrals/api/referrals/{rid}/actions", "referral.portal", portal_action, methods=POST, body=ACTION),
-    staff_route("/referrals/api/referrals/{rid}/questions", "referral.portal", portal_question, methods=POST, body=TEXT),
+    staff_route("/referrals/api/referrals/{rid}/questions", "referral.portal", portal_question, methods=POST,
+                body=TEXT),
     staff_route("/referrals/api/referrals/{rid}/return", "referral.portal", portal_return, methods=POST, body=RETURN),
     staff_route("/referrals/api/referrals/{rid}/close", "referral.portal", portal_close, methods=POST, body=CLOSE),
     staff_route("/console/api/referral-agencies", "referral.create", console_agencies),
