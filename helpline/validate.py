@@ -129,8 +129,15 @@ _LAST = {0: "A-Za-z0-9_-", 1: "AQgw", 2: "AEIMQUYcgkosw048"}
 def b64u(size: int, message: str) -> Check:
     """A value of exactly ``size`` bytes in canonical base64url, else refused with ``message``."""
     length = -(-size * 4 // 3)
-    last = _LAST[size % 3]
-    return string(length, length, pattern=f"^[A-Za-z0-9_-]{{{length - 1}}}[{last}]$", message=message)
+    pattern = f"^[A-Za-z0-9_-]{{{length - 1}}}[{_LAST[size % 3]}]$"
+    form = re.compile(pattern)
+
+    def check(name: str, value: Any) -> str:
+        # One sentence for every wrong value (length, alphabet, stray bits): what the value must be.
+        if not isinstance(value, str) or not form.fullmatch(value):
+            raise Invalid(message, name=name)
+        return value
+    return _described(check, {"type": "string", "minLength": length, "maxLength": length, "pattern": pattern})
 
 
 def integer(low: int, high: int) -> Check:
