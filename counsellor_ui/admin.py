@@ -24,6 +24,31 @@ from helpline.staffweb import Refused, StaffCall, staff_route
 
 LOCALES = ("sq", "en")
 SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# The bodies each route reads (documented in /openapi.json); a form the server checks is in the schema.
+NEW_STAFF: dict[str, validate.Check] = {
+    "username": validate.string(64, 2, pattern=USERNAME.pattern, message=N_(
+        "A username is 2 to 64 lower-case letters, digits, dots, dashes or underscores.")),
+    "name": validate.string(100), "role": validate.choice(*Role),
+    "agency": validate.Optional(validate.string(48)), "locale": validate.Optional(validate.choice(*LOCALES), "sq"),
+    "child_name": validate.Optional(validate.string(CHILD_NAME_MAX)),
+}
+ROLE: dict[str, validate.Check] = {"role": validate.choice(*Role), "agency": validate.Optional(validate.string(48))}
+CHILD_NAME: dict[str, validate.Check] = {"child_name": validate.Optional(validate.string(CHILD_NAME_MAX))}
+DISABLED: dict[str, validate.Check] = {"disabled": validate.boolean}
+CANNED: dict[str, validate.Check] = {
+    "locale": validate.choice(*LOCALES),
+    "shortcut": validate.string(32, pattern=SHORTCUT.pattern, message=N_(
+        "A shortcut is lower-case letters, digits, dashes or underscores, starting with a letter or digit.")),
+    "title": validate.string(100), "body": validate.string(2000, multiline=True),
+}
+# HH:MM-HH:MM (00:00-24:00 is always open); that the two times differ is checked on top.
+HOURS = r"^([01]?[0-9]|2[0-4]):[0-5][0-9]-([01]?[0-9]|2[0-4]):[0-5][0-9]$"
+SETTINGS: dict[str, validate.Check] = {
+    "opening_hours": validate.Optional(validate.string(11, pattern=HOURS, message=N_(
+        "Opening hours look like 08:00-22:00 (00:00-24:00 means always open)."))),
+    "max_chats": validate.Optional(validate.integer(1, runtime_config.MAX_CHATS_LIMIT)),
+}
+NOTHING: dict[str, validate.Check] = {}  # the route reads no body
 KEY_GONE = N_("Old conversations stay readable only through their other participants (the child, colleagues, "
               "supervisors); the new key cannot open them.")
 
@@ -99,13 +124,7 @@ async def list_staff(call: StaffCall) -> Response:
 
 
 async def create_staff(call: StaffCall) -> Response:
-    body = await call.body({
-        "username": validate.string(64), "name": validate.string(100), "role": validate.choice(*Role),
-        "agency": validate.Optional(validate.string(48)), "locale": validate.Optional(validate.choice(*LOCALES), "sq"),
-        "child_name": validate.Optional(validate.string(CHILD_NAME_MAX)),
-    })
-    if not USERNAME.match(body["username"]):
-        raise Refused(400, call.t("A username is 2 to 64 lower-case letters, digits, dots, dashes or underscores."))
+    body = await call.body(NEW_STAFF)
     child_name = _child_name(call, body["child_name"], body["username"])
     # The server knows this one-time password (it shows it to the admin), so it makes the verifier
     # the member's browser will match: Argon2id of the derived auth value (ADR 0021).
@@ -141,7 +160,7 @@ def _key_state(staff: Staff, org_public: bytes) -> str:
 
 
 async def change_role(call: StaffCall) -> Response:
-    body = await call.body({"role": validate.choice(*Role), "agency": validate.Optional(validate.string(48))})
+    body = await call.body(ROLE)
     async with call.services.store.write() as db:
         staff = await _target(call, db)
         _not_self(call, staff)
@@ -160,7 +179,7 @@ async def change_role(call: StaffCall) -> Response:
 
 async def set_child_name(call: StaffCall) -> Response:
     """Sets (or, empty, clears) the first name children see for an account made before it was asked."""
-    body = await call.body({"child_name": validate.Optional(validate.string(CHILD_NAME_MAX))})
+    body = await call.body(CHILD_NAME)
     async with call.services.store.write() as db:
         staff = await _target(call, db)
         staff.child_name = _child_name(call, body["child_name"], staff.username)
@@ -169,7 +188,7 @@ async def set_child_name(call: StaffCall) -> Response:
 
 
 async def set_disabled(call: StaffCall) -> Response:
-    body = await call.body({"disabled": validate.boolean})
+    body = await call.body(DISABLED)
     async with call.services.store.write() as db:
         staff = await _target(call, db)
         _not_self(call, staff)
@@ -233,12 +252,7 @@ async def list_canned(call: StaffCall) -> Response:
 
 
 async def _canned_body(call: StaffCall) -> dict[str, Any]:
-    body = await call.body({"locale": validate.choice(*LOCALES), "shortcut": validate.string(32),
-                            "title": validate.string(100), "body": validate.string(2000, multiline=True)})
-    if not SHORTCUT.match(body["shortcut"]):
-        raise Refused(400, call.t("A shortcut is lower-case letters, digits, dashes or underscores, "
-                                  "starting with a letter or digit."))
-    return body
+    return await call.body(CANNED)
 
 
 async def save_canned(call: StaffCall) -> Response:
@@ -294,10 +308,7 @@ async def get_settings(call: StaffCall) -> Response:
 
 
 async def save_settings(call: StaffCall) -> Response:
-    body = await call.body({
-        "opening_hours": validate.Optional(validate.string(11)),
-        "max_chats": validate.Optional(validate.integer(1, runtime_config.MAX_CHATS_LIMIT)),
-    })
+    body = await call.body(SETTINGS)
     hours = None
     if body["opening_hours"]:
         hours = runtime_config.parse_hours(body["opening_hours"])
@@ -316,16 +327,18 @@ STAFF = "/console/api/admin/staff"
 routes = [
     staff_route("/console/api/canned", "canned.use", canned_for_chat),
     staff_route(STAFF, "admin.staff", list_staff),
-    staff_route(STAFF, "admin.staff", create_staff, methods=("POST",)),
-    staff_route(STAFF + "/{staff_id:str}/role", "admin.staff", change_role, methods=("POST",)),
-    staff_route(STAFF + "/{staff_id:str}/disabled", "admin.staff", set_disabled, methods=("POST",)),
-    staff_route(STAFF + "/{staff_id:str}/child-name", "admin.staff", set_child_name, methods=("POST",)),
-    staff_route(STAFF + "/{staff_id:str}/unlock", "admin.staff", lift_lock, methods=("POST",)),
-    staff_route(STAFF + "/{staff_id:str}/reset", "admin.staff", reset_staff, methods=("POST",)),
+    staff_route(STAFF, "admin.staff", create_staff, methods=("POST",), body=NEW_STAFF),
+    staff_route(STAFF + "/{staff_id:str}/role", "admin.staff", change_role, methods=("POST",), body=ROLE),
+    staff_route(STAFF + "/{staff_id:str}/disabled", "admin.staff", set_disabled, methods=("POST",), body=DISABLED),
+    staff_route(STAFF + "/{staff_id:str}/child-name", "admin.staff", set_child_name, methods=("POST",),
+                body=CHILD_NAME),
+    staff_route(STAFF + "/{staff_id:str}/unlock", "admin.staff", lift_lock, methods=("POST",), body=NOTHING),
+    staff_route(STAFF + "/{staff_id:str}/reset", "admin.staff", reset_staff, methods=("POST",), body=NOTHING),
     staff_route("/console/api/admin/canned", "admin.canned", list_canned),
-    staff_route("/console/api/admin/canned", "admin.canned", save_canned, methods=("POST",)),
-    staff_route("/console/api/admin/canned/{reply_id:int}", "admin.canned", save_canned, methods=("PUT",)),
+    staff_route("/console/api/admin/canned", "admin.canned", save_canned, methods=("POST",), body=CANNED),
+    staff_route("/console/api/admin/canned/{reply_id:int}", "admin.canned", save_canned, methods=("PUT",),
+                body=CANNED),
     staff_route("/console/api/admin/canned/{reply_id:int}", "admin.canned", delete_canned, methods=("DELETE",)),
     staff_route("/console/api/admin/settings", "admin.settings", get_settings),
-    staff_route("/console/api/admin/settings", "admin.settings", save_settings, methods=("POST",)),
+    staff_route("/console/api/admin/settings", "admin.settings", save_settings, methods=("POST",), body=SETTINGS),
 ]

@@ -24,8 +24,9 @@ from starlette.routing import Route
 from helpline import validate
 from helpline.crypto import CryptoError, b64u_decode, b64u_encode, derive_signin, sign_staff_key
 from helpline.db import StoreUnavailable
-from helpline.i18n import pick_locale, translate
+from helpline.i18n import N_, pick_locale, translate
 from helpline.models import RecoveryCode, Staff, StaffSession, utcnow
+from helpline.openapi import needs_session
 from helpline.security import audit, devices, sessions, throttle, totp
 from helpline.security.passwords import (
     SIGNIN_DERIVED,
@@ -161,16 +162,20 @@ def _auth_value(locale: str, value: str) -> str:
 
 # -- password ---------------------------------------------------------------------------------
 
+AUTH = validate.b64u(32, N_("The sign-in value must be 32 bytes in base64url."))
+SEALED = validate.b64u(SEALED_KEY_BYTES, N_("A sealed private key has 72 bytes in base64url."))
 LOGIN_SALT: dict[str, validate.Check] = {"username": validate.string(64)}
-LOGIN: dict[str, validate.Check] = {"username": validate.string(64), "auth": validate.string(64),
+LOGIN: dict[str, validate.Check] = {"username": validate.string(64), "auth": AUTH,
                                     "password": validate.Optional(validate.string(1024))}
 MFA_CONFIRM: dict[str, validate.Check] = {"code": validate.string(16)}
 MFA_VERIFY: dict[str, validate.Check] = {"code": validate.string(32)}
-RESEAL: dict[str, validate.Check] = {"encrypted_private_key": validate.string(255)}
-KEYS: dict[str, validate.Check] = {"public_key": validate.string(64), "encrypted_private_key": validate.string(255)}
+RESEAL: dict[str, validate.Check] = {"encrypted_private_key": SEALED}
+KEYS: dict[str, validate.Check] = {"public_key": validate.b64u(32, N_("A public key has 32 bytes in base64url.")),
+                                   "encrypted_private_key": SEALED}
 PASSWORD: dict[str, validate.Check] = {
-    "old_auth": validate.string(64), "new_auth": validate.string(64),
-    "kdf_salt": validate.string(32), "encrypted_private_key": validate.Optional(validate.string(255)),
+    "old_auth": AUTH, "new_auth": AUTH,
+    "kdf_salt": validate.b64u(16, N_("The key salt must be 16 bytes in base64url.")),
+    "encrypted_private_key": validate.Optional(SEALED),
 }
 
 
@@ -540,13 +545,15 @@ def one_time_password() -> str:
 routes = [
     Route("/console/api/login/salt", signin_salt, methods=["POST"]),
     Route("/console/api/login", login, methods=["POST"]),
-    Route("/console/api/mfa/enrol", mfa_enrol, methods=["POST"]),
-    Route("/console/api/mfa/confirm", mfa_confirm, methods=["POST"]),
-    Route("/console/api/mfa/verify", mfa_verify, methods=["POST"]),
-    Route("/console/api/me", me),
-    Route("/console/api/keys", enrol_key, methods=["POST"]),
-    Route("/console/api/keys/reseal", reseal_key, methods=["POST"]),
-    Route("/console/api/password", change_password, methods=["POST"]),
-    Route("/console/api/logout", logout, methods=["POST"]),
+    # These answer only a session (the MFA ones a half one, before the second factor): 401 without.
+    Route("/console/api/mfa/enrol", needs_session(validate.declares({})(mfa_enrol)), methods=["POST"]),
+    Route("/console/api/mfa/confirm", needs_session(mfa_confirm), methods=["POST"]),
+    Route("/console/api/mfa/verify", needs_session(mfa_verify), methods=["POST"]),
+    Route("/console/api/me", needs_session(me)),
+    Route("/console/api/keys", needs_session(enrol_key), methods=["POST"]),
+    Route("/console/api/keys/reseal", needs_session(reseal_key), methods=["POST"]),
+    Route("/console/api/password", needs_session(change_password), methods=["POST"]),
+    # Signing out reads no body (logout-everywhere is the same endpoint).
+    Route("/console/api/logout", needs_session(validate.declares({})(logout)), methods=["POST"]),
     Route("/console/api/logout-everywhere", logout, methods=["POST"]),
 ]

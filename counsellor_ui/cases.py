@@ -35,6 +35,11 @@ def _note_keys(name: str, value: Any) -> dict[str, Any]:
     return clean
 
 
+validate.described(_note_keys, validate.object_schema(
+    {"epk": validate.string(43, 43), "keys": validate.mapping(validate.string(48), KEY, 500)}))
+_note_keys.schema["properties"]["keys"]["minProperties"] = 1  # type: ignore[attr-defined]
+
+
 def _case_spec() -> dict[str, validate.Check]:
     tax = taxonomy.load()
     return {
@@ -210,5 +215,5 @@ routes = [
     staff_route("/console/api/cases", "case.read", list_cases),
     staff_route("/console/api/cases/pending", "case.write", pending_wrap_up),
     staff_route("/console/api/cases/{conv}", "case.read", read_case),
-    staff_route("/console/api/cases/{conv}", "case.write", save_case, methods=("PUT",)),
+    staff_route("/console/api/cases/{conv}", "case.write", save_case, methods=("PUT",), body=_case_spec()),
 ]

@@ -48,10 +48,21 @@ async def protocol(call: StaffCall) -> Response:
     })
 
 
+PROTOCOL: dict[str, validate.Check] = {
+    "locale": validate.choice("sq", "en"),
+    "text": validate.string(runtime_config.PROTOCOL_MAX_CHARS, 0, multiline=True)}
+ASK: dict[str, validate.Check] = {
+    "items": validate.list_of(validate.choice(*CONSENT_ITEMS), len(CONSENT_ITEMS)),
+    "reason": validate.choice(*disclosures.ASK_REASONS)}
+DECIDE: dict[str, validate.Check] = {
+    "approve": validate.boolean,
+    "reason": validate.choice(*disclosures.APPROVE_REASONS, *disclosures.REFUSE_REASONS)}
+DEBRIEF: dict[str, validate.Check] = {"counsellor": validate.string(64), "wellbeing": validate.choice(*WELLBEING)}
+
+
 async def save_protocol(call: StaffCall) -> Response:
     """Admins write the protocol per locale; an empty text brings back the default."""
-    body = await call.body({"locale": validate.choice("sq", "en"),
-                            "text": validate.string(runtime_config.PROTOCOL_MAX_CHARS, 0, multiline=True)})
+    body = await call.body(PROTOCOL)
     async with call.services.store.write() as db:
         current = await runtime_config.stored(db, runtime_config.EMERGENCY_PROTOCOL)
         texts = dict(current) if isinstance(current, dict) else {}
@@ -73,8 +84,7 @@ async def _names(call: StaffCall, *ids: int | None) -> dict[int, str]:
 
 async def ask(call: StaffCall) -> Response:
     conv = str(call.request.path_params["conv"])[:32]
-    body = await call.body({"items": validate.list_of(validate.choice(*CONSENT_ITEMS), len(CONSENT_ITEMS)),
-                            "reason": validate.choice(*disclosures.ASK_REASONS)})
+    body = await call.body(ASK)
     try:
         async with call.services.store.write() as db:
             item = await disclosures.ask(db, call.staff, conv, body["items"], body["reason"], utcnow())
@@ -86,8 +96,7 @@ async def ask(call: StaffCall) -> Response:
 
 
 async def decide(call: StaffCall) -> Response:
-    body = await call.body({"approve": validate.boolean,
-                            "reason": validate.choice(*disclosures.APPROVE_REASONS, *disclosures.REFUSE_REASONS)})
+    body = await call.body(DECIDE)
     try:
         async with call.services.store.write() as db:
             item = await disclosures.decide(db, call.staff, int(call.request.path_params["did"]), body["approve"],
@@ -113,7 +122,7 @@ async def listing(call: StaffCall) -> Response:
 
 async def debrief(call: StaffCall) -> Response:
     """After an emergency, a supervisor checks on the counsellor: only the answer's kind is kept."""
-    body = await call.body({"counsellor": validate.string(64), "wellbeing": validate.choice(*WELLBEING)})
+    body = await call.body(DEBRIEF)
     public_id = body["counsellor"].removeprefix("staff:")
     async with call.services.store.write() as db:
         counsellor = (await db.execute(select(Staff).where(Staff.public_id == public_id))).scalar_one_or_none()
@@ -130,9 +139,11 @@ async def debrief(call: StaffCall) -> Response:
 
 routes = [
     staff_route("/console/api/emergency/protocol", "chat.ask_supervisor", protocol),
-    staff_route("/console/api/admin/emergency-protocol", "admin.settings", save_protocol, methods=("POST",)),
-    staff_route("/console/api/conversations/{conv}/disclosures", "disclosure.ask", ask, methods=("POST",)),
+    staff_route("/console/api/admin/emergency-protocol", "admin.settings", save_protocol, methods=("POST",),
+                body=PROTOCOL),
+    staff_route("/console/api/conversations/{conv}/disclosures", "disclosure.ask", ask, methods=("POST",), body=ASK),
     staff_route("/console/api/disclosures", "disclosure.ask", listing),
-    staff_route("/console/api/disclosures/{did:int}/decision", "disclosure.decide", decide, methods=("POST",)),
-    staff_route("/console/api/debriefs", "supervise.act", debrief, methods=("POST",)),
+    staff_route("/console/api/disclosures/{did:int}/decision", "disclosure.decide", decide, methods=("POST",),
+                body=DECIDE),
+    staff_route("/console/api/debriefs", "supervise.act", debrief, methods=("POST",), body=DEBRIEF),
 ]

@@ -42,8 +42,12 @@ async def overview(call: StaffCall) -> Response:
     return JSONResponse({"chats": chats, "team": team, "long_wait_minutes": settings.long_wait_minutes})
 
 
+MAX_CHATS: dict[str, validate.Check] = {"max_chats": validate.integer(1, 10)}
+CLEAR_EMPTY: dict[str, validate.Check] = {"waited_seconds": validate.integer(0, 86_400)}
+
+
 async def set_max_chats(call: StaffCall) -> Response:
-    body = await call.body({"max_chats": validate.integer(1, 10)})
+    body = await call.body(MAX_CHATS)
     try:
         staff_id = int(call.request.path_params["staff_id"])
     except ValueError:
@@ -62,7 +66,7 @@ async def clear_empty(call: StaffCall) -> Response:
     """One action for a flood: every waiting chat in which the child wrote nothing, and that has
     waited at least ``waited_seconds``, leaves the queue (abandoned, as HELPLINE_EMPTY_CHAT_MINUTES
     does by itself later). Audited with the count; no chat content is involved."""
-    body = await call.body({"waited_seconds": validate.integer(0, 86_400)})
+    body = await call.body(CLEAR_EMPTY)
     gone = await call.services.chat.abandon_empty(dt.timedelta(seconds=body["waited_seconds"]), "supervisor")
     async with call.services.store.write() as db:
         await audit.record(db, call.actor, "queue.clear_empty", "queue",
@@ -72,6 +76,8 @@ async def clear_empty(call: StaffCall) -> Response:
 
 routes = [
     staff_route("/console/api/supervise", "supervise.view", overview),
-    staff_route("/console/api/supervise/clear-empty", "supervise.act", clear_empty, methods=("POST",)),
-    staff_route("/console/api/staff/{staff_id}/max-chats", "supervise.act", set_max_chats, methods=("POST",)),
+    staff_route("/console/api/supervise/clear-empty", "supervise.act", clear_empty, methods=("POST",),
+                body=CLEAR_EMPTY),
+    staff_route("/console/api/staff/{staff_id}/max-chats", "supervise.act", set_max_chats, methods=("POST",),
+                body=MAX_CHATS),
 ]

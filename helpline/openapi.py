@@ -3,13 +3,16 @@
 Nothing is listed by hand, so a new route appears in the document (and in the schemathesis run
 of tests/reliability/test_openapi_fuzz.py) the moment it is added. What the table knows is put
 in: path and method, path parameters (with Starlette's `int` converter as an integer), whether a
-staff session is needed and for which action of the permission matrix (staff_route), and what
-comes back: JSON under /api/ and for health, HTML pages, script bundles. Request bodies of the
-JSON APIs are objects checked field by field by helpline/validate.py, which answers 400 with a
-sentence naming the field, 413 above 64 KiB and 415 without `Content-Type: application/json`;
-a route that declares the spec it reads (validate.declares, staff_route(body=)) gets that body's
-exact schema (fields, which are required, nothing else). A 405 lists in `Allow` the methods the
-document gives the path, and a page that sends a visitor without a session to sign in says so.
+staff session is needed (security schemes: the `hl_session` cookie, and the `x-csrf-token` header
+on every state-changing method; staff_route and openapi.needs_session) and for which action of
+the permission matrix (staff_route), and what comes back: JSON under /api/ and for health, HTML
+pages, script bundles. Request bodies of the JSON APIs are objects checked field by field by
+helpline/validate.py, which answers 400 with a sentence naming the field, 413 above 64 KiB and
+415 without `Content-Type: application/json`; a route that declares the spec it reads
+(validate.declares, staff_route(body=)) gets that body's exact schema (fields, which are
+required, nothing else; a field the server checks against a pattern carries it), and a route
+that declares an empty spec reads no body. A 405 lists in `Allow` the methods the document gives
+the path, and a page that sends a visitor without a session to sign in says so.
 WebSocket endpoints are described in docs/protocol.md, not here.
 """
 
@@ -63,10 +66,12 @@ def _operation(route: Route, method: str, path: str) -> dict[str, Any]:
                                   "content": {"application/json": {"schema": _ERROR}}}
     if params:
         op["parameters"] = params
+    if action is not None or getattr(route.endpoint, "helpline_session", False):
+        # The session cookie, and on every state-changing method the page's CSRF token with it.
+        op["security"] = [{"staffSession": []} if method == "get" else {"staffSession": [], "csrfToken": []}]
     if action is not None:
-        op["security"] = [{"staffSession": []}]
         op["x-helpline-action"] = action
-    if method in ("post", "put", "patch") and json_api:
+    if method in ("post", "put", "patch") and json_api and request_schema(route) is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request_schema(route)}}}
     if getattr(route.endpoint, "helpline_signin_page", False):
         op["security"] = [{"staffSession": []}, {}]  # without a session it answers too: see 303
@@ -76,12 +81,22 @@ def _operation(route: Route, method: str, path: str) -> dict[str, Any]:
     return op
 
 
-def request_schema(route: Route) -> dict[str, Any]:
+def needs_session(endpoint: Any) -> Any:
+    """Marks a console endpoint outside staff_route that answers only a session (401 without):
+    the document gives it the session's security schemes."""
+    endpoint.helpline_session = True
+    return endpoint
+
+
+def request_schema(route: Route) -> dict[str, Any] | None:
     """The body a route reads, from the spec it declares (validate.declares, staff_route(body=)):
-    its fields, which are required, nothing else. A route that declares none is documented as
-    taking any object; tests/reliability/test_openapi_fuzz.py lists the routes still to declare."""
+    its fields, which are required, nothing else; None for a route that declares it reads no body
+    (an empty spec). A route that declares nothing is documented as taking any object;
+    tests/reliability/test_openapi_fuzz.py requires every JSON route to declare."""
     spec = getattr(route.endpoint, "helpline_body", None)
-    return validate.object_schema(spec) if spec is not None else {"type": "object"}
+    if spec is None:
+        return {"type": "object"}
+    return validate.object_schema(spec) if spec else None
 
 
 def document(routes: list[BaseRoute]) -> dict[str, Any]:
@@ -101,7 +116,9 @@ def document(routes: list[BaseRoute]) -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": {"securitySchemes": {
             "staffSession": {"type": "apiKey", "in": "cookie", "name": sessions.COOKIE_NAME,
-                             "description": "Console session; state-changing calls also need `x-csrf-token`."}}},
+                             "description": "Console session; state-changing calls also need `x-csrf-token`."},
+            "csrfToken": {"type": "apiKey", "in": "header", "name": "x-csrf-token",
+                          "description": "The session's CSRF token (the sign-in answers it as `csrf`)."}}},
     }
 
 

@@ -8,6 +8,7 @@ refuzua: 'username' is missing." but "Mungon fusha 'username'."."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from typing import Any
@@ -50,6 +51,11 @@ def _described(check: Check, schema: dict[str, Any]) -> Check:
     return check
 
 
+def described(check: Check, schema: dict[str, Any]) -> Check:
+    """Says what a check written elsewhere accepts (JSON Schema), for the OpenAPI document."""
+    return _described(check, schema)
+
+
 def schema_of(check: Check) -> dict[str, Any]:
     """What a check accepts as JSON Schema (``{}``, anything, for a check that does not say)."""
     inner = check.check if isinstance(check, Optional) else check
@@ -88,7 +94,13 @@ def clean_text(name: str, value: str) -> str:
     return value
 
 
-def string(max_len: int, min_len: int = 1, *, multiline: bool = False) -> Check:
+def string(max_len: int, min_len: int = 1, *, multiline: bool = False, pattern: str | None = None,
+           message: str | None = None) -> Check:
+    """A string of ``min_len`` to ``max_len`` characters; with ``pattern`` (anchored, `^...$`, and
+    written so that Python and JavaScript read it alike) also of that form, else refused with
+    ``message`` (a catalog msgid without parameters) or a general sentence naming the field."""
+    form = re.compile(pattern) if pattern else None
+
     def check(name: str, value: Any) -> str:
         if not isinstance(value, str) or not min_len <= len(value) <= max_len:
             raise Invalid(N_("'%(name)s' must be a string of %(low)d to %(high)d characters."), name=name,
@@ -96,14 +108,36 @@ def string(max_len: int, min_len: int = 1, *, multiline: bool = False) -> Check:
         text: str = clean_text(name, value)
         if not multiline and "\n" in text:
             raise Invalid(N_("'%(name)s' must be one line."), name=name)
+        if form is not None and not form.search(text):
+            raise Invalid(message or GENERAL, name=name)
         return text
     # No control character but the line break (multi-line text) and the tab: what clean_text keeps.
-    allowed = "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$" if multiline else \
-        "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f]*$"
+    # A pattern of the field's own replaces it: it names the characters allowed, none of them a control.
+    allowed = pattern or ("^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$" if multiline else
+                          "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f]*$")
     # A body is at most MAX_BODY bytes (helpline/middleware.py): the document promises no string more than
     # half of it, so a string at its documented length always fits in a body.
     return _described(check, {"type": "string", "minLength": min_len, "maxLength": min(max_len, MAX_BODY // 2),
                               "pattern": allowed})
+
+
+# Canonical base64url without padding (helpline.crypto.b64u_decode): the last character of a length
+# that is not a whole number of 3-byte groups carries no stray low bits.
+_LAST = {0: "A-Za-z0-9_-", 1: "AQgw", 2: "AEIMQUYcgkosw048"}
+
+
+def b64u(size: int, message: str) -> Check:
+    """A value of exactly ``size`` bytes in canonical base64url, else refused with ``message``."""
+    length = -(-size * 4 // 3)
+    pattern = f"^[A-Za-z0-9_-]{{{length - 1}}}[{_LAST[size % 3]}]$"
+    form = re.compile(pattern)
+
+    def check(name: str, value: Any) -> str:
+        # One sentence for every wrong value (length, alphabet, stray bits): what the value must be.
+        if not isinstance(value, str) or not form.fullmatch(value):
+            raise Invalid(message, name=name)
+        return value
+    return _described(check, {"type": "string", "minLength": length, "maxLength": length, "pattern": pattern})
 
 
 def integer(low: int, high: int) -> Check:

@@ -63,9 +63,14 @@ async def list_agencies(call: StaffCall) -> Response:
     })
 
 
+AGENCY: dict[str, validate.Check] = {
+    "name": validate.string(160, 2), "fallback_email": validate.Optional(validate.string(254)),
+    "active": validate.boolean}
+OFFICER: dict[str, validate.Check] = {"username": validate.string(64), "email": validate.Optional(validate.string(254))}
+
+
 async def save_agency(call: StaffCall) -> Response:
-    data = await call.body({"name": validate.string(160, 2), "fallback_email": validate.Optional(validate.string(254)),
-                            "active": validate.boolean})
+    data = await call.body(AGENCY)
     async with call.services.store.write() as db:
         agency = await _agency(call, db)
         email = _email(call, data["fallback_email"])
@@ -80,7 +85,7 @@ async def save_agency(call: StaffCall) -> Response:
 
 
 async def add_officer(call: StaffCall) -> Response:
-    data = await call.body({"username": validate.string(64), "email": validate.Optional(validate.string(254))})
+    data = await call.body(OFFICER)
     async with call.services.store.write() as db:
         agency = await _agency(call, db)
         email = _email(call, data["email"])
@@ -117,7 +122,7 @@ async def remove_officer(call: StaffCall) -> Response:
 
 routes: list[BaseRoute] = [
     staff_route(BASE, "admin.agencies", list_agencies),
-    staff_route(BASE + "/{code:str}", "admin.agencies", save_agency, methods=("PUT",)),
-    staff_route(BASE + "/{code:str}/officers", "admin.agencies", add_officer, methods=("POST",)),
+    staff_route(BASE + "/{code:str}", "admin.agencies", save_agency, methods=("PUT",), body=AGENCY),
+    staff_route(BASE + "/{code:str}/officers", "admin.agencies", add_officer, methods=("POST",), body=OFFICER),
     staff_route(BASE + "/{code:str}/officers/{staff_id:str}", "admin.agencies", remove_officer, methods=("DELETE",)),
 ]

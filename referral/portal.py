@@ -28,6 +28,22 @@ B64 = validate.string(200)
 KEYS = validate.list_of(validate.mapping(validate.choice("reader", "wrapped_key", "wrapper_public_key"),
                                          validate.string(128), 3), service.MAX_READERS)
 BODY = validate.string(service.MAX_EVENT_BYTES * 2)
+# The bodies the routes read (documented in /openapi.json); routes without one read none.
+ACTION: dict[str, validate.Check] = {"kind": validate.choice(*service.ACTION_KINDS), "body": BODY}
+TEXT: dict[str, validate.Check] = {"body": BODY}
+RETURN: dict[str, validate.Check] = {"reason": validate.choice(*service.RETURN_REASONS),
+                                     "body": validate.Optional(BODY)}
+CLOSE: dict[str, validate.Check] = {"outcome": validate.choice(*service.OUTCOMES), "body": validate.Optional(BODY)}
+CREATE: dict[str, validate.Check] = {
+    "agency": validate.string(48), "urgency": validate.choice(*service.URGENCIES),
+    "chi_category": validate.string(64),
+    "consent": validate.mapping(validate.string(32), validate.string(48), len(service.CONSENT_ITEMS)),
+    "content": validate.string(service.MAX_CONTENT_BYTES * 2), "keys": KEYS,
+    "conversation": validate.Optional(validate.string(32)),
+}
+REROUTE: dict[str, validate.Check] = {"agency": validate.string(48), "keys": KEYS}
+ADD_KEYS: dict[str, validate.Check] = {"keys": KEYS}
+NOTHING: dict[str, validate.Check] = {}
 
 
 @asynccontextmanager
@@ -96,7 +112,7 @@ async def portal_acknowledge(call: StaffCall) -> Response:
 
 
 async def portal_action(call: StaffCall) -> Response:
-    data = await call.body({"kind": validate.choice(*service.ACTION_KINDS), "body": BODY})
+    data = await call.body(ACTION)
     async with _writing(call) as db:
         referral = await service.record_action(db, call.staff, _rid(call), data["kind"], data["body"],
                                                deadlines.now())
@@ -104,15 +120,14 @@ async def portal_action(call: StaffCall) -> Response:
 
 
 async def portal_question(call: StaffCall) -> Response:
-    data = await call.body({"body": BODY})
+    data = await call.body(TEXT)
     async with _writing(call) as db:
         referral = await service.ask(db, call.staff, _rid(call), data["body"], deadlines.now())
         return JSONResponse({"state": referral.state})
 
 
 async def portal_return(call: StaffCall) -> Response:
-    data = await call.body({"reason": validate.choice(*service.RETURN_REASONS),
-                            "body": validate.Optional(BODY)})
+    data = await call.body(RETURN)
     async with _writing(call) as db:
         referral = await service.give_back(db, call.staff, _rid(call), data["reason"], data["body"],
                                            deadlines.now())
@@ -120,7 +135,7 @@ async def portal_return(call: StaffCall) -> Response:
 
 
 async def portal_close(call: StaffCall) -> Response:
-    data = await call.body({"outcome": validate.choice(*service.OUTCOMES), "body": validate.Optional(BODY)})
+    data = await call.body(CLOSE)
     async with _writing(call) as db:
         referral = await service.close(db, call.staff, _rid(call), data["outcome"], data["body"], deadlines.now())
         return JSONResponse({"state": referral.state, "outcome": referral.outcome})
@@ -154,13 +169,7 @@ async def console_readers(call: StaffCall) -> Response:
 
 
 async def console_create(call: StaffCall) -> Response:
-    data = await call.body({
-        "agency": validate.string(48), "urgency": validate.choice(*service.URGENCIES),
-        "chi_category": validate.string(64),
-        "consent": validate.mapping(validate.string(32), validate.string(48), len(service.CONSENT_ITEMS)),
-        "content": validate.string(service.MAX_CONTENT_BYTES * 2), "keys": KEYS,
-        "conversation": validate.Optional(validate.string(32)),
-    })
+    data = await call.body(CREATE)
     async with _writing(call) as db:
         referral = await service.create(
             db, call.staff, call.services.settings, agency_code=data["agency"], urgency=data["urgency"],
@@ -177,14 +186,14 @@ async def console_list(call: StaffCall) -> Response:
 
 
 async def console_answer(call: StaffCall) -> Response:
-    data = await call.body({"body": BODY})
+    data = await call.body(TEXT)
     async with _writing(call) as db:
         referral = await service.answer(db, call.staff, _rid(call), data["body"], deadlines.now())
         return JSONResponse({"state": referral.state})
 
 
 async def console_reroute(call: StaffCall) -> Response:
-    data = await call.body({"agency": validate.string(48), "keys": KEYS})
+    data = await call.body(REROUTE)
     async with _writing(call) as db:
         referral = await service.reroute(db, call.staff, call.services.settings, _rid(call), data["agency"],
                                          _keys(call, data["keys"]), deadlines.now())
@@ -194,7 +203,7 @@ async def console_reroute(call: StaffCall) -> Response:
 
 async def referral_keys(call: StaffCall) -> Response:
     """Wraps the referral key for readers who enrolled after it was sent (see missing_readers)."""
-    data = await call.body({"keys": KEYS})
+    data = await call.body(ADD_KEYS)
     async with _writing(call) as db:
         await service.add_keys(db, call.staff, _rid(call), _keys(call, data["keys"]), deadlines.now())
         return JSONResponse({"added": len(data["keys"])})
@@ -303,20 +312,22 @@ routes: list[BaseRoute] = [
     Route("/referrals", portal_page, methods=["GET", "POST"]),  # a sign-in form sent without its script
     staff_route("/referrals/api/referrals", "referral.portal", portal_list),
     staff_route("/referrals/api/referrals/{rid}", "referral.portal", referral_read),
-    staff_route("/referrals/api/referrals/{rid}/acknowledge", "referral.portal", portal_acknowledge, methods=POST),
-    staff_route("/referrals/api/referrals/{rid}/actions", "referral.portal", portal_action, methods=POST),
-    staff_route("/referrals/api/referrals/{rid}/questions", "referral.portal", portal_question, methods=POST),
-    staff_route("/referrals/api/referrals/{rid}/return", "referral.portal", portal_return, methods=POST),
-    staff_route("/referrals/api/referrals/{rid}/close", "referral.portal", portal_close, methods=POST),
+    staff_route("/referrals/api/referrals/{rid}/acknowledge", "referral.portal", portal_acknowledge, methods=POST,
+                body=NOTHING),
+    staff_route("/referrals/api/referrals/{rid}/actions", "referral.portal", portal_action, methods=POST, body=ACTION),
+    staff_route("/referrals/api/referrals/{rid}/questions", "referral.portal", portal_question, methods=POST,
+                body=TEXT),
+    staff_route("/referrals/api/referrals/{rid}/return", "referral.portal", portal_return, methods=POST, body=RETURN),
+    staff_route("/referrals/api/referrals/{rid}/close", "referral.portal", portal_close, methods=POST, body=CLOSE),
     staff_route("/console/api/referral-agencies", "referral.create", console_agencies),
     staff_route("/console/api/referral-readers", "referral.create", console_readers),
-    staff_route("/console/api/referrals", "referral.create", console_create, methods=POST),
+    staff_route("/console/api/referrals", "referral.create", console_create, methods=POST, body=CREATE),
     staff_route("/console/api/referrals", "referral.track", console_list),
     staff_route("/console/api/referrals/{rid}", "referral.track", referral_read),
-    staff_route("/console/api/referrals/{rid}/answers", "referral.track", console_answer, methods=POST),
-    staff_route("/console/api/referrals/{rid}/reroute", "referral.create", console_reroute, methods=POST),
-    staff_route("/referrals/api/referrals/{rid}/keys", "referral.portal", referral_keys, methods=POST),
-    staff_route("/console/api/referrals/{rid}/keys", "referral.track", referral_keys, methods=POST),
+    staff_route("/console/api/referrals/{rid}/answers", "referral.track", console_answer, methods=POST, body=TEXT),
+    staff_route("/console/api/referrals/{rid}/reroute", "referral.create", console_reroute, methods=POST, body=REROUTE),
+    staff_route("/referrals/api/referrals/{rid}/keys", "referral.portal", referral_keys, methods=POST, body=ADD_KEYS),
+    staff_route("/console/api/referrals/{rid}/keys", "referral.track", referral_keys, methods=POST, body=ADD_KEYS),
     staff_route("/admin/api/outbox", "admin.outbox", admin_outbox),
     Route("/report/api/readers", report_readers),
     Route("/report/api/challenge", report_challenge),
