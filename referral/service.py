@@ -22,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import crypto
 from helpline.i18n import N_
-from helpline.models import Agency, CaseRecord, Conversation, Referral, ReferralEvent, ReferralKey, Role, Staff
-from helpline.security import audit, pow, throttle
+from helpline.models import Agency, CaseRecord, Referral, ReferralEvent, ReferralKey, Role, Staff
+from helpline.security import access, audit, pow, throttle
+from helpline.security.access import Action, Thing
 from helpline.settings import Settings
 from referral import notices as notices
+from referral import repository
 from referral.model import IllegalTransition, ReferralState, check_transition
 
 URGENCIES = ("emergency", "urgent", "routine")
@@ -137,13 +139,13 @@ async def _load(db: AsyncSession, referral_id: str, *, lock: bool = False) -> Re
     return referral
 
 
+def relation(staff: Staff, referral: Referral) -> access.Relation:
+    return access.referral_relation(staff.id, staff.role, staff.agency_id, created_by=referral.created_by,
+                                    agency_id=referral.agency_id, state=referral.state)
+
+
 def may_see(staff: Staff, referral: Referral) -> bool:
-    if staff.role == Role.OFFICER.value:
-        return staff.agency_id is not None and staff.agency_id == referral.agency_id \
-            and referral.state != ReferralState.DRAFT
-    if staff.role == Role.SUPERVISOR.value:
-        return True
-    return staff.role == Role.COUNSELLOR.value and referral.created_by == staff.id
+    return access.may(staff.role, relation(staff, referral), Thing.REFERRAL, Action.READ)
 
 
 async def visible(db: AsyncSession, staff: Staff, referral_id: str, *, lock: bool = False) -> Referral:
@@ -230,10 +232,12 @@ async def create(db: AsyncSession, staff: Staff, settings: Settings, *, agency_c
     agency = await agency_by_code(db, agency_code)
     case_id: int | None = None
     if conversation_id is not None:
-        conversation = await db.get(Conversation, conversation_id)
+        conversation = await repository.conversation(db, conversation_id)
         if conversation is None:
             raise ReferralError(400, N_("There is no such conversation."))
-        if staff.role != Role.SUPERVISOR.value and conversation.counsellor_id != staff.id:
+        tie = access.conversation_relation(staff.id, staff.role, holder_id=conversation.counsellor_id,
+                                           granted=await repository.is_granted(db, conversation_id, staff.id))
+        if not access.may(staff.role, tie, Thing.CASE, Action.REFER):
             raise ReferralError(403, N_("You may refer only a case you held."))
         case_id = (await db.execute(select(CaseRecord.id).where(CaseRecord.conversation_id == conversation_id))
                    ).scalar_one_or_none()
@@ -318,7 +322,7 @@ async def reroute(db: AsyncSession, staff: Staff, settings: Settings, referral_i
                   keys: list[WrappedKey], now: dt.datetime) -> Referral:
     """A returned referral goes to another agency: back to draft, new readers' keys, sent again."""
     referral = await visible(db, staff, referral_id, lock=True)
-    if not is_helpline(staff) or staff.id != referral.created_by and staff.role != Role.SUPERVISOR.value:
+    if not access.may(staff.role, relation(staff, referral), Thing.REFERRAL, Action.TRANSFER):
         raise ReferralError(403, N_("Only the helpline re-routes a referral."))
     agency = await agency_by_code(db, agency_code)
     await _move(db, referral, staff, ReferralState.DRAFT, now=now, detail={"agency": agency.code})
@@ -532,18 +536,19 @@ async def list_for(db: AsyncSession, staff: Staff, *, open_only: bool = False, l
                    ) -> list[dict[str, Any]]:
     """Officers: their agency's referrals, most urgent and nearest deadline first. Helpline: their own
     (supervisors: all), newest first. The listing itself is audited."""
-    query = select(Referral, Agency).join(Agency, Agency.id == Referral.agency_id)
+    query = select(Referral, Agency).join(Agency, Agency.id == Referral.agency_id).where(
+        access.referral_condition(staff.id, staff.role, staff.agency_id, Action.READ))
     if staff.role == Role.OFFICER.value:
         if staff.agency_id is None:
             return []
         rank = case(*((Referral.urgency == name, r) for name, r in URGENCY_RANK.items()), else_=9)
-        query = (query.where(Referral.agency_id == staff.agency_id, Referral.state != ReferralState.DRAFT.value)
+        query = (query
                  .order_by(case((Referral.state == ReferralState.CLOSED.value, 1), else_=0), rank,
                            Referral.ack_deadline_at, Referral.id))
     elif staff.role == Role.SUPERVISOR.value:
         query = query.order_by(Referral.created_at.desc(), Referral.id)
     elif staff.role == Role.COUNSELLOR.value:
-        query = query.where(Referral.created_by == staff.id).order_by(Referral.created_at.desc(), Referral.id)
+        query = query.order_by(Referral.created_at.desc(), Referral.id)
     else:
         raise ReferralError(403, N_("Your role may not do this."))
     if open_only:
