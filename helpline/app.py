@@ -28,7 +28,9 @@ import chat.web
 import helpline.report_web
 import helpline.web
 import referral.admin_directory
+import referral.console_routes
 import referral.portal
+import referral.report_routes
 import referral.worker
 from chat.broker import Broker, make_broker
 from chat.hub import STAFF_CHANNEL, Hub, revoke_notice
@@ -143,7 +145,8 @@ async def resign_at_start(services: Services) -> None:
 
 
 def _routes() -> list[BaseRoute]:
-    routes: list[BaseRoute] = [*helpline.web.routes, *chat.web.routes, *referral.portal.routes, *openapi.routes]
+    routes: list[BaseRoute] = [*helpline.web.routes, *chat.web.routes, *referral.portal.routes,
+                               *referral.console_routes.routes, *referral.report_routes.routes, *openapi.routes]
     with contextlib.suppress(ImportError):
         import counsellor_ui.web
 

@@ -17,12 +17,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import crypto
 from helpline.i18n import N_
-from helpline.models import Agency, CaseRecord, Referral, ReferralEvent, ReferralKey, Role, Staff
+from helpline.models import Agency, Referral, ReferralEvent, ReferralKey, Role, Staff
 from helpline.security import access, audit, pow, throttle
 from helpline.security.access import Action, Thing
 from helpline.settings import Settings
@@ -101,7 +100,7 @@ def is_helpline(staff: Staff) -> bool:
 
 
 async def agency_by_code(db: AsyncSession, code: str) -> Agency:
-    agency = (await db.execute(select(Agency).where(Agency.code == code))).scalar_one_or_none()
+    agency = await repository.agency_by_code(db, code)
     if agency is None or not agency.active:
         raise ReferralError(400, N_("There is no active agency with the code %(code)s."), {"code": code[:48]})
     return agency
@@ -111,11 +110,7 @@ async def readers(db: AsyncSession, agency: Agency, creator: Staff | None, also:
                   ) -> list[Staff]:
     """Everyone the referral key must be wrapped for: the agency's officers with a signed key,
     every supervisor with a signed key, and the counsellor who writes it."""
-    query = select(Staff).where(Staff.disabled.is_(False), Staff.key_signature.is_not(None),
-                                ((Staff.role == Role.OFFICER.value) & (Staff.agency_id == agency.id))
-                                | (Staff.role == Role.SUPERVISOR.value)
-                                | Staff.id.in_({*([creator.id] if creator else []), *also}))
-    return list((await db.execute(query.order_by(Staff.id))).scalars())
+    return await repository.readers(db, agency.id, {*([creator.id] if creator else []), *also})
 
 
 def public_reader(staff: Staff) -> dict[str, Any]:
@@ -130,10 +125,7 @@ def reader_info(staff: Staff) -> dict[str, Any]:
 
 
 async def _load(db: AsyncSession, referral_id: str, *, lock: bool = False) -> Referral:
-    query = select(Referral).where(Referral.id == referral_id)
-    if lock and db.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    referral = (await db.execute(query)).scalar_one_or_none()
+    referral = await repository.load(db, referral_id, lock=lock)
     if referral is None:
         raise ReferralError(404, N_("There is no such referral."))
     return referral
@@ -213,10 +205,8 @@ async def _send(db: AsyncSession, referral: Referral, actor: Staff | str, agency
     referral.sent_at = now
     referral.ack_deadline_at = now + dt.timedelta(minutes=deadline_minutes(settings, referral.urgency))
     if referral.source == "report":  # public reports: batched notices (a flood must not mail per report)
-        waiting = (await db.execute(select(func.count()).select_from(Referral).where(
-            Referral.agency_id == agency.id, Referral.source == "report",
-            Referral.state == ReferralState.SENT.value))).scalar_one()
-        await notices.queue_reports_waiting(db, referral, agency, settings, now, int(waiting))
+        waiting = await repository.reports_waiting(db, agency.id)
+        await notices.queue_reports_waiting(db, referral, agency, settings, now, waiting)
         return
     await notices.queue_referral_waiting(db, referral, agency, settings, now)
 
@@ -239,8 +229,7 @@ async def create(db: AsyncSession, staff: Staff, settings: Settings, *, agency_c
                                            granted=await repository.is_granted(db, conversation_id, staff.id))
         if not access.may(staff.role, tie, Thing.CASE, Action.REFER):
             raise ReferralError(403, N_("You may refer only a case you held."))
-        case_id = (await db.execute(select(CaseRecord.id).where(CaseRecord.conversation_id == conversation_id))
-                   ).scalar_one_or_none()
+        case_id = await repository.case_id_of(db, conversation_id)
     referral = Referral(id=new_id(), agency_id=agency.id, urgency=urgency, chi_category=chi_category,
                         state=ReferralState.DRAFT.value, consent=check_consent(consent),
                         content=check_body(content, MAX_CONTENT_BYTES), created_by=staff.id,
@@ -326,7 +315,7 @@ async def reroute(db: AsyncSession, staff: Staff, settings: Settings, referral_i
         raise ReferralError(403, N_("Only the helpline re-routes a referral."))
     agency = await agency_by_code(db, agency_code)
     await _move(db, referral, staff, ReferralState.DRAFT, now=now, detail={"agency": agency.code})
-    await db.execute(delete(ReferralKey).where(ReferralKey.referral_id == referral.id))
+    await repository.delete_keys(db, referral.id)
     # Whoever re-routes wraps the keys again; the counsellor who made the referral keeps a key.
     also = {referral.created_by} if referral.created_by else set()
     await _store_keys(db, referral, staff, agency, keys, now, also=also)
@@ -352,11 +341,11 @@ async def close(db: AsyncSession, officer: Staff, referral_id: str, outcome: str
 
 async def missing_readers(db: AsyncSession, referral: Referral) -> list[Staff]:
     """Readers the referral should have (an officer or supervisor who enrolled later) with no key yet."""
-    agency = await db.get(Agency, referral.agency_id)
+    agency = await repository.agency(db, referral.agency_id)
     if agency is None:
         return []
-    creator = await db.get(Staff, referral.created_by) if referral.created_by else None
-    have = set((await db.execute(select(ReferralKey.reader).where(ReferralKey.referral_id == referral.id))).scalars())
+    creator = await repository.staff(db, referral.created_by)
+    have = await repository.readers_with_key(db, referral.id)
     return [s for s in await readers(db, agency, creator) if s.participant_id not in have]
 
 
@@ -364,9 +353,7 @@ async def add_keys(db: AsyncSession, staff: Staff, referral_id: str, keys: list[
                    now: dt.datetime) -> Referral:
     """A reader who holds the referral key wraps it for readers who came later."""
     referral = await visible(db, staff, referral_id, lock=True)
-    held = (await db.execute(select(ReferralKey.id).where(ReferralKey.referral_id == referral.id,
-                                                          ReferralKey.reader == staff.participant_id))
-            ).scalar_one_or_none()
+    held = await repository.key_of(db, referral.id, staff.participant_id)
     if held is None:
         raise ReferralError(409, N_("You hold no key for this referral, so you cannot pass it on."))
     waiting = {s.participant_id for s in await missing_readers(db, referral)}
@@ -460,9 +447,7 @@ async def report_difficulty(db: AsyncSession, settings: Settings, now: dt.dateti
     a reporter a fraction of a second), one more each time the reports of the last minute double
     past REPORTS_PER_MINUTE, at most HELPLINE_POW_MAX_BITS. Counted each time: no state to share."""
     base, top = settings.pow_bits, settings.pow_max_bits
-    recent = select(Referral.id).where(Referral.source == "report", Referral.created_at > now - dt.timedelta(minutes=1))
-    limited = recent.limit(pow.counting_limit(REPORTS_PER_MINUTE, base, top)).subquery()
-    count = (await db.execute(select(func.count()).select_from(limited))).scalar_one()
+    count = await repository.recent_reports(db, now, pow.counting_limit(REPORTS_PER_MINUTE, base, top))
     return pow.difficulty(base, top, max(1.0, count / REPORTS_PER_MINUTE))
 
 
@@ -497,7 +482,7 @@ async def report_status(db: AsyncSession, server_secret: bytes, code: str) -> di
     counted = await db.run_sync(lambda sync: throttle.count_in_window(sync, key, STATUS_LOOKUPS, STATUS_WINDOW))
     if counted:
         raise ReferralError(429, N_("This code was checked many times. Please try again in an hour."))
-    referral = (await db.execute(select(Referral).where(Referral.report_code_hash == code_hash))).scalar_one_or_none()
+    referral = await repository.by_report_code(db, code_hash)
     if referral is None:
         raise ReferralError(404, N_("There is no report with this code. Check the code and try again."))
     seen = hmac.new(server_secret, b"report-status-audited:" + code_hash.encode("ascii"), hashlib.sha256).hexdigest()
@@ -536,24 +521,11 @@ async def list_for(db: AsyncSession, staff: Staff, *, open_only: bool = False, l
                    ) -> list[dict[str, Any]]:
     """Officers: their agency's referrals, most urgent and nearest deadline first. Helpline: their own
     (supervisors: all), newest first. The listing itself is audited."""
-    query = select(Referral, Agency).join(Agency, Agency.id == Referral.agency_id).where(
-        access.referral_condition(staff.id, staff.role, staff.agency_id, Action.READ))
-    if staff.role == Role.OFFICER.value:
-        if staff.agency_id is None:
-            return []
-        rank = case(*((Referral.urgency == name, r) for name, r in URGENCY_RANK.items()), else_=9)
-        query = (query
-                 .order_by(case((Referral.state == ReferralState.CLOSED.value, 1), else_=0), rank,
-                           Referral.ack_deadline_at, Referral.id))
-    elif staff.role == Role.SUPERVISOR.value:
-        query = query.order_by(Referral.created_at.desc(), Referral.id)
-    elif staff.role == Role.COUNSELLOR.value:
-        query = query.order_by(Referral.created_at.desc(), Referral.id)
-    else:
+    if staff.role == Role.OFFICER.value and staff.agency_id is None:
+        return []
+    if staff.role not in (Role.OFFICER.value, *HELPLINE_ROLES):
         raise ReferralError(403, N_("Your role may not do this."))
-    if open_only:
-        query = query.where(Referral.state != ReferralState.CLOSED.value)
-    rows = (await db.execute(query.limit(limit))).all()
+    rows = await repository.listing(db, staff, URGENCY_RANK, open_only=open_only, limit=limit)
     await audit.record(db, staff.participant_id, "referral.list", "referrals", {"count": len(rows)})
     return [summary(referral, agency) for referral, agency in rows]
 
@@ -562,14 +534,11 @@ async def read(db: AsyncSession, staff: Staff, referral_id: str, *, printed: boo
     """Everything the reader's browser needs to decrypt the referral and its thread; audited
     (a read for the print view says so in the audit row)."""
     referral = await visible(db, staff, referral_id)
-    agency = await db.get(Agency, referral.agency_id)
-    key = (await db.execute(select(ReferralKey).where(ReferralKey.referral_id == referral.id,
-                                                      ReferralKey.reader == staff.participant_id))
-           ).scalar_one_or_none()
-    events = (await db.execute(select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
-                               .order_by(ReferralEvent.id))).scalars().all()
+    agency = await repository.agency(db, referral.agency_id)
+    key = await repository.key_of(db, referral.id, staff.participant_id)
+    events = await repository.events(db, referral.id)
     names = await _names(db, {e.actor for e in events})
-    sender = await db.get(Staff, referral.created_by) if referral.created_by else None
+    sender = await repository.staff(db, referral.created_by)
     await audit.record(db, staff.participant_id, "referral.read", subject_of(referral.id),
                        {"with_key": key is not None, **({"print": True} if printed else {})})
     history: list[dict[str, Any]] | None = None
@@ -599,5 +568,4 @@ async def _names(db: AsyncSession, actors: set[str]) -> dict[str, str]:
     ids = [a.removeprefix("staff:") for a in actors if a.startswith("staff:")]
     if not ids:
         return {}
-    rows = (await db.execute(select(Staff.public_id, Staff.display_name).where(Staff.public_id.in_(ids)))).all()
-    return {f"staff:{public_id}": name for public_id, name in rows}
+    return {f"staff:{public_id}": name for public_id, name in (await repository.names(db, ids)).items()}
