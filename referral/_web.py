@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from helpline import validate
 from helpline.staffweb import Refused, StaffCall
-from referral import deadlines, service
+from referral import deadlines, reading, service
 from referral.service import ReferralError, WrappedKey
 
 KEYS = validate.list_of(validate.mapping(validate.choice("reader", "wrapped_key", "wrapper_public_key"),
@@ -51,7 +51,7 @@ async def referral_read(call: StaffCall) -> Response:
     """One referral for its reader; `?purpose=print` marks the audited read as a print view."""
     printed = call.request.query_params.get("purpose") == "print"
     async with writing(call) as db:
-        item = await service.read(db, call.staff, rid_of(call), printed=printed)
+        item = await reading.read(db, call.staff, rid_of(call), printed=printed)
     return JSONResponse(item)
 
 

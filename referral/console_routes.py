@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute
 from helpline import validate
 from helpline.models import Agency
 from helpline.staffweb import StaffCall, staff_route
-from referral import deadlines, directory, service
+from referral import deadlines, directory, reading, service
 from referral._web import BODY, KEYS, keys_of, referral_keys, referral_read, rid_of, writing
 
 POST = ("POST",)
@@ -57,12 +57,12 @@ async def console_create(call: StaffCall) -> Response:
             chi_category=data["chi_category"], consent=data["consent"], content=data["content"],
             keys=keys_of(call, data["keys"]), conversation_id=data["conversation"], now=deadlines.now())
         agency = await db.get(Agency, referral.agency_id)
-        return JSONResponse(service.summary(referral, agency), status_code=201)
+        return JSONResponse(reading.summary(referral, agency), status_code=201)
 
 
 async def console_list(call: StaffCall) -> Response:
     async with writing(call) as db:
-        items = await service.list_for(db, call.staff)
+        items = await reading.list_for(db, call.staff)
     return JSONResponse({"referrals": items})
 
 
@@ -79,7 +79,7 @@ async def console_reroute(call: StaffCall) -> Response:
         referral = await service.reroute(db, call.staff, call.services.settings, rid_of(call), data["agency"],
                                          keys_of(call, data["keys"]), deadlines.now())
         agency = await db.get(Agency, referral.agency_id)
-        return JSONResponse(service.summary(referral, agency))
+        return JSONResponse(reading.summary(referral, agency))
 
 
 routes: list[BaseRoute] = [

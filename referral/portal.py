@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from helpline import taxonomy, validate
 from helpline.i18n import pick_locale
 from helpline.staffweb import StaffCall, services_of, staff_route
-from referral import deadlines, service
+from referral import deadlines, reading, service
 from referral._web import BODY, referral_keys, referral_read, rid_of, writing
 
 POST = ("POST",)
@@ -21,7 +21,7 @@ POST = ("POST",)
 
 async def portal_list(call: StaffCall) -> Response:
     async with writing(call) as db:
-        items = await service.list_for(db, call.staff)
+        items = await reading.list_for(db, call.staff)
     return JSONResponse({"referrals": items})
 
 

@@ -13,7 +13,7 @@ from helpline import validate
 from helpline.db import StoreUnavailable
 from helpline.i18n import pick_locale, translate
 from helpline.staffweb import Refused, error, read_json, services_of
-from referral import deadlines, directory, service
+from referral import deadlines, directory, reports, service
 from referral._web import KEYS
 from referral.service import ReferralError, WrappedKey
 
@@ -42,8 +42,8 @@ async def report_readers(request: Request) -> Response:
     """Whom the reporter's page encrypts a report for; it checks each key against the pinned org key."""
     async def work(services: Any, locale: str) -> Response:
         async with services.store.read() as db:
-            agency, people = await service.report_readers(db)
-        return JSONResponse({"agency": directory.public(agency), "kinds": list(service.REPORT_KINDS),
+            agency, people = await reports.report_readers(db)
+        return JSONResponse({"agency": directory.public(agency), "kinds": list(reports.REPORT_KINDS),
                              "readers": [service.public_reader(s) for s in people]})
     return await _public(request, work)
 
@@ -52,12 +52,12 @@ async def report_challenge(request: Request) -> Response:
     """A proof-of-work challenge at the current difficulty; the page solves it before it sends a report."""
     async def work(services: Any, locale: str) -> Response:
         async with services.store.read() as db:
-            found = await service.report_challenge(db, services.settings, services.server_secret, deadlines.now())
+            found = await reports.report_challenge(db, services.settings, services.server_secret, deadlines.now())
         return JSONResponse(found, headers={"cache-control": "no-store"})
     return await _public(request, work)
 
 
-REPORT: dict[str, validate.Check] = {"kind": validate.choice(*service.REPORT_KINDS),
+REPORT: dict[str, validate.Check] = {"kind": validate.choice(*reports.REPORT_KINDS),
                                      "content": validate.string(service.MAX_CONTENT_BYTES * 2), "keys": KEYS}
 
 
@@ -78,11 +78,11 @@ async def report_create(request: Request) -> Response:
         try:
             async with services.store.write() as db:
                 now = deadlines.now()
-                await service.check_report_proof(db, services.settings, services.server_secret, proof, now)
-                referral, code = await service.create_report(db, services.settings, services.server_secret,
+                await reports.check_report_proof(db, services.settings, services.server_secret, proof, now)
+                referral, code = await reports.create_report(db, services.settings, services.server_secret,
                                                              kind=data["kind"], content=data["content"], keys=keys,
                                                              now=now)
-        except service.ReportPowRequired as exc:
+        except reports.ReportPowRequired as exc:
             return JSONResponse({"error": translate(locale, exc.message), "code": "pow_required",
                                  "challenge": exc.challenge}, status_code=exc.status,
                                 headers={"cache-control": "no-store"})
@@ -95,7 +95,7 @@ async def report_status(request: Request) -> Response:
     async def work(services: Any, locale: str) -> Response:
         code = str(request.path_params["code"])[:20]
         async with services.store.write() as db:
-            status = await service.report_status(db, services.server_secret, code)
+            status = await reports.report_status(db, services.server_secret, code)
         return JSONResponse(status, headers={"cache-control": "no-store"})
     return await _public(request, work)
 

@@ -11,8 +11,6 @@ referral key the counsellor's browser made and wrapped for each reader. Access:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline import crypto
 from helpline.i18n import N_
 from helpline.models import Agency, Referral, ReferralEvent, ReferralKey, Role, Staff
-from helpline.security import access, audit, pow, throttle
+from helpline.security import access, audit
 from helpline.security.access import Action, Thing
 from helpline.settings import Settings
 from referral import notices as notices
@@ -151,7 +149,7 @@ async def visible(db: AsyncSession, staff: Staff, referral_id: str, *, lock: boo
 # -- steps ----------------------------------------------------------------------------------------
 
 
-async def _event(db: AsyncSession, referral: Referral, actor: Staff | str, kind: str, *, now: dt.datetime,
+async def add_event(db: AsyncSession, referral: Referral, actor: Staff | str, kind: str, *, now: dt.datetime,
                  from_state: str | None = None, to_state: str | None = None, body: str | None = None,
                  detail: dict[str, Any] | None = None) -> ReferralEvent:
     name = actor if isinstance(actor, str) else actor.participant_id
@@ -173,11 +171,11 @@ async def _move(db: AsyncSession, referral: Referral, actor: Staff | str, target
     before = referral.state
     referral.state = target.value
     referral.updated_at = now
-    await _event(db, referral, actor, "transition", now=now, from_state=before, to_state=target.value, body=body,
+    await add_event(db, referral, actor, "transition", now=now, from_state=before, to_state=target.value, body=body,
                  detail=detail)
 
 
-async def _store_keys(db: AsyncSession, referral: Referral, creator: Staff | None, agency: Agency,
+async def store_keys(db: AsyncSession, referral: Referral, creator: Staff | None, agency: Agency,
                       keys: list[WrappedKey], now: dt.datetime, also: set[int] | None = None) -> None:
     """Checks the wrapped keys: only allowed readers, every required reader, wrapped by the sender."""
     allowed = {s.participant_id: s for s in await readers(db, agency, creator, frozenset(also or ()))}
@@ -199,7 +197,7 @@ async def _store_keys(db: AsyncSession, referral: Referral, creator: Staff | Non
                            wrapper_public_key=key.wrapper_public_key, created_at=now))
 
 
-async def _send(db: AsyncSession, referral: Referral, actor: Staff | str, agency: Agency, settings: Settings,
+async def send(db: AsyncSession, referral: Referral, actor: Staff | str, agency: Agency, settings: Settings,
                 now: dt.datetime) -> None:
     await _move(db, referral, actor, ReferralState.SENT, now=now, detail={"agency": agency.code})
     referral.sent_at = now
@@ -239,11 +237,11 @@ async def create(db: AsyncSession, staff: Staff, settings: Settings, *, agency_c
     from referral import disclosures  # the two-person rule; it imports this module's errors
 
     disclosure = await disclosures.use_for_referral(db, staff, conversation_id, referral.consent, referral.id)
-    await _store_keys(db, referral, staff, agency, keys, now)
-    await _event(db, referral, staff, "created", now=now, to_state=ReferralState.DRAFT.value,
+    await store_keys(db, referral, staff, agency, keys, now)
+    await add_event(db, referral, staff, "created", now=now, to_state=ReferralState.DRAFT.value,
                  detail={"agency": agency.code, "urgency": urgency,
                          **({"disclosure": disclosure.id} if disclosure else {})})
-    await _send(db, referral, staff, agency, settings, now)
+    await send(db, referral, staff, agency, settings, now)
     return referral
 
 
@@ -267,7 +265,7 @@ async def record_action(db: AsyncSession, officer: Staff, referral_id: str, kind
         await _move(db, referral, officer, ReferralState.IN_PROGRESS, now=now)
     elif referral.state != ReferralState.IN_PROGRESS:
         raise ReferralError(409, N_("Acknowledge the referral before you record an action."))
-    await _event(db, referral, officer, "action", now=now, body=body, detail={"action": kind})
+    await add_event(db, referral, officer, "action", now=now, body=body, detail={"action": kind})
     referral.updated_at = now
     return referral
 
@@ -279,7 +277,7 @@ async def ask(db: AsyncSession, officer: Staff, referral_id: str, body: str, now
     _officer_only(officer)
     if referral.state in (ReferralState.CLOSED, ReferralState.RETURNED):
         raise ReferralError(409, N_("This referral is %(state)s; questions are closed."), {"state": referral.state})
-    await _event(db, referral, officer, "question", now=now, body=body)
+    await add_event(db, referral, officer, "question", now=now, body=body)
     return referral
 
 
@@ -290,7 +288,7 @@ async def answer(db: AsyncSession, staff: Staff, referral_id: str, body: str, no
         raise ReferralError(403, N_("Only the helpline answers questions."))
     if referral.state == ReferralState.DRAFT:
         raise ReferralError(409, N_("This referral has not been sent."))
-    await _event(db, referral, staff, "answer", now=now, body=body)
+    await add_event(db, referral, staff, "answer", now=now, body=body)
     return referral
 
 
@@ -318,11 +316,11 @@ async def reroute(db: AsyncSession, staff: Staff, settings: Settings, referral_i
     await repository.delete_keys(db, referral.id)
     # Whoever re-routes wraps the keys again; the counsellor who made the referral keeps a key.
     also = {referral.created_by} if referral.created_by else set()
-    await _store_keys(db, referral, staff, agency, keys, now, also=also)
+    await store_keys(db, referral, staff, agency, keys, now, also=also)
     referral.agency_id = agency.id
     referral.return_reason = None
     referral.acknowledged_at = None
-    await _send(db, referral, staff, agency, settings, now)
+    await send(db, referral, staff, agency, settings, now)
     return referral
 
 
@@ -366,7 +364,7 @@ async def add_keys(db: AsyncSession, staff: Staff, referral_id: str, keys: list[
             raise ReferralError(400, N_("Keys must be wrapped with your own key."))
         db.add(ReferralKey(referral_id=referral.id, reader=key.reader, wrapped_key=key.wrapped_key,
                            wrapper_public_key=key.wrapper_public_key, created_at=now))
-    await _event(db, referral, staff, "keys", now=now, detail={"readers": sorted(k.reader for k in keys)})
+    await add_event(db, referral, staff, "keys", now=now, detail={"readers": sorted(k.reader for k in keys)})
     return referral
 
 
@@ -377,195 +375,6 @@ def _is_public_key(text: str) -> bool:
         return False
 
 
-# -- public reports of illegal content ---------------------------------------------------------------
-
-REPORT_KINDS = ("sexual_images", "grooming", "threats", "other")
-REPORT_AGENCY = "police-cyber"
-REPORT_ACTOR = "public:report"
-REPORTS_PER_MINUTE = 30  # reports a minute from which each more doubling makes the proof of work a bit harder
-REPORT_POW = b"report-pow"
-STATUS_LOOKUPS = 20  # look-ups of one code per STATUS_WINDOW; the first of each window is audited
-STATUS_WINDOW = dt.timedelta(hours=1)
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on phones
-
-
-def new_report_code() -> str:
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
-
-
-def report_code_hash(server_secret: bytes, code: str) -> str:
-    normal = code.strip().upper().replace("-", "").replace(" ", "")
-    return hmac.new(server_secret, b"report-code\x00" + normal.encode("ascii", "replace"), hashlib.sha256).hexdigest()
-
-
-async def report_readers(db: AsyncSession) -> tuple[Agency, list[Staff]]:
-    agency = await agency_by_code(db, REPORT_AGENCY)
-    return agency, await readers(db, agency, None)
-
-
-async def create_report(db: AsyncSession, settings: Settings, server_secret: bytes, *, kind: str, content: str,
-                        keys: list[WrappedKey], now: dt.datetime) -> tuple[Referral, str]:
-    """An anonymous report (no account) becomes a referral to the police cybercrime sector.
-
-    The reporter's browser encrypts it to the readers' keys with a key pair made for this report;
-    the reporter gets a code to check its status. Nothing about the reporter is stored.
-    """
-    if kind not in REPORT_KINDS:
-        raise ReferralError(400, N_("Unknown kind of report."))
-    # The flood guard needs nothing about the sender: the caller checked a proof of work priced by
-    # how many reports arrive (check_report_proof); a report with one is never refused for the rest.
-    agency, people = await report_readers(db)
-    if not people:
-        raise ReferralError(503, N_("Reports cannot be received right now. Please call 116 111."))
-    code = new_report_code()
-    referral = Referral(id=new_id(), agency_id=agency.id, urgency="urgent", chi_category=f"illegal_content.{kind}",
-                        state=ReferralState.DRAFT.value, consent={}, content=check_body(content, MAX_CONTENT_BYTES),
-                        created_by=None, source="report", report_code_hash=report_code_hash(server_secret, code),
-                        created_at=now, updated_at=now)
-    db.add(referral)
-    await db.flush()
-    await _store_keys(db, referral, None, agency, keys, now)
-    await _event(db, referral, REPORT_ACTOR, "created", now=now, to_state=ReferralState.DRAFT.value,
-                 detail={"agency": agency.code, "urgency": referral.urgency, "report": kind})
-    await _send(db, referral, REPORT_ACTOR, agency, settings, now)
-    return referral, code
-
-
-class ReportPowRequired(ReferralError):
-    """A report without a fresh proof of work at the current difficulty; the answer carries a new challenge."""
-
-    def __init__(self, challenge: dict[str, Any], wrong: bool) -> None:
-        super().__init__(403, N_("The page must solve a small puzzle before it sends a report. Please send it again.")
-                         if not wrong else N_("The puzzle answer is missing, old, used or too easy now. "
-                                              "Please send the report again."))
-        self.challenge = challenge
-
-
-async def report_difficulty(db: AsyncSession, settings: Settings, now: dt.datetime) -> int:
-    """Bits a report's proof must have now: HELPLINE_POW_BITS always (reports are rare; each costs
-    a reporter a fraction of a second), one more each time the reports of the last minute double
-    past REPORTS_PER_MINUTE, at most HELPLINE_POW_MAX_BITS. Counted each time: no state to share."""
-    base, top = settings.pow_bits, settings.pow_max_bits
-    count = await repository.recent_reports(db, now, pow.counting_limit(REPORTS_PER_MINUTE, base, top))
-    return pow.difficulty(base, top, max(1.0, count / REPORTS_PER_MINUTE))
-
-
-async def report_challenge(db: AsyncSession, settings: Settings, server_secret: bytes,
-                           now: dt.datetime) -> dict[str, Any]:
-    bits = await report_difficulty(db, settings, now)
-    return pow.challenge(server_secret, b"", bits, purpose=REPORT_POW)
-
-
-async def check_report_proof(db: AsyncSession, settings: Settings, server_secret: bytes, proof: Any,
-                             now: dt.datetime) -> None:
-    """Refuses a report without a fresh proof at the current difficulty, or with one already used
-    (each proof is good for one report: its seed is kept as a keyed hash until it has expired)."""
-    bits = await report_difficulty(db, settings, now)
-    solved = pow.solved_bits(server_secret, b"", proof, purpose=REPORT_POW)
-    if not pow.passes(solved, bits):
-        raise ReportPowRequired(pow.challenge(server_secret, b"", bits, purpose=REPORT_POW), wrong=proof is not None)
-    key = hmac.new(server_secret, b"report-pow-used:" + str(proof["seed"]).encode("ascii"), hashlib.sha256).hexdigest()
-    keep = dt.timedelta(seconds=pow.CHALLENGE_SECONDS + 60)
-    if await db.run_sync(lambda sync: throttle.count_in_window(sync, key, 1, keep)):
-        raise ReportPowRequired(pow.challenge(server_secret, b"", bits, purpose=REPORT_POW), wrong=True)
-
-
-async def report_status(db: AsyncSession, server_secret: bytes, code: str) -> dict[str, Any]:
-    """What a reporter may learn with their code: whether the police acknowledged it, and when.
-
-    Look-ups of one code are counted under a keyed hash that expires (helpline/security/throttle.py):
-    STATUS_LOOKUPS an hour, then 429. Only the first look-up of a window writes an audit row, so a
-    script asking again and again neither grows the audit log nor learns anything new."""
-    code_hash = report_code_hash(server_secret, code)
-    key = hmac.new(server_secret, b"report-status:" + code_hash.encode("ascii"), hashlib.sha256).hexdigest()
-    counted = await db.run_sync(lambda sync: throttle.count_in_window(sync, key, STATUS_LOOKUPS, STATUS_WINDOW))
-    if counted:
-        raise ReferralError(429, N_("This code was checked many times. Please try again in an hour."))
-    referral = await repository.by_report_code(db, code_hash)
-    if referral is None:
-        raise ReferralError(404, N_("There is no report with this code. Check the code and try again."))
-    seen = hmac.new(server_secret, b"report-status-audited:" + code_hash.encode("ascii"), hashlib.sha256).hexdigest()
-    if not await db.run_sync(lambda sync: throttle.count_in_window(sync, seen, 1, STATUS_WINDOW)):
-        await audit.record(db, REPORT_ACTOR, "referral.report_status", subject_of(referral.id), {})
-    return {"state": referral.state, "received_at": _iso(referral.sent_at),
-            "acknowledged": referral.acknowledged_at is not None, "acknowledged_at": _iso(referral.acknowledged_at),
-            "closed": referral.state == ReferralState.CLOSED.value}
-
-
 def _officer_only(staff: Staff) -> None:
     if staff.role != Role.OFFICER.value:
         raise ReferralError(403, N_("Only the agency's officers do this."))
-
-
-# -- reading ----------------------------------------------------------------------------------------
-
-
-def summary(referral: Referral, agency: Agency | None) -> dict[str, Any]:
-    return {
-        "id": referral.id, "state": referral.state, "urgency": referral.urgency,
-        "chi_category": referral.chi_category, "outcome": referral.outcome, "return_reason": referral.return_reason,
-        "agency": agency.code if agency else None, "agency_name": agency.name if agency else None,
-        "consent": referral.consent, "conversation": referral.conversation_id, "source": referral.source,
-        "created_at": _iso(referral.created_at), "sent_at": _iso(referral.sent_at),
-        "ack_deadline_at": _iso(referral.ack_deadline_at), "acknowledged_at": _iso(referral.acknowledged_at),
-        "closed_at": _iso(referral.closed_at), "updated_at": _iso(referral.updated_at),
-    }
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-async def list_for(db: AsyncSession, staff: Staff, *, open_only: bool = False, limit: int = 200
-                   ) -> list[dict[str, Any]]:
-    """Officers: their agency's referrals, most urgent and nearest deadline first. Helpline: their own
-    (supervisors: all), newest first. The listing itself is audited."""
-    if staff.role == Role.OFFICER.value and staff.agency_id is None:
-        return []
-    if staff.role not in (Role.OFFICER.value, *HELPLINE_ROLES):
-        raise ReferralError(403, N_("Your role may not do this."))
-    rows = await repository.listing(db, staff, URGENCY_RANK, open_only=open_only, limit=limit)
-    await audit.record(db, staff.participant_id, "referral.list", "referrals", {"count": len(rows)})
-    return [summary(referral, agency) for referral, agency in rows]
-
-
-async def read(db: AsyncSession, staff: Staff, referral_id: str, *, printed: bool = False) -> dict[str, Any]:
-    """Everything the reader's browser needs to decrypt the referral and its thread; audited
-    (a read for the print view says so in the audit row)."""
-    referral = await visible(db, staff, referral_id)
-    agency = await repository.agency(db, referral.agency_id)
-    key = await repository.key_of(db, referral.id, staff.participant_id)
-    events = await repository.events(db, referral.id)
-    names = await _names(db, {e.actor for e in events})
-    sender = await repository.staff(db, referral.created_by)
-    await audit.record(db, staff.participant_id, "referral.read", subject_of(referral.id),
-                       {"with_key": key is not None, **({"print": True} if printed else {})})
-    history: list[dict[str, Any]] | None = None
-    if staff.role == Role.SUPERVISOR.value:
-        # Supervisors see the full history on one page: every step and every read, from the audit log.
-        rows = await audit.history(db, subject_of(referral.id))
-        history = [{"id": r.id, "at": _iso(r.at), "actor": r.actor, "actor_name": names.get(r.actor, r.actor),
-                    "action": r.action, "detail": r.detail} for r in rows]
-        names.update(await _names(db, {r.actor for r in rows} - set(names)))
-        for item in history:
-            item["actor_name"] = names.get(str(item["actor"]), item["actor"])
-    waiting = await missing_readers(db, referral) if key is not None else []
-    return {
-        "audit": history,
-        "missing_readers": [reader_info(s) for s in waiting],
-        **summary(referral, agency),
-        "content": referral.content,
-        "key": {"wrapped_key": key.wrapped_key, "wrapper_public_key": key.wrapper_public_key} if key else None,
-        "sender": reader_info(sender) if sender else None,
-        "events": [{"id": e.id, "kind": e.kind, "actor": e.actor, "actor_name": names.get(e.actor, e.actor),
-                    "from": e.from_state, "to": e.to_state, "body": e.body, "detail": e.detail,
-                    "at": _iso(e.created_at)} for e in events],
-    }
-
-
-async def _names(db: AsyncSession, actors: set[str]) -> dict[str, str]:
-    ids = [a.removeprefix("staff:") for a in actors if a.startswith("staff:")]
-    if not ids:
-        return {}
-    return {f"staff:{public_id}": name for public_id, name in (await repository.names(db, ids)).items()}
