@@ -54,7 +54,8 @@ def too_long(sizes: dict[str, int]) -> dict[str, int]:
 
 
 def test_no_module_or_function_is_over_the_limit_without_an_adr() -> None:
-    over = {name: lines for name, lines in too_long(measured()).items() if name not in ALLOWED and name not in NOT_YET_SPLIT}
+    known = set(ALLOWED) | NOT_YET_SPLIT
+    over = {name: lines for name, lines in too_long(measured()).items() if name not in known}
     assert not over, f"split these, or name the ADR that says why they may be longer: {over}"
 
 
