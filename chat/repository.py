@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, insert, inspect, literal_column, or_, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, inspect, literal_column, select, update
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from helpline.models import (
     Staff,
     utcnow,
 )
-from helpline.security import permissions
+from helpline.security import access, permissions
 
 QUEUE_ORDER = (Conversation.urgency.desc(), Conversation.created_at, Conversation.id)
 
@@ -127,9 +127,7 @@ def _seq_statement(*, staff: bool) -> Any:
     table = Base.metadata.tables["conversations"]
     query = update(table).where(table.c.id == bindparam("conv"))
     if staff:
-        member = or_(table.c.counsellor_id == bindparam("who"),
-                     exists().where(ConversationAccess.conversation_id == table.c.id,
-                                    ConversationAccess.staff_id == bindparam("who")))
+        member = access.works_the_chat(bindparam("who"), table.c.counsellor_id, table.c.id)
         query = query.where(member, table.c.state == literal_column(f"'{ConversationState.ACTIVE.value}'"))
     else:  # the states are our constants, written into the SQL so it compiles once for every driver
         open_states = (ConversationState.QUEUED, ConversationState.ACTIVE)
@@ -186,18 +184,10 @@ def sqlite_message_sql() -> SqliteMessageSql:
     return SqliteMessageSql(str(child), str(staff), str(insert_sql), constants, store_time)
 
 
-def granted(staff_id: int) -> Any:
-    """SQL: the staff member was granted access to the conversation (a supervisor who joined)."""
-    return exists().where(ConversationAccess.conversation_id == Conversation.id,
-                          ConversationAccess.staff_id == staff_id)
-
-
-def staff_may_write(staff_id: int) -> Any:
-    return or_(Conversation.counsellor_id == staff_id, granted(staff_id))
-
-
-async def is_member(db: AsyncSession, conv_id: str, staff_id: int) -> bool:
-    query = select(Conversation.id).where(Conversation.id == conv_id, staff_may_write(staff_id))
+async def is_granted(db: AsyncSession, conv_id: str, staff_id: int) -> bool:
+    """The staff member was granted the conversation (a joined supervisor; an earlier chat shared, ADR 0009)."""
+    query = select(ConversationAccess.id).where(ConversationAccess.conversation_id == conv_id,
+                                                ConversationAccess.staff_id == staff_id)
     return (await db.execute(query)).first() is not None
 
 
@@ -211,7 +201,8 @@ async def grant(db: AsyncSession, conv_id: str, staff_id: int, granted_by: int) 
 
 
 async def granted_to(db: AsyncSession, staff_id: int) -> Sequence[Conversation]:
-    query = select(Conversation).where(granted(staff_id), Conversation.state == ConversationState.ACTIVE)
+    query = select(Conversation).where(access.granted_condition(staff_id),
+                                       Conversation.state == ConversationState.ACTIVE)
     return (await db.execute(query)).scalars().all()
 
 

@@ -25,6 +25,8 @@ from helpline import runtime_config, timing
 from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
 from helpline.db import Store, StoreRejected, StoreUnavailable
 from helpline.models import Conversation, ConversationState, Staff, utcnow
+from helpline.security import access
+from helpline.security.access import Action, Thing
 from helpline.settings import Settings
 
 log = logging.getLogger("helpline.chat")
@@ -265,10 +267,14 @@ class ChatService:
         return target
 
     async def staff_conversation(self, db: AsyncSession, conv_id: str, staff: Staff) -> Conversation:
+        """The conversation if this staff member works it (holds it or was granted it: the relations
+        that may read and write a conversation, helpline.security.access); NotYours otherwise."""
         conv = await repo.get_conversation(db, conv_id)
         if conv is None:
             raise ProtocolError("not_found", "No such conversation.")
-        if conv.counsellor_id != staff.id and not await repo.is_member(db, conv_id, staff.id):
+        relation = access.conversation_relation(staff.id, staff.role, holder_id=conv.counsellor_id,
+                                                granted=await repo.is_granted(db, conv_id, staff.id))
+        if not access.may(staff.role, relation, Thing.CONVERSATION, Action.WRITE):
             raise NotYours
         return conv
 

@@ -36,7 +36,7 @@ from helpline.security.passwords import (
     hash_password,
     verify_password,
 )
-from helpline.staffweb import Refused, read_json
+from helpline.staffweb import Refused, error, read_json, services_of
 
 if TYPE_CHECKING:
     from helpline.app import Services
@@ -45,17 +45,8 @@ CONSOLE_ROLES = frozenset({"counsellor", "supervisor", "admin"})
 SEALED_KEY_BYTES = 24 + 16 + 32
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 def _locale(request: Request) -> str:
     return pick_locale(request.query_params.get("lang"))
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 async def _body(request: Request, spec: dict[str, validate.Check]) -> dict[str, Any]:
@@ -69,7 +60,7 @@ async def _body(request: Request, spec: dict[str, validate.Check]) -> dict[str, 
 
 def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
-    return origin is None or origin == _services(request).origin_of(request.headers.get("host", ""),
+    return origin is None or origin == services_of(request).origin_of(request.headers.get("host", ""),
                                                                     request.url.scheme)
 
 
@@ -107,14 +98,14 @@ def _set_cookie(services: Services, reply: Response, cookie: str) -> None:
 def _throttle_key(request: Request, username: str, password_hash: str | None) -> str:
     """Where this attempt's failures count: the browser's own bucket when it carries a device
     cookie valid for this account, else the account's bucket for untrusted browsers."""
-    secret = _services(request).server_secret
+    secret = services_of(request).server_secret
     nonce = devices.trusted_nonce(secret, username, password_hash, request.cookies.get(devices.COOKIE_NAME, ""))
     return devices.throttle_key(secret, nonce) if nonce else throttle.key_for(secret, username)
 
 
 async def _current(request: Request, db: AsyncSession, *, csrf: bool = True) -> tuple[Staff, StaffSession]:
     """The session behind the cookie (and, for changes, the matching CSRF header), or Refused."""
-    settings = _services(request).settings
+    settings = services_of(request).settings
     locale = _locale(request)
     found = await sessions.authenticate(db, request.cookies.get(sessions.COOKIE_NAME, ""),
                                         idle_minutes=settings.session_idle_minutes,
@@ -141,9 +132,9 @@ def guarded(handler: Any) -> Any:
             response: Response = await handler(request)
             return response
         except Refused as exc:
-            return _error(exc.status, exc.message)
+            return error(exc.status, exc.message)
         except StoreUnavailable:
-            return _error(503, translate(_locale(request), "The database is unavailable; nothing was changed. "
+            return error(503, translate(_locale(request), "The database is unavailable; nothing was changed. "
                                                            "Try again in a moment."))
 
     endpoint.__name__ = handler.__name__
@@ -185,10 +176,10 @@ async def signin_salt(request: Request) -> Response:
     """The account's salt for the browser's derivation (ADR 0021). A name that does not exist gets
     a salt made from it with the server secret, the same at every ask; ``legacy`` is true only
     for an account that has not signed in since the upgrade and must send its password once."""
-    services = _services(request)
+    services = services_of(request)
     locale = _locale(request)
     if not _same_origin(request):
-        return _error(403, translate(locale, "This sign-in did not come from the console page."))
+        return error(403, translate(locale, "This sign-in did not come from the console page."))
     body = await _body(request, LOGIN_SALT)
     async with services.store.read() as db:
         staff = await sessions.staff_by_username(db, body["username"])
@@ -211,10 +202,10 @@ def _upgrade_matches(password: str, salt: str, auth: str) -> bool:
 async def login(request: Request) -> Response:
     """The derived auth value (never the password) opens a half session; an account from before
     ADR 0021 sends its password once as well, and from then on has a hash of the auth value."""
-    services = _services(request)
+    services = services_of(request)
     locale = _locale(request)
     if not _same_origin(request):
-        return _error(403, translate(locale, "This sign-in did not come from the console page."))
+        return error(403, translate(locale, "This sign-in did not come from the console page."))
     body = await _body(request, LOGIN)
     auth = _auth_value(locale, body["auth"])
     async with services.store.read() as db:
@@ -222,10 +213,10 @@ async def login(request: Request) -> Response:
         key = _throttle_key(request, body["username"], staff.password_hash if staff else None)
         minutes = await throttle.locked_for(db, key)
     if minutes:
-        return _error(423, _locked_message(locale, minutes))
+        return error(423, _locked_message(locale, minutes))
     legacy = staff is not None and staff.signin_version == SIGNIN_LEGACY
     if legacy and not body["password"]:
-        return _error(409, translate(locale, "This account must sign in once more with its password itself. "
+        return error(409, translate(locale, "This account must sign in once more with its password itself. "
                                              "Reload the page and sign in again."))
     # The same Argon2id work for every name: an unknown one is checked against a dummy hash and a
     # disabled one against its own, so the time of the answer does not list the staff.
@@ -236,7 +227,7 @@ async def login(request: Request) -> Response:
     if ok and legacy:
         assert staff is not None
         if not await asyncio.to_thread(_upgrade_matches, body["password"], staff.kdf_salt, auth):
-            return _error(400, translate(locale, "This browser derived a different sign-in value; nothing was "
+            return error(400, translate(locale, "This browser derived a different sign-in value; nothing was "
                                                  "changed. Reload the page and try again."))
         upgraded = await asyncio.to_thread(hash_password, auth)
     async with services.store.write() as db:
@@ -258,7 +249,7 @@ async def login(request: Request) -> Response:
             problem = None
             cookie, csrf = await sessions.create_session(db, staff, mfa_done=False)
     if problem is not None:
-        return _error(*problem)
+        return error(*problem)
     assert staff is not None
     reply = JSONResponse({"next": _next_step(staff), "csrf": csrf,
                           "staff": {"name": staff.display_name, "locale": staff.locale}})
@@ -271,7 +262,7 @@ async def login(request: Request) -> Response:
 @guarded
 async def mfa_enrol(request: Request) -> Response:
     """A new TOTP secret (sealed in the database) with its QR code; confirmed by the next call."""
-    services = _services(request)
+    services = services_of(request)
     locale = _locale(request)
     async with services.store.write() as db:
         staff, session = await _current(request, db)
@@ -298,7 +289,7 @@ async def _check_lock(db: AsyncSession, request: Request, staff: Staff, locale: 
 
 
 async def _signed_in(db: AsyncSession, request: Request, staff: Staff, extra: dict[str, Any]) -> Response:
-    services = _services(request)
+    services = services_of(request)
     await throttle.clear(db, _throttle_key(request, staff.username, staff.password_hash))
     cookie, csrf = await _rotate(db, request, staff)
     left = await _recovery_left(db, staff.id)
@@ -321,7 +312,7 @@ async def _recovery_left(db: AsyncSession, staff_id: int) -> int:
 @guarded
 async def mfa_confirm(request: Request) -> Response:
     """The first code from the app confirms enrolment; answers the recovery codes, shown once."""
-    services = _services(request)
+    services = services_of(request)
     locale = _locale(request)
     body = await _body(request, MFA_CONFIRM)
     async with services.store.write() as db:
@@ -355,7 +346,7 @@ async def mfa_confirm(request: Request) -> Response:
 @guarded
 async def mfa_verify(request: Request) -> Response:
     """A TOTP code (each time step once) or an unused recovery code finishes the sign-in."""
-    services = _services(request)
+    services = services_of(request)
     locale = _locale(request)
     body = await _body(request, MFA_VERIFY)
     async with services.store.write() as db:
@@ -403,7 +394,7 @@ async def mfa_verify(request: Request) -> Response:
 
 @guarded
 async def me(request: Request) -> Response:
-    async with _services(request).store.write() as db:
+    async with services_of(request).store.write() as db:
         staff, session = await _current(request, db, csrf=False)
         if not session.mfa_done:
             return JSONResponse({"next": _next_step(staff), "csrf": session.csrf_token})
@@ -432,7 +423,7 @@ def _sealed_key(locale: str, value: str) -> str:
 @guarded
 async def enrol_key(request: Request) -> Response:
     """Stores the key pair the browser made; signs it when the org key is at hand."""
-    services = _services(request)
+    services = services_of(request)
     locale = _locale(request)
     body = await _body(request, KEYS)
     try:
@@ -462,7 +453,7 @@ async def enrol_key(request: Request) -> Response:
 async def reseal_key(request: Request) -> Response:
     """The first sign-in after ADR 0021: the page opened the private key with the legacy wrapping
     key and sends it sealed under the derived unwrap value; the account is then fully derived."""
-    services = _services(request)
+    services = services_of(request)
     locale = _locale(request)
     body = await _body(request, RESEAL)
     sealed = _sealed_key(locale, body["encrypted_private_key"])
@@ -482,7 +473,7 @@ async def change_password(request: Request) -> Response:
     private key the browser re-sealed under the new unwrap value, change together in one
     transaction, or nothing changes. The server never sees either password (ADR 0021), so the
     page enforces the length rule."""
-    services = _services(request)
+    services = services_of(request)
     locale = _locale(request)
     body = await _body(request, PASSWORD)
     old_auth, new_auth = _auth_value(locale, body["old_auth"]), _auth_value(locale, body["new_auth"])
@@ -523,7 +514,7 @@ async def change_password(request: Request) -> Response:
 
 @guarded
 async def logout(request: Request) -> Response:
-    services = _services(request)
+    services = services_of(request)
     async with services.store.write() as db:
         staff, _session = await _current(request, db)
         if request.url.path.endswith("everywhere"):

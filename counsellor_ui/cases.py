@@ -19,7 +19,8 @@ from helpline import taxonomy, validate
 from helpline.crypto import CryptoError, check_ciphertext_shape
 from helpline.i18n import N_
 from helpline.models import CaseRecord, Conversation, ConversationState, Role, Staff, utcnow
-from helpline.security import audit, permissions
+from helpline.security import access, audit
+from helpline.security.access import Action, Thing
 from helpline.staffweb import Refused, StaffCall, staff_route
 from helpline.validate import Optional
 
@@ -69,16 +70,16 @@ def case_dict(case: CaseRecord, *, with_note: bool) -> dict[str, Any]:
     return out
 
 
-async def _readable_conversation(db: AsyncSession, call: StaffCall, conv_id: str) -> Conversation:
-    """The conversation if this staff member held it, was granted it, or supervises; else 403."""
+async def _conversation_for(db: AsyncSession, call: StaffCall, conv_id: str, action: Action) -> Conversation:
+    """The conversation if this staff member may take the action on its case record; else 404 or 403."""
     conv = await repo.get_conversation(db, conv_id)
     if conv is None:
         raise Refused(404, call.t("No such conversation."))
-    if permissions.allowed(call.staff.role, "case.read_all"):
-        return conv
-    if conv.counsellor_id == call.staff.id or await repo.is_member(db, conv_id, call.staff.id):
-        return conv
-    raise Refused(403, call.t("This case is not yours."))
+    relation = access.conversation_relation(call.staff.id, call.staff.role, holder_id=conv.counsellor_id,
+                                            granted=await repo.is_granted(db, conv_id, call.staff.id))
+    if not access.may(call.staff.role, relation, Thing.CASE, action):
+        raise Refused(403, call.t("This case is not yours."))
+    return conv
 
 
 async def taxonomy_view(call: StaffCall) -> Response:
@@ -113,12 +114,7 @@ async def save_case(call: StaffCall) -> Response:
         except CryptoError as exc:
             raise Refused(400, call.t("The case note is not accepted: %(reason)s.") % {"reason": exc}) from None
     async with call.services.store.write() as db:
-        conv = await repo.get_conversation(db, conv_id)
-        if conv is None:
-            raise Refused(404, call.t("No such conversation."))
-        supervisor = permissions.allowed(call.staff.role, "case.read_all")
-        if conv.counsellor_id != call.staff.id and not supervisor:
-            raise Refused(403, call.t("This case is not yours."))
+        conv = await _conversation_for(db, call, conv_id, Action.WRITE)
         if conv.state == ConversationState.QUEUED:
             raise Refused(409, call.t("A case is recorded once the chat has started."))
         case = (await db.execute(select(CaseRecord).where(CaseRecord.conversation_id == conv_id))).scalar_one_or_none()
@@ -141,7 +137,7 @@ async def save_case(call: StaffCall) -> Response:
 async def read_case(call: StaffCall) -> Response:
     conv_id = call.request.path_params["conv"]
     async with call.services.store.write() as db:
-        conv = await _readable_conversation(db, call, conv_id)
+        conv = await _conversation_for(db, call, conv_id, Action.READ)
         case = (await db.execute(select(CaseRecord).where(CaseRecord.conversation_id == conv_id))).scalar_one_or_none()
         await audit.record(db, call.actor, "case.read", f"conv:{conv_id}")
         return JSONResponse({"conv": conv.id, "state": conv.state, "prechat": _prechat(conv),
@@ -180,8 +176,7 @@ async def list_cases(call: StaffCall) -> Response:
     query = (
         select(Conversation, CaseRecord).outerjoin(CaseRecord, CaseRecord.conversation_id == Conversation.id)
         .where(Conversation.state.in_([ConversationState.ACTIVE, ConversationState.ENDED])))
-    if not permissions.allowed(call.staff.role, "case.read_all"):
-        query = query.where(Conversation.counsellor_id == call.staff.id)
+    query = query.where(access.conversation_condition(call.staff.id, call.staff.role, Thing.CASE, Action.READ))
     if start:
         query = query.where(Conversation.created_at >= start)
     if end:

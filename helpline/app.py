@@ -29,7 +29,9 @@ import child_ui.report
 import child_ui.web
 import helpline.web
 import referral.admin_directory
+import referral.console_routes
 import referral.portal
+import referral.report_routes
 import referral.worker
 from chat.broker import Broker, make_broker
 from chat.hub import STAFF_CHANNEL, Hub, revoke_notice
@@ -37,6 +39,7 @@ from chat.service import ChatService
 from chat.teamwork import Teamwork
 from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, openapi, retention, staffweb, timing
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
+from helpline.jobs import Scheduler
 from helpline.middleware import BodyLimit, ForgetClient, PublicHost, SecurityHeaders, content_security_policy
 from helpline.models import Staff, StaffSession
 from helpline.security import throttle
@@ -145,7 +148,7 @@ async def resign_at_start(services: Services) -> None:
 
 def _routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [*child_ui.web.routes, *helpline.web.routes, *chat.web.routes, *referral.portal.routes,
-                               *openapi.routes]
+                               *referral.console_routes.routes, *referral.report_routes.routes, *openapi.routes]
     with contextlib.suppress(ImportError):
         import counsellor_ui.web
 
@@ -176,14 +179,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await resign_at_start(services)
         await services.hub.start()
         drain.install(services.hub.stop)  # `reconnect` goes out before uvicorn closes the sockets
-        worker = referral.worker.start(services)  # escalations and notices, state in the DB
-        purger = retention.start(services)  # content past HELPLINE_RETENTION_DAYS
+        jobs = Scheduler()  # every background job, its state in the DB
+        referral.worker.add_job(jobs, services)  # escalations and notices
+        retention.add_job(jobs, services)  # content past HELPLINE_RETENTION_DAYS
+        jobs.start()
         gc_tuning.tune()  # after start-up: see docs/adr/0016-garbage-collector.md
         try:
             yield
         finally:
-            await retention.stop(purger)
-            await referral.worker.stop(worker)
+            await jobs.stop()
             await services.hub.stop()
             await services.chat.writer.stop()
             await services.broker.stop()

@@ -15,14 +15,12 @@ states, times), referral events without bodies (who moved what when), and the au
 gets one `retention.purge` row per run that removed anything.
 
 `helpline purge` runs it once; every server process runs it at start and then every
-HELPLINE_PURGE_INTERVAL_MINUTES (`start`/`stop` below, from the app's lifespan). Runs are
+HELPLINE_PURGE_INTERVAL_MINUTES, as a job of the app's scheduler (helpline/jobs.py). Runs are
 idempotent, so any number of processes may run side by side.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 from dataclasses import asdict, dataclass
@@ -31,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.engine import CursorResult
 
-from helpline.db import Store, StoreUnavailable
+from helpline.db import Store
 from helpline.models import (
     CaseRecord,
     Conversation,
@@ -48,6 +46,7 @@ from helpline.security import audit
 
 if TYPE_CHECKING:
     from helpline.app import Services
+    from helpline.jobs import Scheduler
     from helpline.settings import Settings
 
 log = logging.getLogger("helpline.retention")
@@ -115,23 +114,7 @@ async def purge(store: Store, settings: Settings, now: dt.datetime | None = None
     return done
 
 
-async def loop(services: Services) -> None:
-    interval = 60.0 * int(services.settings.purge_interval_minutes)
-    while True:
-        try:
-            await purge(services.store, services.settings)
-        except StoreUnavailable:
-            log.warning("retention: the database is unavailable; trying again later")
-        except Exception:
-            log.exception("retention: a run failed; trying again later")
-        await asyncio.sleep(interval)
-
-
-def start(services: Services) -> asyncio.Task[None]:
-    return asyncio.create_task(loop(services), name="retention")
-
-
-async def stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+def add_job(jobs: Scheduler, services: Services) -> None:
+    """Hands the purge to the scheduler: at start, then every HELPLINE_PURGE_INTERVAL_MINUTES."""
+    jobs.add("retention", 60.0 * int(services.settings.purge_interval_minutes),
+             lambda: purge(services.store, services.settings))

@@ -4,7 +4,10 @@ notices go to). Every change is audited; the UI is counsellor_ui/static/console_
 
 `helpline directory load` adds and updates agencies from the data file by code, so a later load
 puts back the file's name of an agency an admin renamed; contacts and officers are never touched
-by a load."""
+by a load.
+
+Beside them, the admins' view of the notice outbox (/admin/api/outbox): every notice and its
+delivery status."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from helpline import validate
 from helpline.models import Agency, OfficerContact, Role, Staff, utcnow
 from helpline.security import audit
 from helpline.staffweb import Refused, StaffCall, staff_route
-from referral import directory
+from referral import directory, notices
 
 BASE = "/admin/api/agencies"
 
@@ -120,9 +123,23 @@ async def remove_officer(call: StaffCall) -> Response:
         return JSONResponse({"username": staff.username, "agency": None})
 
 
+# -- the notice outbox -----------------------------------------------------------------------------
+
+
+async def admin_outbox(call: StaffCall) -> Response:
+    """Every notice and its delivery status; with no SMTP server these are the outbox's files."""
+    folder = notices.outbox_folder(call.services.settings)
+    async with call.services.store.read() as db:
+        items: list[dict[str, Any]] = await notices.listing(db)
+    files = sorted(p.name for p in folder.glob("*.eml")) if folder.is_dir() else []
+    return JSONResponse({"mode": "smtp" if call.services.settings.smtp_host else "outbox", "notices": items,
+                         "outbox_files": files})
+
+
 routes: list[BaseRoute] = [
     staff_route(BASE, "admin.agencies", list_agencies),
     staff_route(BASE + "/{code:str}", "admin.agencies", save_agency, methods=("PUT",), body=AGENCY),
     staff_route(BASE + "/{code:str}/officers", "admin.agencies", add_officer, methods=("POST",), body=OFFICER),
     staff_route(BASE + "/{code:str}/officers/{staff_id:str}", "admin.agencies", remove_officer, methods=("DELETE",)),
+    staff_route("/admin/api/outbox", "admin.outbox", admin_outbox),
 ]

@@ -18,8 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.i18n import N_
-from helpline.models import Conversation, ConversationAccess, Disclosure, Role, Staff
-from helpline.security import audit
+from helpline.models import Conversation, Disclosure, Role, Staff
+from helpline.security import access, audit
+from helpline.security.access import Action, Thing
+from referral import repository
 from referral.service import CONSENT_ITEMS, ReferralError
 
 WITHOUT_CONSENT = "shared_without_consent_for_safety"
@@ -38,15 +40,12 @@ def as_dict(item: Disclosure, names: dict[int, str]) -> dict[str, Any]:
 
 
 async def _may_handle(db: AsyncSession, staff: Staff, conversation_id: str) -> Conversation:
-    conversation = await db.get(Conversation, conversation_id)
+    conversation = await repository.conversation(db, conversation_id)
     if conversation is None:
         raise ReferralError(404, N_("There is no such conversation."))
-    if conversation.counsellor_id == staff.id:
-        return conversation
-    granted = (await db.execute(select(ConversationAccess.id).where(
-        ConversationAccess.conversation_id == conversation_id,
-        ConversationAccess.staff_id == staff.id))).first()
-    if granted is None:
+    relation = access.conversation_relation(staff.id, staff.role, holder_id=conversation.counsellor_id,
+                                            granted=await repository.is_granted(db, conversation_id, staff.id))
+    if not access.may(staff.role, relation, Thing.CONVERSATION, Action.REFER):
         raise ReferralError(403, N_("Only the person handling this chat can ask."))
     return conversation
 

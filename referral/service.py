@@ -11,21 +11,20 @@ referral key the counsellor's browser made and wrapped for each reader. Access:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import crypto
 from helpline.i18n import N_
-from helpline.models import Agency, CaseRecord, Conversation, Referral, ReferralEvent, ReferralKey, Role, Staff
-from helpline.security import audit, pow, throttle
+from helpline.models import Agency, Referral, ReferralEvent, ReferralKey, Role, Staff
+from helpline.security import access, audit
+from helpline.security.access import Action, Thing
 from helpline.settings import Settings
 from referral import notices as notices
+from referral import repository
 from referral.model import IllegalTransition, ReferralState, check_transition
 
 URGENCIES = ("emergency", "urgent", "routine")
@@ -99,7 +98,7 @@ def is_helpline(staff: Staff) -> bool:
 
 
 async def agency_by_code(db: AsyncSession, code: str) -> Agency:
-    agency = (await db.execute(select(Agency).where(Agency.code == code))).scalar_one_or_none()
+    agency = await repository.agency_by_code(db, code)
     if agency is None or not agency.active:
         raise ReferralError(400, N_("There is no active agency with the code %(code)s."), {"code": code[:48]})
     return agency
@@ -109,11 +108,7 @@ async def readers(db: AsyncSession, agency: Agency, creator: Staff | None, also:
                   ) -> list[Staff]:
     """Everyone the referral key must be wrapped for: the agency's officers with a signed key,
     every supervisor with a signed key, and the counsellor who writes it."""
-    query = select(Staff).where(Staff.disabled.is_(False), Staff.key_signature.is_not(None),
-                                ((Staff.role == Role.OFFICER.value) & (Staff.agency_id == agency.id))
-                                | (Staff.role == Role.SUPERVISOR.value)
-                                | Staff.id.in_({*([creator.id] if creator else []), *also}))
-    return list((await db.execute(query.order_by(Staff.id))).scalars())
+    return await repository.readers(db, agency.id, {*([creator.id] if creator else []), *also})
 
 
 def public_reader(staff: Staff) -> dict[str, Any]:
@@ -128,22 +123,19 @@ def reader_info(staff: Staff) -> dict[str, Any]:
 
 
 async def _load(db: AsyncSession, referral_id: str, *, lock: bool = False) -> Referral:
-    query = select(Referral).where(Referral.id == referral_id)
-    if lock and db.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    referral = (await db.execute(query)).scalar_one_or_none()
+    referral = await repository.load(db, referral_id, lock=lock)
     if referral is None:
         raise ReferralError(404, N_("There is no such referral."))
     return referral
 
 
+def relation(staff: Staff, referral: Referral) -> access.Relation:
+    return access.referral_relation(staff.id, staff.role, staff.agency_id, created_by=referral.created_by,
+                                    agency_id=referral.agency_id, state=referral.state)
+
+
 def may_see(staff: Staff, referral: Referral) -> bool:
-    if staff.role == Role.OFFICER.value:
-        return staff.agency_id is not None and staff.agency_id == referral.agency_id \
-            and referral.state != ReferralState.DRAFT
-    if staff.role == Role.SUPERVISOR.value:
-        return True
-    return staff.role == Role.COUNSELLOR.value and referral.created_by == staff.id
+    return access.may(staff.role, relation(staff, referral), Thing.REFERRAL, Action.READ)
 
 
 async def visible(db: AsyncSession, staff: Staff, referral_id: str, *, lock: bool = False) -> Referral:
@@ -157,7 +149,7 @@ async def visible(db: AsyncSession, staff: Staff, referral_id: str, *, lock: boo
 # -- steps ----------------------------------------------------------------------------------------
 
 
-async def _event(db: AsyncSession, referral: Referral, actor: Staff | str, kind: str, *, now: dt.datetime,
+async def add_event(db: AsyncSession, referral: Referral, actor: Staff | str, kind: str, *, now: dt.datetime,
                  from_state: str | None = None, to_state: str | None = None, body: str | None = None,
                  detail: dict[str, Any] | None = None) -> ReferralEvent:
     name = actor if isinstance(actor, str) else actor.participant_id
@@ -179,11 +171,11 @@ async def _move(db: AsyncSession, referral: Referral, actor: Staff | str, target
     before = referral.state
     referral.state = target.value
     referral.updated_at = now
-    await _event(db, referral, actor, "transition", now=now, from_state=before, to_state=target.value, body=body,
+    await add_event(db, referral, actor, "transition", now=now, from_state=before, to_state=target.value, body=body,
                  detail=detail)
 
 
-async def _store_keys(db: AsyncSession, referral: Referral, creator: Staff | None, agency: Agency,
+async def store_keys(db: AsyncSession, referral: Referral, creator: Staff | None, agency: Agency,
                       keys: list[WrappedKey], now: dt.datetime, also: set[int] | None = None) -> None:
     """Checks the wrapped keys: only allowed readers, every required reader, wrapped by the sender."""
     allowed = {s.participant_id: s for s in await readers(db, agency, creator, frozenset(also or ()))}
@@ -205,16 +197,14 @@ async def _store_keys(db: AsyncSession, referral: Referral, creator: Staff | Non
                            wrapper_public_key=key.wrapper_public_key, created_at=now))
 
 
-async def _send(db: AsyncSession, referral: Referral, actor: Staff | str, agency: Agency, settings: Settings,
+async def send(db: AsyncSession, referral: Referral, actor: Staff | str, agency: Agency, settings: Settings,
                 now: dt.datetime) -> None:
     await _move(db, referral, actor, ReferralState.SENT, now=now, detail={"agency": agency.code})
     referral.sent_at = now
     referral.ack_deadline_at = now + dt.timedelta(minutes=deadline_minutes(settings, referral.urgency))
     if referral.source == "report":  # public reports: batched notices (a flood must not mail per report)
-        waiting = (await db.execute(select(func.count()).select_from(Referral).where(
-            Referral.agency_id == agency.id, Referral.source == "report",
-            Referral.state == ReferralState.SENT.value))).scalar_one()
-        await notices.queue_reports_waiting(db, referral, agency, settings, now, int(waiting))
+        waiting = await repository.reports_waiting(db, agency.id)
+        await notices.queue_reports_waiting(db, referral, agency, settings, now, waiting)
         return
     await notices.queue_referral_waiting(db, referral, agency, settings, now)
 
@@ -230,13 +220,14 @@ async def create(db: AsyncSession, staff: Staff, settings: Settings, *, agency_c
     agency = await agency_by_code(db, agency_code)
     case_id: int | None = None
     if conversation_id is not None:
-        conversation = await db.get(Conversation, conversation_id)
+        conversation = await repository.conversation(db, conversation_id)
         if conversation is None:
             raise ReferralError(400, N_("There is no such conversation."))
-        if staff.role != Role.SUPERVISOR.value and conversation.counsellor_id != staff.id:
+        tie = access.conversation_relation(staff.id, staff.role, holder_id=conversation.counsellor_id,
+                                           granted=await repository.is_granted(db, conversation_id, staff.id))
+        if not access.may(staff.role, tie, Thing.CASE, Action.REFER):
             raise ReferralError(403, N_("You may refer only a case you held."))
-        case_id = (await db.execute(select(CaseRecord.id).where(CaseRecord.conversation_id == conversation_id))
-                   ).scalar_one_or_none()
+        case_id = await repository.case_id_of(db, conversation_id)
     referral = Referral(id=new_id(), agency_id=agency.id, urgency=urgency, chi_category=chi_category,
                         state=ReferralState.DRAFT.value, consent=check_consent(consent),
                         content=check_body(content, MAX_CONTENT_BYTES), created_by=staff.id,
@@ -246,11 +237,11 @@ async def create(db: AsyncSession, staff: Staff, settings: Settings, *, agency_c
     from referral import disclosures  # the two-person rule; it imports this module's errors
 
     disclosure = await disclosures.use_for_referral(db, staff, conversation_id, referral.consent, referral.id)
-    await _store_keys(db, referral, staff, agency, keys, now)
-    await _event(db, referral, staff, "created", now=now, to_state=ReferralState.DRAFT.value,
+    await store_keys(db, referral, staff, agency, keys, now)
+    await add_event(db, referral, staff, "created", now=now, to_state=ReferralState.DRAFT.value,
                  detail={"agency": agency.code, "urgency": urgency,
                          **({"disclosure": disclosure.id} if disclosure else {})})
-    await _send(db, referral, staff, agency, settings, now)
+    await send(db, referral, staff, agency, settings, now)
     return referral
 
 
@@ -274,7 +265,7 @@ async def record_action(db: AsyncSession, officer: Staff, referral_id: str, kind
         await _move(db, referral, officer, ReferralState.IN_PROGRESS, now=now)
     elif referral.state != ReferralState.IN_PROGRESS:
         raise ReferralError(409, N_("Acknowledge the referral before you record an action."))
-    await _event(db, referral, officer, "action", now=now, body=body, detail={"action": kind})
+    await add_event(db, referral, officer, "action", now=now, body=body, detail={"action": kind})
     referral.updated_at = now
     return referral
 
@@ -286,7 +277,7 @@ async def ask(db: AsyncSession, officer: Staff, referral_id: str, body: str, now
     _officer_only(officer)
     if referral.state in (ReferralState.CLOSED, ReferralState.RETURNED):
         raise ReferralError(409, N_("This referral is %(state)s; questions are closed."), {"state": referral.state})
-    await _event(db, referral, officer, "question", now=now, body=body)
+    await add_event(db, referral, officer, "question", now=now, body=body)
     return referral
 
 
@@ -297,7 +288,7 @@ async def answer(db: AsyncSession, staff: Staff, referral_id: str, body: str, no
         raise ReferralError(403, N_("Only the helpline answers questions."))
     if referral.state == ReferralState.DRAFT:
         raise ReferralError(409, N_("This referral has not been sent."))
-    await _event(db, referral, staff, "answer", now=now, body=body)
+    await add_event(db, referral, staff, "answer", now=now, body=body)
     return referral
 
 
@@ -318,18 +309,18 @@ async def reroute(db: AsyncSession, staff: Staff, settings: Settings, referral_i
                   keys: list[WrappedKey], now: dt.datetime) -> Referral:
     """A returned referral goes to another agency: back to draft, new readers' keys, sent again."""
     referral = await visible(db, staff, referral_id, lock=True)
-    if not is_helpline(staff) or staff.id != referral.created_by and staff.role != Role.SUPERVISOR.value:
+    if not access.may(staff.role, relation(staff, referral), Thing.REFERRAL, Action.TRANSFER):
         raise ReferralError(403, N_("Only the helpline re-routes a referral."))
     agency = await agency_by_code(db, agency_code)
     await _move(db, referral, staff, ReferralState.DRAFT, now=now, detail={"agency": agency.code})
-    await db.execute(delete(ReferralKey).where(ReferralKey.referral_id == referral.id))
+    await repository.delete_keys(db, referral.id)
     # Whoever re-routes wraps the keys again; the counsellor who made the referral keeps a key.
     also = {referral.created_by} if referral.created_by else set()
-    await _store_keys(db, referral, staff, agency, keys, now, also=also)
+    await store_keys(db, referral, staff, agency, keys, now, also=also)
     referral.agency_id = agency.id
     referral.return_reason = None
     referral.acknowledged_at = None
-    await _send(db, referral, staff, agency, settings, now)
+    await send(db, referral, staff, agency, settings, now)
     return referral
 
 
@@ -348,11 +339,11 @@ async def close(db: AsyncSession, officer: Staff, referral_id: str, outcome: str
 
 async def missing_readers(db: AsyncSession, referral: Referral) -> list[Staff]:
     """Readers the referral should have (an officer or supervisor who enrolled later) with no key yet."""
-    agency = await db.get(Agency, referral.agency_id)
+    agency = await repository.agency(db, referral.agency_id)
     if agency is None:
         return []
-    creator = await db.get(Staff, referral.created_by) if referral.created_by else None
-    have = set((await db.execute(select(ReferralKey.reader).where(ReferralKey.referral_id == referral.id))).scalars())
+    creator = await repository.staff(db, referral.created_by)
+    have = await repository.readers_with_key(db, referral.id)
     return [s for s in await readers(db, agency, creator) if s.participant_id not in have]
 
 
@@ -360,9 +351,7 @@ async def add_keys(db: AsyncSession, staff: Staff, referral_id: str, keys: list[
                    now: dt.datetime) -> Referral:
     """A reader who holds the referral key wraps it for readers who came later."""
     referral = await visible(db, staff, referral_id, lock=True)
-    held = (await db.execute(select(ReferralKey.id).where(ReferralKey.referral_id == referral.id,
-                                                          ReferralKey.reader == staff.participant_id))
-            ).scalar_one_or_none()
+    held = await repository.key_of(db, referral.id, staff.participant_id)
     if held is None:
         raise ReferralError(409, N_("You hold no key for this referral, so you cannot pass it on."))
     waiting = {s.participant_id for s in await missing_readers(db, referral)}
@@ -375,7 +364,7 @@ async def add_keys(db: AsyncSession, staff: Staff, referral_id: str, keys: list[
             raise ReferralError(400, N_("Keys must be wrapped with your own key."))
         db.add(ReferralKey(referral_id=referral.id, reader=key.reader, wrapped_key=key.wrapped_key,
                            wrapper_public_key=key.wrapper_public_key, created_at=now))
-    await _event(db, referral, staff, "keys", now=now, detail={"readers": sorted(k.reader for k in keys)})
+    await add_event(db, referral, staff, "keys", now=now, detail={"readers": sorted(k.reader for k in keys)})
     return referral
 
 
@@ -386,213 +375,6 @@ def _is_public_key(text: str) -> bool:
         return False
 
 
-# -- public reports of illegal content ---------------------------------------------------------------
-
-REPORT_KINDS = ("sexual_images", "grooming", "threats", "other")
-REPORT_AGENCY = "police-cyber"
-REPORT_ACTOR = "public:report"
-REPORTS_PER_MINUTE = 30  # reports a minute from which each more doubling makes the proof of work a bit harder
-REPORT_POW = b"report-pow"
-STATUS_LOOKUPS = 20  # look-ups of one code per STATUS_WINDOW; the first of each window is audited
-STATUS_WINDOW = dt.timedelta(hours=1)
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on phones
-
-
-def new_report_code() -> str:
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
-
-
-def report_code_hash(server_secret: bytes, code: str) -> str:
-    normal = code.strip().upper().replace("-", "").replace(" ", "")
-    return hmac.new(server_secret, b"report-code\x00" + normal.encode("ascii", "replace"), hashlib.sha256).hexdigest()
-
-
-async def report_readers(db: AsyncSession) -> tuple[Agency, list[Staff]]:
-    agency = await agency_by_code(db, REPORT_AGENCY)
-    return agency, await readers(db, agency, None)
-
-
-async def create_report(db: AsyncSession, settings: Settings, server_secret: bytes, *, kind: str, content: str,
-                        keys: list[WrappedKey], now: dt.datetime) -> tuple[Referral, str]:
-    """An anonymous report (no account) becomes a referral to the police cybercrime sector.
-
-    The reporter's browser encrypts it to the readers' keys with a key pair made for this report;
-    the reporter gets a code to check its status. Nothing about the reporter is stored.
-    """
-    if kind not in REPORT_KINDS:
-        raise ReferralError(400, N_("Unknown kind of report."))
-    # The flood guard needs nothing about the sender: the caller checked a proof of work priced by
-    # how many reports arrive (check_report_proof); a report with one is never refused for the rest.
-    agency, people = await report_readers(db)
-    if not people:
-        raise ReferralError(503, N_("Reports cannot be received right now. Please call 116 111."))
-    code = new_report_code()
-    referral = Referral(id=new_id(), agency_id=agency.id, urgency="urgent", chi_category=f"illegal_content.{kind}",
-                        state=ReferralState.DRAFT.value, consent={}, content=check_body(content, MAX_CONTENT_BYTES),
-                        created_by=None, source="report", report_code_hash=report_code_hash(server_secret, code),
-                        created_at=now, updated_at=now)
-    db.add(referral)
-    await db.flush()
-    await _store_keys(db, referral, None, agency, keys, now)
-    await _event(db, referral, REPORT_ACTOR, "created", now=now, to_state=ReferralState.DRAFT.value,
-                 detail={"agency": agency.code, "urgency": referral.urgency, "report": kind})
-    await _send(db, referral, REPORT_ACTOR, agency, settings, now)
-    return referral, code
-
-
-class ReportPowRequired(ReferralError):
-    """A report without a fresh proof of work at the current difficulty; the answer carries a new challenge."""
-
-    def __init__(self, challenge: dict[str, Any], wrong: bool) -> None:
-        super().__init__(403, N_("The page must solve a small puzzle before it sends a report. Please send it again.")
-                         if not wrong else N_("The puzzle answer is missing, old, used or too easy now. "
-                                              "Please send the report again."))
-        self.challenge = challenge
-
-
-async def report_difficulty(db: AsyncSession, settings: Settings, now: dt.datetime) -> int:
-    """Bits a report's proof must have now: HELPLINE_POW_BITS always (reports are rare; each costs
-    a reporter a fraction of a second), one more each time the reports of the last minute double
-    past REPORTS_PER_MINUTE, at most HELPLINE_POW_MAX_BITS. Counted each time: no state to share."""
-    base, top = settings.pow_bits, settings.pow_max_bits
-    recent = select(Referral.id).where(Referral.source == "report", Referral.created_at > now - dt.timedelta(minutes=1))
-    limited = recent.limit(pow.counting_limit(REPORTS_PER_MINUTE, base, top)).subquery()
-    count = (await db.execute(select(func.count()).select_from(limited))).scalar_one()
-    return pow.difficulty(base, top, max(1.0, count / REPORTS_PER_MINUTE))
-
-
-async def report_challenge(db: AsyncSession, settings: Settings, server_secret: bytes,
-                           now: dt.datetime) -> dict[str, Any]:
-    bits = await report_difficulty(db, settings, now)
-    return pow.challenge(server_secret, b"", bits, purpose=REPORT_POW)
-
-
-async def check_report_proof(db: AsyncSession, settings: Settings, server_secret: bytes, proof: Any,
-                             now: dt.datetime) -> None:
-    """Refuses a report without a fresh proof at the current difficulty, or with one already used
-    (each proof is good for one report: its seed is kept as a keyed hash until it has expired)."""
-    bits = await report_difficulty(db, settings, now)
-    solved = pow.solved_bits(server_secret, b"", proof, purpose=REPORT_POW)
-    if not pow.passes(solved, bits):
-        raise ReportPowRequired(pow.challenge(server_secret, b"", bits, purpose=REPORT_POW), wrong=proof is not None)
-    key = hmac.new(server_secret, b"report-pow-used:" + str(proof["seed"]).encode("ascii"), hashlib.sha256).hexdigest()
-    keep = dt.timedelta(seconds=pow.CHALLENGE_SECONDS + 60)
-    if await db.run_sync(lambda sync: throttle.count_in_window(sync, key, 1, keep)):
-        raise ReportPowRequired(pow.challenge(server_secret, b"", bits, purpose=REPORT_POW), wrong=True)
-
-
-async def report_status(db: AsyncSession, server_secret: bytes, code: str) -> dict[str, Any]:
-    """What a reporter may learn with their code: whether the police acknowledged it, and when.
-
-    Look-ups of one code are counted under a keyed hash that expires (helpline/security/throttle.py):
-    STATUS_LOOKUPS an hour, then 429. Only the first look-up of a window writes an audit row, so a
-    script asking again and again neither grows the audit log nor learns anything new."""
-    code_hash = report_code_hash(server_secret, code)
-    key = hmac.new(server_secret, b"report-status:" + code_hash.encode("ascii"), hashlib.sha256).hexdigest()
-    counted = await db.run_sync(lambda sync: throttle.count_in_window(sync, key, STATUS_LOOKUPS, STATUS_WINDOW))
-    if counted:
-        raise ReferralError(429, N_("This code was checked many times. Please try again in an hour."))
-    referral = (await db.execute(select(Referral).where(Referral.report_code_hash == code_hash))).scalar_one_or_none()
-    if referral is None:
-        raise ReferralError(404, N_("There is no report with this code. Check the code and try again."))
-    seen = hmac.new(server_secret, b"report-status-audited:" + code_hash.encode("ascii"), hashlib.sha256).hexdigest()
-    if not await db.run_sync(lambda sync: throttle.count_in_window(sync, seen, 1, STATUS_WINDOW)):
-        await audit.record(db, REPORT_ACTOR, "referral.report_status", subject_of(referral.id), {})
-    return {"state": referral.state, "received_at": _iso(referral.sent_at),
-            "acknowledged": referral.acknowledged_at is not None, "acknowledged_at": _iso(referral.acknowledged_at),
-            "closed": referral.state == ReferralState.CLOSED.value}
-
-
 def _officer_only(staff: Staff) -> None:
     if staff.role != Role.OFFICER.value:
         raise ReferralError(403, N_("Only the agency's officers do this."))
-
-
-# -- reading ----------------------------------------------------------------------------------------
-
-
-def summary(referral: Referral, agency: Agency | None) -> dict[str, Any]:
-    return {
-        "id": referral.id, "state": referral.state, "urgency": referral.urgency,
-        "chi_category": referral.chi_category, "outcome": referral.outcome, "return_reason": referral.return_reason,
-        "agency": agency.code if agency else None, "agency_name": agency.name if agency else None,
-        "consent": referral.consent, "conversation": referral.conversation_id, "source": referral.source,
-        "created_at": _iso(referral.created_at), "sent_at": _iso(referral.sent_at),
-        "ack_deadline_at": _iso(referral.ack_deadline_at), "acknowledged_at": _iso(referral.acknowledged_at),
-        "closed_at": _iso(referral.closed_at), "updated_at": _iso(referral.updated_at),
-    }
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-async def list_for(db: AsyncSession, staff: Staff, *, open_only: bool = False, limit: int = 200
-                   ) -> list[dict[str, Any]]:
-    """Officers: their agency's referrals, most urgent and nearest deadline first. Helpline: their own
-    (supervisors: all), newest first. The listing itself is audited."""
-    query = select(Referral, Agency).join(Agency, Agency.id == Referral.agency_id)
-    if staff.role == Role.OFFICER.value:
-        if staff.agency_id is None:
-            return []
-        rank = case(*((Referral.urgency == name, r) for name, r in URGENCY_RANK.items()), else_=9)
-        query = (query.where(Referral.agency_id == staff.agency_id, Referral.state != ReferralState.DRAFT.value)
-                 .order_by(case((Referral.state == ReferralState.CLOSED.value, 1), else_=0), rank,
-                           Referral.ack_deadline_at, Referral.id))
-    elif staff.role == Role.SUPERVISOR.value:
-        query = query.order_by(Referral.created_at.desc(), Referral.id)
-    elif staff.role == Role.COUNSELLOR.value:
-        query = query.where(Referral.created_by == staff.id).order_by(Referral.created_at.desc(), Referral.id)
-    else:
-        raise ReferralError(403, N_("Your role may not do this."))
-    if open_only:
-        query = query.where(Referral.state != ReferralState.CLOSED.value)
-    rows = (await db.execute(query.limit(limit))).all()
-    await audit.record(db, staff.participant_id, "referral.list", "referrals", {"count": len(rows)})
-    return [summary(referral, agency) for referral, agency in rows]
-
-
-async def read(db: AsyncSession, staff: Staff, referral_id: str, *, printed: bool = False) -> dict[str, Any]:
-    """Everything the reader's browser needs to decrypt the referral and its thread; audited
-    (a read for the print view says so in the audit row)."""
-    referral = await visible(db, staff, referral_id)
-    agency = await db.get(Agency, referral.agency_id)
-    key = (await db.execute(select(ReferralKey).where(ReferralKey.referral_id == referral.id,
-                                                      ReferralKey.reader == staff.participant_id))
-           ).scalar_one_or_none()
-    events = (await db.execute(select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
-                               .order_by(ReferralEvent.id))).scalars().all()
-    names = await _names(db, {e.actor for e in events})
-    sender = await db.get(Staff, referral.created_by) if referral.created_by else None
-    await audit.record(db, staff.participant_id, "referral.read", subject_of(referral.id),
-                       {"with_key": key is not None, **({"print": True} if printed else {})})
-    history: list[dict[str, Any]] | None = None
-    if staff.role == Role.SUPERVISOR.value:
-        # Supervisors see the full history on one page: every step and every read, from the audit log.
-        rows = await audit.history(db, subject_of(referral.id))
-        history = [{"id": r.id, "at": _iso(r.at), "actor": r.actor, "actor_name": names.get(r.actor, r.actor),
-                    "action": r.action, "detail": r.detail} for r in rows]
-        names.update(await _names(db, {r.actor for r in rows} - set(names)))
-        for item in history:
-            item["actor_name"] = names.get(str(item["actor"]), item["actor"])
-    waiting = await missing_readers(db, referral) if key is not None else []
-    return {
-        "audit": history,
-        "missing_readers": [reader_info(s) for s in waiting],
-        **summary(referral, agency),
-        "content": referral.content,
-        "key": {"wrapped_key": key.wrapped_key, "wrapper_public_key": key.wrapper_public_key} if key else None,
-        "sender": reader_info(sender) if sender else None,
-        "events": [{"id": e.id, "kind": e.kind, "actor": e.actor, "actor_name": names.get(e.actor, e.actor),
-                    "from": e.from_state, "to": e.to_state, "body": e.body, "detail": e.detail,
-                    "at": _iso(e.created_at)} for e in events],
-    }
-
-
-async def _names(db: AsyncSession, actors: set[str]) -> dict[str, str]:
-    ids = [a.removeprefix("staff:") for a in actors if a.startswith("staff:")]
-    if not ids:
-        return {}
-    rows = (await db.execute(select(Staff.public_id, Staff.display_name).where(Staff.public_id.in_(ids)))).all()
-    return {f"staff:{public_id}": name for public_id, name in rows}

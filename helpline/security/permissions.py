@@ -1,7 +1,8 @@
 """The permission matrix: which role may do which action. Every route and frame asks here.
 
-docs/permissions.md shows the same table (a test checks that they agree). Ownership rules
-(a counsellor's own chats, an officer's own agency) are checked by the services on top of this.
+docs/permissions.md shows the same table (a test checks that they agree). Who may act on a
+given conversation, case or referral (a counsellor's own chats, an officer's own agency) is
+`helpline.security.access`, on top of this.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ MATRIX: dict[str, tuple[frozenset[Role], str]] = {
     "chat.ask_supervisor": (HELPLINE, "raise an 'ask a supervisor' or emergency alert; read the emergency protocol"),
     "disclosure.ask": (HELPLINE, "ask to share without the child's consent when a life is at risk (their chat)"),
     "canned.use": (HELPLINE, "list and insert canned replies"),
-    "case.write": (HELPLINE, "record the case of a chat they held"),
+    "case.write": (HELPLINE, "record the case of a chat they hold, held or were granted"),
     "case.read": (HELPLINE, "list cases and read a case they held or were granted"),
     "staff.directory": (HELPLINE, "see colleagues' names, keys and load (to transfer)"),
     # supervisor
