@@ -359,7 +359,7 @@ def cmd_stats_export(args: argparse.Namespace) -> None:
     """Prints the suppressed statistics tables as CSV (the same cells as the /stats download)."""
     import datetime as dt
 
-    from stats import queries, rollups, web
+    from stats import export, queries, report, rollups, web
 
     settings = _settings()
     try:
@@ -374,8 +374,8 @@ def cmd_stats_export(args: argparse.Namespace) -> None:
         async with store.read() as db:
             current = await queries.load_slice(db, filters)
             previous = await queries.load_slice(db, filters.previous(), with_open=False)
-        report = queries.build_report(current, previous, filters, int(settings.stats_k), args.lang)
-        return web.to_csv(queries.csv_rows(report, args.layout))
+        built = report.build_report(current, previous, filters, int(settings.stats_k), args.lang)
+        return web.to_csv(export.csv_rows(built, args.layout))
 
     text = asyncio.run(_with_store(str(settings.database_url), work))
     if args.output:

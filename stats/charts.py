@@ -10,7 +10,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from helpline.i18n import translate
-from stats.queries import TableView
+from stats.tables import TableView
 
 BAR_HEIGHT = 22
 GAP = 6

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import taxonomy
 from helpline.db import Store
@@ -55,114 +56,183 @@ async def _demo_staff(store: Store) -> int:
         return int(staff.id)
 
 
+@dataclass(frozen=True)
+class _Codes:
+    """The code lists the rows are drawn from: the taxonomy's and the municipalities (the big ones weigh more)."""
+
+    version: str
+    categories: list[str]
+    age_bands: tuple[str, ...]
+    genders: tuple[str, ...]
+    risks: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    contact_types: tuple[str, ...]
+    municipalities: list[str]
+    muni_weights: list[float]
+
+    @classmethod
+    def load(cls) -> _Codes:
+        tax = taxonomy.load()
+        municipalities = sorted(county_of_municipality())
+        muni_weights = [12.0 if m in ("Tiranë", "Durrës", "Elbasan", "Shkodër", "Vlorë", "Fier") else 1.0
+                        for m in municipalities]
+        return cls(tax.version, sorted(tax.categories), tax.codes("age_bands"), tax.codes("genders"),
+                   tax.codes("risk_levels"), tax.codes("outcomes"), tax.codes("contact_types"),
+                   municipalities, muni_weights)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every generated row draws on: the seeded random source, the code lists and the period."""
+
+    rng: random.Random
+    codes: _Codes
+    start: dt.datetime
+    days: int
+    staff_id: int
+    tag: str  # makes this run's ids and child tokens unique
+
+
 async def generate(store: Store, conversations: int, referrals: int, *, agencies: Sequence[tuple[int, str | None]],
                    days: int = 365, seed: int = 7, end: dt.datetime | None = None) -> DemoResult:
     """``agencies`` are the directory's (id, county) pairs, from the caller: statistics read tables and
     never run the referral workflow, so filling an empty directory is the caller's business (the CLI)."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not a secret  # nosec B311
-    tax = taxonomy.load()
-    categories = sorted(tax.categories)
-    age_bands, genders = tax.codes("age_bands"), tax.codes("genders")
-    risks, outcomes, contact_types = tax.codes("risk_levels"), tax.codes("outcomes"), tax.codes("contact_types")
-    municipalities = sorted(county_of_municipality())
-    muni_weights = [12.0 if m in ("Tiranë", "Durrës", "Elbasan", "Shkodër", "Vlorë", "Fier") else 1.0
-                    for m in municipalities]
+    codes = _Codes.load()
     end = end or utcnow().replace(minute=0, second=0, microsecond=0)
     start = end - dt.timedelta(days=days)
     staff_id = await _demo_staff(store)
-    tag = secrets.token_hex(3)
-
+    plan = _Plan(rng, codes, start, days, staff_id, secrets.token_hex(3))
     children = max(1, conversations // 3)
-    child_rows = [{"token_hash": f"demo{tag}{i:010d}".ljust(64, "0")[:64], "public_key": PLACEHOLDER,
-                   "created_at": start} for i in range(children)]
+    first_child = await _insert_children(store, plan, children)
+    conv_rows, case_rows, blocked = _conversation_rows(plan, conversations, first_child, children)
     async with store.write() as db:
-        for i in range(0, len(child_rows), BATCH):
-            await db.execute(insert(_table(ChildIdentity)), child_rows[i:i + BATCH])
-        first_child = int((await db.execute(select(ChildIdentity.id).where(
+        await _insert(db, Conversation, conv_rows)
+        await _insert(db, CaseRecord, case_rows)
+        for child, at in blocked:
+            await db.execute(update(ChildIdentity).where(ChildIdentity.id == child)
+                             .values(blocked_at=at, block_reason="abusive"))
+    ref_rows, esc_rows = _referral_rows(plan, referrals, agencies, utcnow())
+    async with store.write() as db:
+        await _insert(db, Referral, ref_rows)
+        await _insert(db, Escalation, esc_rows)
+    return DemoResult(len(conv_rows), len(case_rows), len(ref_rows), len(esc_rows))
+
+
+async def _insert(db: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
+    for i in range(0, len(rows), BATCH):
+        await db.execute(insert(_table(model)), rows[i:i + BATCH])
+
+
+async def _insert_children(store: Store, plan: _Plan, children: int) -> int:
+    """Inserts the demo children (a third as many as conversations) and returns the first one's id."""
+    child_rows = [{"token_hash": f"demo{plan.tag}{i:010d}".ljust(64, "0")[:64], "public_key": PLACEHOLDER,
+                   "created_at": plan.start} for i in range(children)]
+    async with store.write() as db:
+        await _insert(db, ChildIdentity, child_rows)
+        return int((await db.execute(select(ChildIdentity.id).where(
             ChildIdentity.token_hash == child_rows[0]["token_hash"]))).scalar_one())
 
+
+def _conversation_rows(plan: _Plan, conversations: int, first_child: int, children: int
+                       ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[int, dt.datetime]]]:
+    """Conversations, the case records of most answered ones, and the children blocked (child, when)."""
+    rng = plan.rng
     conv_rows: list[dict[str, Any]] = []
     case_rows: list[dict[str, Any]] = []
     blocked: list[tuple[int, dt.datetime]] = []
     for i in range(conversations):
-        day = start + dt.timedelta(days=rng.randrange(days))
-        created = day.replace(hour=rng.choices(range(24), HOUR_WEIGHTS)[0], minute=rng.randrange(60),
-                              second=rng.randrange(60))
-        conv_id = f"d{tag}{i:012d}"
-        roll = rng.random()
-        state = "abandoned" if roll < 0.12 else "ended"
-        accepted = None if state == "abandoned" else created + dt.timedelta(seconds=int(rng.expovariate(1 / 90)))
-        ended = (accepted or created) + dt.timedelta(seconds=int(rng.expovariate(1 / 1200)) + 30)
-        muni = rng.choices(municipalities, muni_weights)[0] if rng.random() < 0.8 else None
-        child = first_child + rng.randrange(children)
-        conv_rows.append({
-            "id": conv_id, "child_id": child, "state": state, "urgency": rng.choices((0, 1, 2), (90, 8, 2))[0],
-            "contact_by": "adult" if rng.random() < 0.08 else "child",
-            "age_band": _pick(rng, age_bands) if rng.random() < 0.7 else None,
-            "gender": _pick(rng, genders) if rng.random() < 0.8 else None,
-            "municipality": muni,
-            "county": county_of_municipality()[muni] if muni and rng.random() < 0.7 else None,
-            "topic": _pick(rng, categories) if rng.random() < 0.5 else None,
-            "returning_child": rng.random() < 0.3, "counsellor_id": staff_id if accepted else None,
-            "created_at": created, "accepted_at": accepted, "ended_at": ended,
-            "ended_by": "child" if rng.random() < 0.6 else "staff",
-            "feedback": rng.choices(("yes", "somewhat", "no", None), (40, 15, 5, 40))[0],
-        })
+        conv = _conversation_row(plan, f"d{plan.tag}{i:012d}", first_child, children)
+        conv_rows.append(conv)
+        accepted, ended = conv["accepted_at"], conv["ended_at"]
         if accepted is not None and rng.random() < 0.01:
-            blocked.append((child, ended))
+            blocked.append((conv["child_id"], ended))
         if accepted is not None and rng.random() < 0.9:
-            contact_type = rng.choices(contact_types, (70, 10, 6, 5, 5, 2, 2))[0]
-            counselling = contact_type == "counselling"
-            case_rows.append({
-                "conversation_id": conv_id, "counsellor_id": staff_id, "contact_type": contact_type,
-                "primary_category": _pick(rng, categories) if counselling else None,
-                "secondary_categories": rng.sample(categories, rng.choice((0, 0, 1, 2))) if counselling else [],
-                "risk": rng.choices(risks, (60, 20, 12, 6, 2))[0],
-                "age_band": _pick(rng, age_bands), "gender": _pick(rng, genders),
-                "outcome": _pick(rng, outcomes) if counselling else "none", "follow_up": rng.random() < 0.1,
-                "note": None, "note_keys": None, "taxonomy_version": tax.version,
-                "created_at": ended, "updated_at": ended,
-            })
-    async with store.write() as db:
-        for i in range(0, len(conv_rows), BATCH):
-            await db.execute(insert(_table(Conversation)), conv_rows[i:i + BATCH])
-        for i in range(0, len(case_rows), BATCH):
-            await db.execute(insert(_table(CaseRecord)), case_rows[i:i + BATCH])
-        for child, at in blocked:
-            await db.execute(update(ChildIdentity).where(ChildIdentity.id == child)
-                             .values(blocked_at=at, block_reason="abusive"))
+            case_rows.append(_case_row(plan, conv["id"], ended))
+    return conv_rows, case_rows, blocked
 
-    deadlines = {"emergency": dt.timedelta(hours=1), "urgent": dt.timedelta(days=1), "routine": dt.timedelta(days=3)}
-    ref_outcomes = ("child_protected", "family_supported", "services_provided", "investigation_opened",
-                    "referred_onward", "no_action_needed", "child_not_found", "other")
+
+def _conversation_row(plan: _Plan, conv_id: str, first_child: int, children: int) -> dict[str, Any]:
+    # The draws from rng keep their order: the same seed gives the same data.
+    rng, codes = plan.rng, plan.codes
+    day = plan.start + dt.timedelta(days=rng.randrange(plan.days))
+    created = day.replace(hour=rng.choices(range(24), HOUR_WEIGHTS)[0], minute=rng.randrange(60),
+                          second=rng.randrange(60))
+    roll = rng.random()
+    state = "abandoned" if roll < 0.12 else "ended"
+    accepted = None if state == "abandoned" else created + dt.timedelta(seconds=int(rng.expovariate(1 / 90)))
+    ended = (accepted or created) + dt.timedelta(seconds=int(rng.expovariate(1 / 1200)) + 30)
+    muni = rng.choices(codes.municipalities, codes.muni_weights)[0] if rng.random() < 0.8 else None
+    child = first_child + rng.randrange(children)
+    return {
+        "id": conv_id, "child_id": child, "state": state, "urgency": rng.choices((0, 1, 2), (90, 8, 2))[0],
+        "contact_by": "adult" if rng.random() < 0.08 else "child",
+        "age_band": _pick(rng, codes.age_bands) if rng.random() < 0.7 else None,
+        "gender": _pick(rng, codes.genders) if rng.random() < 0.8 else None,
+        "municipality": muni,
+        "county": county_of_municipality()[muni] if muni and rng.random() < 0.7 else None,
+        "topic": _pick(rng, codes.categories) if rng.random() < 0.5 else None,
+        "returning_child": rng.random() < 0.3, "counsellor_id": plan.staff_id if accepted else None,
+        "created_at": created, "accepted_at": accepted, "ended_at": ended,
+        "ended_by": "child" if rng.random() < 0.6 else "staff",
+        "feedback": rng.choices(("yes", "somewhat", "no", None), (40, 15, 5, 40))[0],
+    }
+
+
+def _case_row(plan: _Plan, conv_id: str, ended: dt.datetime) -> dict[str, Any]:
+    rng, codes = plan.rng, plan.codes
+    contact_type = rng.choices(codes.contact_types, (70, 10, 6, 5, 5, 2, 2))[0]
+    counselling = contact_type == "counselling"
+    return {
+        "conversation_id": conv_id, "counsellor_id": plan.staff_id, "contact_type": contact_type,
+        "primary_category": _pick(rng, codes.categories) if counselling else None,
+        "secondary_categories": rng.sample(codes.categories, rng.choice((0, 0, 1, 2))) if counselling else [],
+        "risk": rng.choices(codes.risks, (60, 20, 12, 6, 2))[0],
+        "age_band": _pick(rng, codes.age_bands), "gender": _pick(rng, codes.genders),
+        "outcome": _pick(rng, codes.outcomes) if counselling else "none", "follow_up": rng.random() < 0.1,
+        "note": None, "note_keys": None, "taxonomy_version": codes.version,
+        "created_at": ended, "updated_at": ended,
+    }
+
+
+DEADLINES = {"emergency": dt.timedelta(hours=1), "urgent": dt.timedelta(days=1), "routine": dt.timedelta(days=3)}
+REFERRAL_OUTCOMES = ("child_protected", "family_supported", "services_provided", "investigation_opened",
+                     "referred_onward", "no_action_needed", "child_not_found", "other")
+
+
+def _referral_rows(plan: _Plan, referrals: int, agencies: Sequence[tuple[int, str | None]], now: dt.datetime
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Referrals, and an ``ack_overdue`` escalation for each acknowledged late or not by its deadline."""
     ref_rows: list[dict[str, Any]] = []
     esc_rows: list[dict[str, Any]] = []
-    now = utcnow()
     for i in range(referrals):
-        created = start + dt.timedelta(seconds=rng.randrange(days * 86400))
-        urgency = rng.choices(("emergency", "urgent", "routine"), (10, 30, 60))[0]
-        sent = created + dt.timedelta(minutes=rng.randrange(1, 30))
-        deadline = sent + deadlines[urgency]
-        ack_after = dt.timedelta(seconds=int(rng.expovariate(1 / deadlines[urgency].total_seconds() * 1.4)))
-        acknowledged = sent + ack_after if sent + ack_after < now and rng.random() < 0.95 else None
-        closed = (acknowledged + dt.timedelta(days=rng.randrange(1, 40))
-                  if acknowledged and rng.random() < 0.8 else None)
-        closed = closed if closed and closed < now else None
-        state = "closed" if closed else ("acknowledged" if acknowledged else "sent")
-        ref_id = f"r{tag}{i:012d}"
-        agency_id, _county = agencies[rng.randrange(len(agencies))]
-        ref_rows.append({
-            "id": ref_id, "agency_id": agency_id, "urgency": urgency, "chi_category": _pick(rng, categories),
-            "state": state, "outcome": _pick(rng, ref_outcomes) if closed else None, "consent": {},
-            "content": PLACEHOLDER, "created_by": staff_id, "created_at": created, "sent_at": sent,
-            "ack_deadline_at": deadline, "acknowledged_at": acknowledged, "closed_at": closed,
-            "updated_at": closed or acknowledged or sent,
-        })
+        ref = _referral_row(plan, f"r{plan.tag}{i:012d}", agencies, now)
+        ref_rows.append(ref)
+        deadline, acknowledged = ref["ack_deadline_at"], ref["acknowledged_at"]
         if (acknowledged is None and deadline < now) or (acknowledged is not None and acknowledged > deadline):
-            esc_rows.append({"referral_id": ref_id, "kind": "ack_overdue", "created_at": deadline})
-    async with store.write() as db:
-        for i in range(0, len(ref_rows), BATCH):
-            await db.execute(insert(_table(Referral)), ref_rows[i:i + BATCH])
-        for i in range(0, len(esc_rows), BATCH):
-            await db.execute(insert(_table(Escalation)), esc_rows[i:i + BATCH])
-    return DemoResult(len(conv_rows), len(case_rows), len(ref_rows), len(esc_rows))
+            esc_rows.append({"referral_id": ref["id"], "kind": "ack_overdue", "created_at": deadline})
+    return ref_rows, esc_rows
+
+
+def _referral_row(plan: _Plan, ref_id: str, agencies: Sequence[tuple[int, str | None]],
+                  now: dt.datetime) -> dict[str, Any]:
+    # The draws from rng keep their order: the same seed gives the same data.
+    rng = plan.rng
+    created = plan.start + dt.timedelta(seconds=rng.randrange(plan.days * 86400))
+    urgency = rng.choices(("emergency", "urgent", "routine"), (10, 30, 60))[0]
+    sent = created + dt.timedelta(minutes=rng.randrange(1, 30))
+    deadline = sent + DEADLINES[urgency]
+    ack_after = dt.timedelta(seconds=int(rng.expovariate(1 / DEADLINES[urgency].total_seconds() * 1.4)))
+    acknowledged = sent + ack_after if sent + ack_after < now and rng.random() < 0.95 else None
+    closed = (acknowledged + dt.timedelta(days=rng.randrange(1, 40))
+              if acknowledged and rng.random() < 0.8 else None)
+    closed = closed if closed and closed < now else None
+    state = "closed" if closed else ("acknowledged" if acknowledged else "sent")
+    agency_id, _county = agencies[rng.randrange(len(agencies))]
+    return {
+        "id": ref_id, "agency_id": agency_id, "urgency": urgency, "chi_category": _pick(rng, plan.codes.categories),
+        "state": state, "outcome": _pick(rng, REFERRAL_OUTCOMES) if closed else None, "consent": {},
+        "content": PLACEHOLDER, "created_by": plan.staff_id, "created_at": created, "sent_at": sent,
+        "ack_deadline_at": deadline, "acknowledged_at": acknowledged, "closed_at": closed,
+        "updated_at": closed or acknowledged or sent,
+    }

@@ -2,7 +2,7 @@
 
 The page is rendered on the server (charts as SVG, each with its table); filters are a plain
 GET form, so the page needs no script at all. A visitor who is not signed in is sent to the
-console's sign-in. Every number passes through stats.queries.build_report, so the page,
+console's sign-in. Every number passes through stats.report.build_report, so the page,
 the API and the export show the same protected cells.
 """
 
@@ -24,15 +24,9 @@ from helpline.i18n import pick_locale, translate
 from helpline.models import utcnow
 from helpline.staffweb import Refused, StaffCall, staff_route
 from stats import charts, rollups
-from stats.queries import (
-    Filters,
-    Report,
-    build_report,
-    csv_rows,
-    debrief_count,
-    load_slice,
-    report_json,
-)
+from stats.export import csv_rows, report_json
+from stats.queries import Filters, debrief_count, load_slice
+from stats.report import Report, build_report
 from stats.rollups import ALL, NONE, UNKNOWN, county_of_municipality
 
 if TYPE_CHECKING:

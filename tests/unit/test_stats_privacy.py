@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stats import privacy, queries, rollups
+from stats import export, privacy, queries, report, rollups
 from stats.privacy import HIDDEN, SHOWN, SMALL, Cell
 
 TZ = ZoneInfo("Europe/Tirane")
@@ -180,15 +180,15 @@ def test_generated_data_tables_are_protected_and_match_a_recount(records: list[r
             assert +current.dim("c", dim) == +recount(records, chosen, dim), dim
         else:  # not kept for this filter combination: nothing shown rather than a wrong count
             assert not current.dim("c", dim) and all(t.id != dim for t in
-                                                     queries.build_report(current, current, chosen, k, "en").tables)
+                                                     report.build_report(current, current, chosen, k, "en").tables)
     previous = queries.slice_from_counts(counts, chosen.previous())
-    report = queries.build_report(current, previous, chosen, k, "en")
-    exported = queries.csv_rows(report) + queries.csv_rows(report, "chi")
+    built = report.build_report(current, previous, chosen, k, "en")
+    exported = export.csv_rows(built) + export.csv_rows(built, "chi")
     for row in exported[1:]:
         for text in row[3:5]:
             if text.isdigit():
                 assert int(text) == 0 or int(text) >= k, row
-    for table in report.tables:
+    for table in built.tables:
         raw = _raw(table.id, current)
         if raw is None:
             continue
