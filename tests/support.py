@@ -155,7 +155,7 @@ def clear_redis_prefix(prefix: str) -> None:
 
 def make_stack(backend: str, tmp_path: Path, extra: dict[str, str] | None = None) -> Stack:
     """Builds a migrated installation with keys, on the given backend."""
-    from helpline.cli import upgrade_database
+    from helpline.commands.database import upgrade_database
     from helpline.keys import init_org_key, load_public_key
 
     data = tmp_path / "var"
