@@ -2,12 +2,12 @@
 
 Nothing here knows an address. What the server keeps (see docs/adr/0011-flood-guard.md):
 
-- A *device token* is 32 random bytes the child's browser makes and keeps for a week (chat/web.py
-  receives it in `start` and `resume`). The server never stores it, nor links it to a conversation:
-  it keeps only a keyed hash (HMAC with the server secret) in the throttles table, and only when
-  the device is blocked (for BLOCK_DAYS) or while it is being counted against the per-device limit
-  (an hour). A device is blocked when a counsellor blocks the chat open on it, or when it presents
-  a resume identity that was blocked.
+- A *device token* is 32 random bytes the child's browser makes and keeps for a week
+  (chat/child_connection.py receives it in `start` and `resume`). The server never stores it,
+  nor links it to a conversation: it keeps only a keyed hash (HMAC with the server secret) in the
+  throttles table, and only when the device is blocked (for BLOCK_DAYS) or while it is being
+  counted against the per-device limit (an hour). A device is blocked when a counsellor blocks the
+  chat open on it, or when it presents a resume identity that was blocked.
 - *Proof of work*: while HELPLINE_POW_QUEUE_THRESHOLD or more chats wait, or at least
   HELPLINE_NEW_CHATS_PER_MINUTE started in the last minute, a new chat is accepted only with a
   solved challenge, HELPLINE_POW_BITS hard and one bit harder each time that pressure doubles (at

@@ -21,8 +21,9 @@ from chat.repository import StoredMessage
 from helpline import timing
 
 if TYPE_CHECKING:
+    from chat.connection import ClientConnection
     from chat.service import ChatService
-    from chat.web import ClientConnection, StaffConnection
+    from chat.staff_connection import StaffConnection
 
 log = logging.getLogger("helpline.hub")
 

@@ -32,7 +32,7 @@ class ProtocolError(Exception):
 
 class NotYours(ProtocolError):
     """A staff frame on a conversation this staff member neither holds nor was granted; the staff
-    socket audits it, as a refused HTTP call on an object is (chat/web.py StaffConnection)."""
+    socket audits it, as a refused HTTP call on an object is (chat/staff_connection.py)."""
 
     def __init__(self) -> None:
         super().__init__("forbidden", "This conversation is not yours.")

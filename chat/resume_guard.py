@@ -1,6 +1,6 @@
 """Failed `resume` attempts, counted in the database across connections and processes.
 
-The per-connection frame and error buckets in chat/web.py stop one socket from hammering the
+The per-connection frame and error buckets in chat/connection.py stop one socket from hammering the
 server; this stops a script that opens a new socket (or reaches another process) for each try.
 Failures are counted with helpline/security/throttle.py under an HMAC (server secret) of the
 token's SHA-256, so the throttles table holds neither the token nor its stored hash nor any

@@ -1,0 +1,230 @@
+"""A counsellor's or supervisor's WebSocket connection, authenticated by the console session:
+the session and staff row checked again before each state-changing frame (docs/adr/0018), the
+permission matrix per frame, and the teamwork frames (chat/teamwork.py)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from starlette.websockets import WebSocket
+
+from chat.connection import SOCKET_GONE, ClientConnection
+from chat.model import prechat_of
+from chat.protocol import STAFF_FRAMES, Frame, NotYours, ProtocolError
+from chat.service import UNAVAILABLE
+from helpline.db import StoreUnavailable
+from helpline.models import Staff, StaffSession, utcnow
+from helpline.security import audit, permissions, sessions
+
+if TYPE_CHECKING:
+    from helpline.app import Services
+
+log = logging.getLogger("helpline.chat")
+
+# A console socket whose session no longer allows work (signed out, timed out, disabled, reset,
+# password changed elsewhere): the console says "sign in again" (docs/protocol.md, Close codes).
+SESSION_ENDED_CLOSE = 4401
+ROLE_CHANGED_CLOSE = 4403  # the account's role changed, or it may not use the console
+# Frames that change nothing re-use the check made at connect and by the broker's notices; every
+# other staff frame reads the session and staff row again first (docs/adr/0018).
+UNCHECKED_STAFF_FRAMES = frozenset({"ping", "typing", "sync"})
+RECHECK_RETRY_SECONDS = 5.0  # the database did not answer a timed check: try again this much later
+
+
+class StaffConnection(ClientConnection):
+    """A counsellor's or supervisor's socket, authenticated by the console session."""
+
+    schema = STAFF_FRAMES
+
+    def __init__(self, websocket: WebSocket, services: Services, staff: Staff, session: StaffSession) -> None:
+        super().__init__(websocket, services)
+        self.staff = staff
+        self.participant = staff.participant_id
+        self.team = services.teamwork
+        self.session_id = session.id
+        self.session_deadline = 0.0  # monotonic time the session times out unless used (Hub._tick)
+        self._deadline_from(session)
+
+    # -- revocation: the session and the staff row, checked again (docs/adr/0018) ----------------
+
+    def _deadline_from(self, session: StaffSession) -> None:
+        settings = self.services.settings
+        ends = sessions.expires_at(session, idle_minutes=settings.session_idle_minutes,
+                                   max_hours=settings.session_max_hours)
+        self.session_deadline = time.monotonic() + (ends - utcnow()).total_seconds()
+
+    async def recheck(self, *, used: bool = False) -> bool:
+        """Reads the session and the staff row again (one read by primary key) and closes the
+        socket when they no longer allow work; True when the socket may go on. ``used``: a
+        state-changing frame, which counts as activity for the idle timeout."""
+        if self.closed:
+            return False
+        settings = self.services.settings
+        async with self.services.store.read() as db:
+            found = await sessions.current(db, self.session_id, idle_minutes=settings.session_idle_minutes,
+                                           max_hours=settings.session_max_hours)
+        if found is None:
+            await self.close_revoked(SESSION_ENDED_CLOSE)
+            return False
+        staff, session = found
+        if staff.role != self.staff.role or not permissions.allowed(staff.role, "console.use"):
+            await self.close_revoked(ROLE_CHANGED_CLOSE)
+            return False
+        self.staff = staff
+        if used and utcnow() - session.last_seen_at > sessions.touch_every(settings.session_idle_minutes):
+            async with self.services.store.write() as db:
+                await sessions.touch(db, self.session_id)
+            session.last_seen_at = utcnow()
+        self._deadline_from(session)
+        return True
+
+    async def timed_recheck(self) -> None:
+        """The hub's tick found the session's deadline passed: it may have been used over HTTP
+        meanwhile, so the database decides."""
+        try:
+            await self.recheck()
+        except StoreUnavailable:
+            self.session_deadline = time.monotonic() + RECHECK_RETRY_SECONDS
+
+    async def close_revoked(self, code: int) -> None:
+        """Closes the socket with a code the console turns into "sign in again"."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self.ws.close(code)
+        except SOCKET_GONE:
+            pass
+
+    def wants(self, to: str, frame: dict[str, Any]) -> bool:
+        return to in ("all", self.participant) or (to.startswith("others:") and to != "others:" + self.participant)
+
+    def wants_staff(self, to: str) -> bool:
+        return to in (self.participant, "all", "role:" + self.staff.role)
+
+    async def _allow(self, action: str) -> None:
+        """The permission matrix, as for HTTP routes; a refusal is audited like a 403."""
+        if not permissions.allowed(self.staff.role, action):
+            await self._audit_refusal(action, "role")
+            raise ProtocolError("forbidden", "Your role may not do this.")
+
+    async def _audit_refusal(self, action: str, reason: str) -> None:
+        try:
+            await audit.refused(self.services.store, self.staff, action, reason=reason)
+        except StoreUnavailable:
+            log.warning("a refused frame was not audited: storage unavailable")
+
+    async def dispatch(self, frame: Frame) -> dict[str, Any]:
+        if frame.type not in UNCHECKED_STAFF_FRAMES:
+            try:
+                allowed = await self.recheck(used=True)
+            except StoreUnavailable:
+                raise ProtocolError("unavailable", UNAVAILABLE) from None
+            if not allowed:
+                raise ProtocolError("signed_out", "Your session has ended; sign in again.")
+        try:
+            return await super().dispatch(frame)
+        except NotYours:
+            # A chat they do not hold: in the audit log, as a refused HTTP call on an object is.
+            await self._audit_refusal("frame." + frame.type, "object")
+            raise
+
+    async def check_member(self, conv_id: str) -> None:
+        async with self.services.sessionmaker() as db:
+            await self.chat.staff_conversation(db, conv_id, self.staff)
+
+    async def sender(self, conv_id: str) -> dict[str, Any]:
+        return {"staff": self.staff}
+
+    async def run(self) -> None:
+        self.hub.add_staff(self)
+        try:
+            await super().run()
+        finally:
+            self.hub.remove_staff(self)
+
+    async def on_open(self) -> None:
+        held = await self.chat.held(self.staff)
+        alerts = await self.team.open_alerts() if permissions.allowed(self.staff.role, "supervise.view") else []
+        await self.push({"type": "hello", "staff": {"id": self.participant, "name": self.staff.display_name,
+                                                    "role": self.staff.role, "status": self.staff.status},
+                         "conversations": held, "alerts": alerts})
+        for item in held:
+            self.delivered.setdefault(item["conv"], item["last_seq"])
+            await self.hub.watch(item["conv"], self)
+        frame, _, _ = await self.chat.queue_snapshot(places=0)
+        await self.push(frame)
+        self.queue_seen = -1  # the hub may have sent a newer head meanwhile: its next refresh resends it
+
+    async def _follow(self, conv_id: str, after: int = 0) -> None:
+        self.delivered.setdefault(conv_id, after)
+        await self.hub.watch(conv_id, self)
+
+    async def _drop(self, conv_id: str) -> None:
+        self.delivered.pop(conv_id, None)
+        await self.hub.unwatch(conv_id, self)
+
+    async def on_event(self, frame: dict[str, Any]) -> None:
+        # A chat handed on is no longer ours: stop following it before saying so.
+        if frame.get("type") == "transferred" and frame.get("from") == self.participant:
+            await self._drop(frame["conv"])
+        await self.push(frame)
+
+    async def on_staff_event(self, frame: dict[str, Any]) -> None:
+        # Chats that become ours (handover, grant, a supervisor's assignment) are followed from here.
+        if frame.get("type") in ("handover", "granted", "assigned_to_you"):
+            await self._follow(frame["conv"])
+        await self.push(frame)
+
+    async def on_accept(self, frame: Frame) -> dict[str, Any]:
+        await self._allow("chat.accept")
+        # Listen before taking the chat: with several processes the child's key can come back
+        # through Redis faster than a subscription made afterwards.
+        conv_id = frame["conv"]
+        await self._follow(conv_id)
+        try:
+            conv, child_public = await self.chat.accept(conv_id, self.staff)
+        except ProtocolError:
+            await self._drop(conv_id)
+            raise
+        return {"conv": conv.id, "child_public_key": child_public, "prechat": prechat_of(conv),
+                "last_seq": conv.last_seq}
+
+    async def on_sync(self, frame: Frame) -> dict[str, Any]:
+        """As for the child, and the ack repeats the staff member's wrapped key, so a lost `key`
+        notice is repaired by the next sync."""
+        reply = await super().on_sync(frame)
+        return {**reply, **await self.chat.key_for(frame["conv"], self.participant)}
+
+    async def on_end(self, frame: Frame) -> dict[str, Any]:
+        await self._allow("chat.work")
+        return {"state": await self.chat.end(frame["conv"], self.staff)}
+
+    async def on_transfer(self, frame: Frame) -> dict[str, Any]:
+        await self._allow("chat.work")
+        return await self.team.transfer(frame["conv"], self.staff, frame["to"], frame["key"], frame["note"])
+
+    async def on_ask_supervisor(self, frame: Frame) -> dict[str, Any]:
+        await self._allow("chat.ask_supervisor")
+        return await self.team.ask_supervisor(frame["conv"], self.staff, frame["kind"])
+
+    async def on_join(self, frame: Frame) -> dict[str, Any]:
+        await self._allow("supervise.act")
+        return await self.team.request_join(frame["alert"], self.staff)
+
+    async def on_grant(self, frame: Frame) -> dict[str, Any]:
+        await self._allow("chat.work")
+        return await self.team.grant(frame["conv"], self.staff, frame["to"], frame["key"])
+
+    async def on_assign(self, frame: Frame) -> dict[str, Any]:
+        await self._allow("supervise.act")
+        return await self.team.assign(frame["conv"], self.staff, frame["to"])
+
+    async def on_block(self, frame: Frame) -> dict[str, Any]:
+        await self._allow("chat.work")
+        return await self.team.block(frame["conv"], self.staff, frame["reason"])
+
+    async def on_status(self, frame: Frame) -> dict[str, Any]:
+        return await self.team.set_status(self.staff, frame["status"])
