@@ -48,7 +48,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync"]
 PRECHAT = {"who": "child"}
 
-# The page's solver (child_ui/static/child.js solvePuzzle), run on a given seed: the browser's
+# The pages' solver (helpline/static/js/wire.js solveProof), run on a given seed: the browser's
 # SHA-512 in batches of 256 where the page is a secure context (https, or 127.0.0.1 here), else
 # tweetnacl in slices of 2 000; resolves with the milliseconds it took.
 PAGE_SOLVER = """([seed, bits]) => new Promise((resolve) => {

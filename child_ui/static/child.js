@@ -18,8 +18,6 @@
   var STORE_LOCKED = 'helpline.locked'; // while locked: a one-way check of the resume secret, nothing that decrypts
   var STORE_ACTIVE = 'helpline.active'; // when the child last touched the page, for a tab restored later
   var DEVICE_DAYS = 7;
-  var POW_CHUNK = 2000;
-  var POW_BATCH = 256; // digests asked of crypto.subtle at once
   var PING_EVERY = 25000;
   var ACK_WITHIN = 10000;
   var BACKOFF_MIN = 500;
@@ -496,60 +494,24 @@
     if (chat.state !== 'refused') becomeReady();
   }
 
-  /* Under a flood the server asks for a little work first (chat/abuse.py): find a nonce whose
-   * SHA-512 starts with `bits` zero bits, in short slices so the page stays responsive. The price
-   * follows pressure (ADR 0020): when it rose while we solved, the server sends a new puzzle and
-   * the old answer is dropped, so a reconnect meanwhile does not send it again. */
+  /* Under a flood the server asks for a little work first (chat/abuse.py): W.solveProof finds a
+   * nonce in short slices so the page stays responsive. The price follows pressure (ADR 0020):
+   * when it rose while we solved, the server sends a new puzzle and the old answer is dropped, so
+   * a reconnect meanwhile does not send it again. */
   function solvePuzzle(challenge) {
-    var seed = challenge.seed + ':';
-    var bits = challenge.bits;
-    var nonce = 0;
     var frame = chat.startFrame;
     if (puzzleFor === frame && !frame.pow) return; // already working on it; the answer is sent when found
     puzzleFor = frame;
     delete frame.pow;
     var run = ++puzzleRuns; // a newer puzzle stops this one
     showError(_('Many children are writing right now. We are getting your chat ready…'));
-    function zeroBits(digest) {
-      for (var i = 0, count = 0; i < digest.length; i++, count += 8) {
-        if (digest[i]) return count + Math.clz32(digest[i]) - 24;
-      }
-      return count;
-    }
-    function bytesOf(text) {
-      var bytes = new Uint8Array(text.length);
-      for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-      return bytes;
-    }
     function alive() { return chat.startFrame === frame && puzzleRuns === run; } // else the child left or started over
-    function found(answer) {
-      frame.pow = { seed: challenge.seed, nonce: String(answer) };
+    W.solveProof(challenge.seed, challenge.bits, alive).then(function (nonce) {
+      if (nonce === null) return;
+      frame.pow = { seed: challenge.seed, nonce: nonce };
       showError('');
       if (socket && ready === false && socket.readyState === 1) greet();
-    }
-    // The browser's own SHA-512 (https pages) is several times faster than tweetnacl's on a
-    // phone; tweetnacl is the fallback. Both hash the same bytes, so the answer is the same.
-    var subtle = window.crypto && window.crypto.subtle;
-    function sliceNative() {
-      if (!alive()) return;
-      var tries = [];
-      for (var k = 0; k < POW_BATCH; k++) tries.push(subtle.digest('SHA-512', bytesOf(seed + (nonce + k))));
-      Promise.all(tries).then(function (digests) {
-        for (var k = 0; k < digests.length; k++) {
-          if (zeroBits(new Uint8Array(digests[k])) >= bits) return found(nonce + k);
-        }
-        nonce += POW_BATCH;
-        sliceNative();
-      }, function () { subtle = null; slice(); });
-    }
-    function slice() {
-      if (!alive()) return;
-      for (var end = nonce + POW_CHUNK; nonce < end; nonce++) {
-        if (zeroBits(window.nacl.hash(bytesOf(seed + nonce))) >= bits) return found(nonce);
-      }
-      setTimeout(slice, 0);
-    }
-    if (subtle && subtle.digest) sliceNative(); else slice();
+    });
   }
 
   function onGreetError(reply) {

@@ -64,45 +64,11 @@
     }
   }
 
-  /* Every report carries a small proof of work, harder when many reports arrive (ADR 0020): a
-   * nonce whose SHA-512 with the seed starts with `bits` zero bits, found in short slices so the
-   * page stays responsive. */
+  /* Every report carries a small proof of work, harder when many reports arrive (ADR 0020),
+   * found by W.solveProof in short slices so the page stays responsive. */
   function solve(challenge) {
-    var seed = challenge.seed + ':';
-    var nonce = 0;
-    function zeroBits(digest) {
-      for (var i = 0, count = 0; i < digest.length; i++, count += 8) {
-        if (digest[i]) return count + Math.clz32(digest[i]) - 24;
-      }
-      return count;
-    }
-    function bytesOf(text) {
-      var bytes = new Uint8Array(text.length);
-      for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-      return bytes;
-    }
-    // The browser's own SHA-512 (https pages) is faster than tweetnacl's; tweetnacl is the fallback.
-    var subtle = window.crypto && window.crypto.subtle;
-    return new Promise(function (resolve) {
-      function answer(n) { resolve({ seed: challenge.seed, nonce: String(n) }); }
-      function sliceNative() {
-        var tries = [];
-        for (var k = 0; k < 256; k++) tries.push(subtle.digest('SHA-512', bytesOf(seed + (nonce + k))));
-        Promise.all(tries).then(function (digests) {
-          for (var k = 0; k < digests.length; k++) {
-            if (zeroBits(new Uint8Array(digests[k])) >= challenge.bits) return answer(nonce + k);
-          }
-          nonce += 256;
-          sliceNative();
-        }, function () { subtle = null; slice(); });
-      }
-      function slice() {
-        for (var end = nonce + 2000; nonce < end; nonce++) {
-          if (zeroBits(nacl.hash(bytesOf(seed + nonce))) >= challenge.bits) return answer(nonce);
-        }
-        setTimeout(slice, 0);
-      }
-      if (subtle && subtle.digest) sliceNative(); else slice();
+    return W.solveProof(challenge.seed, challenge.bits).then(function (nonce) {
+      return { seed: challenge.seed, nonce: nonce };
     });
   }
 

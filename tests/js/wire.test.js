@@ -247,3 +247,57 @@ test('a staff private key seals to the Python bytes and opens', () => {
   assert.equal(toHex(W.openPrivateKey(wrappingKey, row.wire)), row.secret_key);
   assert.throws(() => W.openPrivateKey(wrappingKey, W.seal(wrappingKey, new Uint8Array(31))), /wrong length/);
 });
+
+// The proof-of-work solver both pages use (child.js, report.js) against helpline/security/pow.py:
+// the same first nonce as Python's solve(), whose SHA-512(seed ":" nonce) has the zero bits
+// solves() counts, by the browser's SHA-512 and by the tweetnacl fallback alike.
+const { createHash } = require('node:crypto');
+
+function pythonZeroBits(digest) { // helpline/security/pow.py leading_zero_bits, independently
+  let count = 0;
+  for (const byte of digest) {
+    if (byte === 0) { count += 8; continue; }
+    return count + 8 - byte.toString(2).length;
+  }
+  return count;
+}
+
+async function withoutSubtle(run) {
+  const own = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
+  Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true, writable: true });
+  try { return await run(); } finally { Object.defineProperty(globalThis, 'crypto', own); }
+}
+
+test('proof of work: the nonce Python finds and accepts, natively and with tweetnacl', async () => {
+  assert.ok(globalThis.crypto && globalThis.crypto.subtle, 'node has WebCrypto');
+  for (const row of vectors.pow) {
+    const nonce = await W.solveProof(row.seed, row.bits);
+    assert.equal(nonce, row.nonce, row.seed);
+    const digest = createHash('sha512').update(`${row.seed}:${nonce}`, 'ascii').digest();
+    assert.ok(pythonZeroBits(digest) >= row.bits);
+    assert.equal(W.zeroBits(new Uint8Array(digest)), pythonZeroBits(digest));
+    assert.equal(await withoutSubtle(() => W.solveProof(row.seed, row.bits)), row.nonce, row.seed);
+  }
+});
+
+test('proof of work: 8 bits on a fresh seed, and zero bits counted as Python does', async () => {
+  const seed = W.b64uEncode(nacl.randomBytes(33));
+  const nonce = await W.solveProof(seed, 8);
+  assert.match(nonce, /^\d+$/);
+  const digest = createHash('sha512').update(`${seed}:${nonce}`, 'ascii').digest();
+  assert.ok(pythonZeroBits(digest) >= 8);
+  assert.equal(digest[0], 0);
+  for (const bytes of [[0, 0], [0, 1], [0x80], [0x7f, 0], [0, 0, 0x10], [1]]) {
+    assert.equal(W.zeroBits(Uint8Array.from(bytes)), pythonZeroBits(bytes), JSON.stringify(bytes));
+  }
+});
+
+test('proof of work stops with null once the caller no longer wants it', async () => {
+  const seed = W.b64uEncode(nacl.randomBytes(33));
+  let slices = 0;
+  assert.equal(await W.solveProof(seed, 512, () => ++slices < 3), null);
+  assert.equal(slices, 3);
+  slices = 0;
+  assert.equal(await withoutSubtle(() => W.solveProof(seed, 512, () => ++slices < 3)), null);
+  assert.equal(slices, 3);
+});

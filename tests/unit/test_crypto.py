@@ -13,6 +13,7 @@ import nacl.utils
 import pytest
 
 from helpline import crypto
+from helpline.security import pow
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parents[1] / "vectors" / "wire.json").read_text(encoding="utf-8")
@@ -391,3 +392,12 @@ def test_sealed_private_key_matches_vector() -> None:
     with pinned_nonce(row["nonce"]):
         assert crypto.seal(wrapping_key, bytes.fromhex(row["secret_key"])) == row["wire"]
     assert crypto.open_sealed(wrapping_key, row["wire"]).hex() == row["secret_key"]
+
+
+# -- proof of work (helpline/security/pow.py; wire.js solveProof finds the same nonces) -----------
+
+@pytest.mark.parametrize("row", VECTORS["pow"], ids=lambda row: f"{row['bits']}-{row['nonce']}")
+def test_proof_of_work_matches_vector(row: dict[str, Any]) -> None:
+    assert pow.solve(row["seed"], row["bits"]) == row["nonce"]
+    assert pow.solves(row["seed"], row["nonce"], row["bits"])
+    assert not pow.solves(row["seed"], row["nonce"], row["bits"] + 24)
