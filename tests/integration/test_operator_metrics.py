@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.chat_client import FrameError
+from tests.chat_client import ChildClient, FrameError
 from tests.integration.test_chat_e2e import PRECHAT, eventually, open_chat
 from tests.reliability.tcp_proxy import TcpProxy
 from tests.support import ServerProcess, Stack, add_user, destroy_stack, free_port, make_stack
@@ -154,3 +155,25 @@ async def readiness(http: httpx.AsyncClient, until: Callable[[httpx.Response], b
         if until(answer) or time.monotonic() > deadline:
             return answer.text
         await asyncio.sleep(0.1)
+
+
+async def test_workers_of_one_serve_answer_for_all_of_them(tmp_path: Path) -> None:
+    """`helpline serve --workers 2`: whichever worker a scrape reaches answers for both."""
+    stack = make_stack("postgres", tmp_path)  # several workers need Redis: no SQLite run
+    try:
+        port = free_port()
+        server = ServerProcess(stack, port, extra_env={"HELPLINE_METRICS_TOKEN": TOKEN}, command=[
+            sys.executable, "-m", "helpline.cli", "serve", "--port", str(port), "--workers", "2"])
+        stack.servers.append(await asyncio.to_thread(server.start))
+        children = [ChildClient(server.url, stack.org_public_key) for _ in range(6)]
+        for child in children:
+            await child.connect()
+            await child.start(PRECHAT)
+        for _ in range(6):  # each scrape may reach either worker
+            found = samples((await asyncio.to_thread(scrape, server)).text)
+            assert value(found, "helpline_open_sockets", 'kind="child"') == 6
+        assert value(found, "helpline_queue_waiting") == 6
+        for child in children:
+            await child.close()
+    finally:
+        destroy_stack(stack)
