@@ -39,7 +39,8 @@ def unwrap(staff: StaffClient, epk: str, wrapped: str) -> bytes:
 async def record_chat(ana: StaffClient, conv: str, text: str, readers: list[dict[str, Any]]) -> tuple[int, bytes]:
     """Ana records the contact; its note is readable by her and the supervisors only."""
     note_key = crypto.new_conversation_key()
-    sealed = crypto.seal(note_key, crypto.pad(json.dumps({"v": 1, "conv": conv, "text": text}, ensure_ascii=False).encode()))
+    plain = json.dumps({"v": 1, "conv": conv, "text": text}, ensure_ascii=False)
+    sealed = crypto.seal(note_key, crypto.pad(plain.encode()))
     saved = await api(ana, "PUT", f"/console/api/cases/{conv}", {
         "contact_type": "counselling", "primary_category": "violence", "risk": "medium", "outcome": "advice",
         "note": sealed, "note_keys": wrap_for(note_key, readers)})
@@ -63,7 +64,8 @@ def test_a_case_is_readable_by_its_team_only(stack: Stack, server: ServerProcess
 
     async def scenario() -> None:
         child, ana, conv = await open_chat(server, stack, ana_pw)
-        bea, cem, sara = [await signed_in(server, n, p) for n, p in (("bea", bea_pw), ("cem", cem_pw), ("sara", sara_pw))]
+        bea, cem = await signed_in(server, "bea", bea_pw), await signed_in(server, "cem", cem_pw)
+        sara = await signed_in(server, "sara", sara_pw)
         await ana.end(conv)
         ana_card, sara_card, bea_card = await card(ana, ana), await card(ana, sara), await card(ana, bea)
         record, note_key = await record_chat(ana, conv, SECRET, [ana_card, sara_card])
