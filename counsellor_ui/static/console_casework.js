@@ -105,6 +105,8 @@
         cell(row, button(_('Show {case}').replace('{case}', caseName(item.id)), function () { openCase(item.id); }));
         body.appendChild(row);
       });
+      $('casework-empty').hidden = data.cases.length > 0;
+      $('unlinked-empty').hidden = data.unlinked.length > 0;
       renderUnlinked(data.unlinked, data.cases);
     }).catch(fail);
   }
