@@ -323,6 +323,36 @@
     }).catch(fail);
   }
 
+  /* Once a chat's record is saved: if the same child's earlier contact is in a case, offer to link
+   * this one to it, in the chat's own panel (a returning child, ADR 0009 and 0026). */
+  function offerAfterWrapUp(chat) {
+    var area = chat.panel.querySelector('.case-area');
+    var watcher = new MutationObserver(function () {
+      if (!area.querySelector('.case-saved')) return;
+      watcher.disconnect();
+      C.get('/console/api/casework').then(function (data) {
+        var record = data.unlinked.filter(function (r) { return r.conv === chat.conv; })[0];
+        if (!record || !record.earlier_cases.length) return;
+        var id = record.earlier_cases[0];
+        var readable = data.cases.filter(function (c) { return c.id === id; })[0];
+        if (readable && readable.status !== 'open') return;
+        var offer = document.createElement('p');
+        offer.className = 'case-offer';
+        if (readable) {
+          offer.textContent = _("The same child's earlier chat is in {case}. Link this contact to it?")
+            .replace('{case}', caseName(id)) + ' ';
+          offer.appendChild(button(_('Link'), function () { linkRecord(id, record); }));
+        } else {
+          offer.textContent = _("The same child's earlier chat is in {case}, which is not shared with you: ask its owner to add you.")
+            .replace('{case}', caseName(id));
+        }
+        area.appendChild(offer);
+      }).catch(function () {});
+    });
+    watcher.observe(area, { childList: true, subtree: true });
+  }
+
+  C.hook('ended', function (chat) { if (!chat.handedOn) offerAfterWrapUp(chat); });
   $('case-add-member').addEventListener('submit', addMember);
   $('case-add-task').addEventListener('submit', addTask);
   $('case-status-toggle').addEventListener('click', toggleStatus);

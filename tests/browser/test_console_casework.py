@@ -12,8 +12,9 @@ from sqlalchemy import select
 from helpline.models import CaseMember, CaseRecord, Staff
 from tests.browser.conftest import Loop, axe_violations
 from tests.browser.console_signin import sign_in
-from tests.chat_client import StaffClient
+from tests.chat_client import ChildClient, StaffClient
 from tests.integration.test_casework import db_rows
+from tests.integration.test_chat_e2e import PRECHAT
 from tests.integration.test_teamwork import api
 from tests.support import ServerProcess, Stack, add_user, run_async
 
@@ -26,8 +27,13 @@ def press(page: Page, selector: str) -> None:
     page.keyboard.press("Enter")
 
 
-def record_a_chat(page: Page, loop: Loop, server: ServerProcess, stack: Stack) -> None:
-    child, conv = loop.child(server, stack)
+def record_a_chat(page: Page, loop: Loop, server: ServerProcess, stack: Stack,
+                  secret: bytes | None = None) -> tuple[bytes, str]:
+    """A child (or, with ``secret``, a returning child) chats; the counsellor ends and records it."""
+    press(page, '#views button[data-view="work"]')
+    child = ChildClient(server.url, stack.org_public_key, secret)
+    loop.run(child.connect())
+    conv = loop.run(child.start(PRECHAT))
     press(page, f'button[data-accept="{conv}"]')
     expect(page.locator(f'[data-conv="{conv}"] .waiting-key')).to_have_count(0)
     page.on("dialog", lambda dialog: dialog.accept())
@@ -41,6 +47,7 @@ def record_a_chat(page: Page, loop: Loop, server: ServerProcess, stack: Stack) -
     form.locator("button[type=submit]").press("Enter")
     expect(page.locator(f'[data-conv="{conv}"] .case-saved')).to_be_visible()
     loop.run(child.close())
+    return child.secret, conv
 
 
 def test_a_case_note_opens_for_its_team_only_and_a_follow_up_falls_due_in_time(
@@ -58,7 +65,7 @@ def test_a_case_note_opens_for_its_team_only_and_a_follow_up_falls_due_in_time(
     sign_in(bea, server, "bea", bea_pw)
     sign_in(ana, server, "ana", ana_pw)
     try:
-        record_a_chat(ana, loop, server, stack)
+        secret, _ = record_a_chat(ana, loop, server, stack)
         press(ana, '#views button[data-view="casework"]')
         expect(ana.locator("#unlinked-list tbody tr")).to_have_count(1)
         ana.locator("#unlinked-list tbody button", has_text="Open a case").press("Enter")
@@ -91,6 +98,14 @@ def test_a_case_note_opens_for_its_team_only_and_a_follow_up_falls_due_in_time(
         assert run_async(db_rows(stack, select(CaseMember).where(CaseMember.staff_id == cem_id))) == []
         for (keys,) in run_async(db_rows(stack, select(CaseRecord.note_keys))):
             assert cem.participant not in keys["keys"]
+
+        # The child comes back to Bea: once recorded, the new chat is offered for the earlier case.
+        _, second = record_a_chat(bea, loop, server, stack, secret)
+        offer = bea.locator(f'[data-conv="{second}"] .case-offer')
+        expect(offer).to_contain_text(f"The same child's earlier chat is in Case {case_id}.")
+        offer.locator("button").press("Enter")
+        expect(bea.locator("#case-timeline > li")).to_have_count(2)
+        expect(bea.locator("#case-timeline")).to_contain_text("Case note: " + SECRET)
 
         # The follow-up falls due: it shows in Ana's console within the job's interval.
         expect(ana.locator("#followups li")).to_contain_text(TASK, timeout=95_000)
