@@ -183,6 +183,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         jobs = Scheduler()  # every background job, its state in the DB
         referral.worker.add_job(jobs, services)  # escalations and notices
         retention.add_job(jobs, services)  # content past HELPLINE_RETENTION_DAYS
+        with contextlib.suppress(ImportError):  # follow-ups falling due and overdue (issue 18)
+            from counsellor_ui import followups
+
+            followups.add_job(jobs, services)
         jobs.start()
         gc_tuning.tune()  # after start-up: see docs/adr/0016-garbage-collector.md
         try:
