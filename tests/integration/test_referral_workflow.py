@@ -93,9 +93,10 @@ async def test_refer_read_acknowledge_act_ask_close_and_follow(
         async with person.client(server.url) as console:
             read = (await console.get(f"/console/api/referrals/{rid}")).json()
         steps = [(e["kind"], e["to"]) for e in read["events"]]
+        # "plan": the date the agency acts by (the urgency's default after acknowledging and after each action).
         assert steps == [("created", "draft"), ("transition", "sent"), ("transition", "acknowledged"),
-                         ("transition", "in_progress"), ("action", None), ("question", None), ("answer", None),
-                         ("transition", "closed")]
+                         ("plan", None), ("transition", "in_progress"), ("action", None), ("plan", None),
+                         ("question", None), ("answer", None), ("transition", "closed")]
         if person is sara:  # the supervisor's page also shows every read and step from the audit log
             logged = [(a["actor"], a["action"]) for a in read["audit"]]
             assert (cpo.participant, "referral.read") in logged and (ana.participant, "referral.created") in logged
@@ -103,9 +104,9 @@ async def test_refer_read_acknowledge_act_ask_close_and_follow(
         else:
             assert read["audit"] is None
         their_key = unwrap(person, read)
-        assert open_text(their_key, read["events"][4]["body"]) == "Vizitë në shtëpi, ora 14"
-        assert read["events"][4]["detail"] == {"action": "home_visit"}
-        assert read["events"][4]["actor_name"] == "Drita"
+        assert open_text(their_key, read["events"][5]["body"]) == "Vizitë në shtëpi, ora 14"
+        assert read["events"][5]["detail"] == {"action": "home_visit"}
+        assert read["events"][5]["actor_name"] == "Drita"
 
     # An officer of another municipality: 403, and the attempt is in the audit log.
     async with other.client(server.url) as portal:
