@@ -252,4 +252,5 @@
     });
   });
   C.referralForm = referralForm;
+  C.referralShow = show;  // the supervisors' overdue list opens a referral here (console_follow.js)
 }());
