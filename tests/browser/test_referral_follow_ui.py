@@ -1,0 +1,126 @@
+"""Issue 19 in real Chromium on both backends.
+
+Acceptance 5: a referral to an agency where no officer can read it is refused in the form before
+anything is sent, with a clear message that offers the agency's fallback; taking the fallback sends it.
+Acceptance 1 (the list): the supervisors' console shows a missed action date on the overdue list,
+with the agency, what it waits for and whom it was escalated to; axe-core finds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, expect
+
+from tests.browser.conftest import axe_violations
+from tests.browser.console_signin import sign_in
+from tests.integration.referral_support import cli, eventually, member, query, refer
+from tests.support import Stack, add_user, run_async
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[dict[str, BrowserContext]]:
+    made = {"child": browser.new_context(viewport={"width": 360, "height": 740}),
+            "staff": browser.new_context(viewport={"width": 1280, "height": 900})}
+    yield made
+    for context in made.values():
+        context.close()
+
+
+def test_a_referral_nobody_can_read_is_refused_and_the_fallback_offered(
+        stack: Stack, start_server: Any, contexts: dict[str, BrowserContext]) -> None:
+    cli(stack, "directory", "load")
+    server = start_server()
+    password = add_user(stack, "ana")
+    run_async(member(stack, "vera", "officer", agency="ashdmf"))  # the State Agency can read; Shkodër's unit cannot
+    errors: list[str] = []
+    child, counsellor = contexts["child"].new_page(), contexts["staff"].new_page()
+    for page in (child, counsellor):
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(counsellor, server, "ana", password)
+    child.goto(server.url + "/")
+    child.click("#start-chat")
+    child.select_option("#municipality", "Shkodër")
+    child.click("#prechat-submit")
+    counsellor.locator("button[data-accept]").click()
+    panel = counsellor.locator("[data-conv]")
+    panel.locator("button.refer").click()
+    form = panel.locator("form.referral-form")
+    expect(form.locator("select[name=agency]")).to_have_value("cpu-shkoder")
+    notice = form.locator(".agency-unreadable")
+    expect(notice).to_be_visible()
+    expect(notice).to_have_attribute("role", "alert")
+    expect(notice).to_contain_text("Nobody at Njësia për Mbrojtjen e Fëmijëve – Bashkia Shkodër can read referrals")
+    offer = notice.locator("button[data-fallback=ashdmf]")
+    expect(offer).to_contain_text("Send to Agjencia Shtetërore")
+    assert axe_violations(counsellor) == [], "referral form with the refusal"
+
+    form.locator("textarea[name=text-account_of_events]").fill("Babai e godet")
+    form.locator("select[name=basis-account_of_events]").select_option("child_consented")
+    form.locator("textarea[name=requested_action]").fill("Vizitë në shtëpi")
+    form.locator("button[type=submit]").click()
+    expect(form.locator(".referral-error")).to_contain_text("Nobody at")
+    assert run_async(query(stack, "SELECT count(*) FROM referrals")) == [(0,)]  # nothing was sent
+
+    # Another agency with nobody to read it hides nothing either; the fallback's button sends it there.
+    form.locator("select[name=agency]").select_option("cpu-tirane")
+    expect(notice).to_contain_text("Bashkia Tiranë")
+    notice.locator("button[data-fallback=ashdmf]").click()
+    expect(form.locator("select[name=agency]")).to_have_value("ashdmf")
+    expect(notice).to_be_hidden()
+    form.locator("button[type=submit]").click()
+    expect(panel.locator(".referral-sent")).to_be_visible()
+    assert run_async(query(stack, "SELECT a.code FROM referrals r JOIN agencies a ON a.id = r.agency_id")) == [
+        ("ashdmf",)]
+    assert errors == []
+
+
+def test_the_supervisor_sees_a_missed_action_date_on_the_overdue_list(
+        stack: Stack, start_server: Any, contexts: dict[str, BrowserContext]) -> None:
+    clock = stack.data_dir / "clock"
+    clock.write_text("0")
+    cli(stack, "directory", "load")
+    cli(stack, "directory", "contact", "cpu-shkoder", "mbrojtja@shkoder.example")
+    server = start_server(HELPLINE_TEST_CLOCK_FILE=str(clock), HELPLINE_WORKER_SECONDS="1")
+    password = add_user(stack, "sara", "supervisor")
+    page = contexts["staff"].new_page()
+    sign_in(page, server, "sara", password)  # her key is enrolled here, before the referral is written
+    page.click("#views button[data-view=referrals]")
+    expect(page.locator("#overdue-area")).to_be_visible()
+    expect(page.locator("#overdue-empty")).to_be_visible()
+
+    ana = run_async(member(stack, "ana", "counsellor"))
+    drita = run_async(member(stack, "drita", "officer", agency="cpu-shkoder"))
+    created, _key = run_async(refer(server.url, ana, stack, urgency="urgent"))
+    due = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=30)).isoformat()
+
+    async def acknowledge_and_plan() -> None:
+        async with drita.client(server.url) as portal:
+            assert (await portal.post(f"/referrals/api/referrals/{created['id']}/acknowledge")).status_code == 200
+            planned = await portal.post(f"/referrals/api/referrals/{created['id']}/plan",
+                                        json={"kind": "assessment", "due": due})
+            assert planned.status_code == 200, planned.text
+
+    run_async(acknowledge_and_plan())
+    clock.write_text(str(55 * 3600))  # past the date and a step beyond: the fallback contact, then supervisors
+
+    async def escalated() -> bool:
+        rows = await query(stack, "SELECT kind FROM referral_escalations WHERE kind = :k", {"k": "p2:supervisors"})
+        return bool(rows)
+
+    run_async(eventually(escalated, timeout=30))
+    page.click("#referrals-refresh")
+    row = page.locator("#overdue-list tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Bashkia Shkodër")
+    expect(row).to_contain_text("Action: Assessment")
+    expect(row).to_contain_text("The helpline’s supervisors")
+    assert axe_violations(page) == [], "overdue list (en)"
+    row.locator("button").click()
+    events = page.locator("#ref-events")
+    expect(events.locator("li[data-kind=plan]").last).to_contain_text("Planned: Assessment")
+    expect(events.locator("li[data-kind=escalation]")).to_have_count(2)
+    expect(events.locator("li[data-kind=escalation]").last).to_contain_text("The helpline’s supervisors")
