@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute
 
 from helpline.models import Agency
 from helpline.staffweb import StaffCall, staff_route
-from referral import deadlines, directory, readable, reading, service
+from referral import categories, deadlines, directory, readable, reading, service
 from referral._web import ADD_KEYS, CREATE, REROUTE, TEXT, keys_of, referral_keys, referral_read, rid_of, writing
 
 POST = ("POST",)
@@ -48,6 +48,7 @@ async def console_readers(call: StaffCall) -> Response:
 async def console_create(call: StaffCall) -> Response:
     data = await call.body(CREATE)
     async with writing(call) as db:
+        categories.check(data["chi_category"])
         await readable.require(db, await service.agency_by_code(db, data["agency"]))
         referral = await service.create(
             db, call.staff, call.services.settings, agency_code=data["agency"], urgency=data["urgency"],

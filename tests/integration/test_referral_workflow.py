@@ -162,10 +162,13 @@ async def test_keys_must_cover_every_reader_and_come_from_the_sender(
     async with ana.client(server.url) as console:
         readers = (await console.get("/console/api/referral-readers", params={"agency": "cpu-shkoder"})).json()
         assert {r["role"] for r in readers["readers"]} == {"counsellor", "officer"}
-        body = {"agency": "cpu-shkoder", "urgency": "urgent", "chi_category": "x", "consent": {},
+        body = {"agency": "cpu-shkoder", "urgency": "urgent", "chi_category": "violence.physical", "consent": {},
                 "content": "A" * 100, "keys": []}
         refused = await console.post("/console/api/referrals", json=body)
         assert refused.status_code == 400
+        # A category the taxonomy does not know (issue 19).
+        made_up = await console.post("/console/api/referrals", json={**body, "chi_category": "abuse.made_up"})
+        assert made_up.status_code == 400 and "abuse.made_up" in made_up.json()["error"], made_up.text
         unknown = await console.post("/console/api/referrals", json={**body, "agency": "cpu-atlantis"})
         assert unknown.status_code == 400 and "cpu-atlantis" in unknown.json()["error"]
         wrong = await console.post("/console/api/referrals", json={**body, "urgency": "someday"})
