@@ -562,6 +562,7 @@ class ReferralFollow(Base):
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # None once the referral is closed
     set_by: Mapped[str] = mapped_column(String(48))
     set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the first action taken (statistics)
 
     __table_args__ = (Index("ix_referral_follow_due", "due_at"),)
 

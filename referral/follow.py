@@ -64,7 +64,9 @@ async def on_acknowledged(db: AsyncSession, referral: Referral, officer: Staff, 
 async def on_action(db: AsyncSession, referral: Referral, officer: Staff, settings: Settings,
                     now: dt.datetime) -> ReferralFollow:
     """An action taken fulfils the plan; the referral is followed on to the next default date."""
-    return await _set(db, referral, officer, None, default_due(settings, referral.urgency, now), now, event="plan")
+    row = await _set(db, referral, officer, None, default_due(settings, referral.urgency, now), now, event="plan")
+    row.acted_at = row.acted_at or now  # the pathway's "action taken" (stats/pathway.py)
+    return row
 
 
 def parse_due(text: str, now: dt.datetime) -> dt.datetime:

@@ -30,6 +30,7 @@ def upgrade() -> None:
     sa.Column('due_at', helpline.models.UTCDateTime(), nullable=True),
     sa.Column('set_by', sa.String(length=48), nullable=False),
     sa.Column('set_at', helpline.models.UTCDateTime(), nullable=False),
+    sa.Column('acted_at', helpline.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['referral_id'], ['referrals.id'], name=op.f('fk_referral_follow_referral_id_referrals'),
                             ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('referral_id', name=op.f('pk_referral_follow'))

@@ -4,7 +4,9 @@ the referrals-by-category table counts them. A category the taxonomy does not kn
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -63,3 +65,58 @@ async def _refer_with(url: str, counsellor: Any, stack: Stack, code: str) -> Non
 
 
 
+
+
+async def test_the_pathway_table_matches_a_recount(stack: Stack, start_server: Callable[..., ServerProcess]) -> None:
+    """Acceptance 4 (the pathway): referred → acknowledged → action taken → support received, each count
+    and each median as a recount of the rows in the database gives it, under the same suppression."""
+    from stats import privacy
+    from stats.rollups import ACK_EDGES, bucket
+
+    cli(stack, "directory", "load")
+    server = start_server(HELPLINE_STATS_K="3")
+    ana = await member(stack, "ana", "counsellor")
+    drita = await member(stack, "drita", "officer", agency="cpu-shkoder")
+    mona = await member(stack, "mona", "manager", with_key=False)
+    for _ in range(7):
+        await _refer_with(server.url, ana, stack, "violence.physical")
+    ids = [row[0] for row in await query(stack, "SELECT id FROM referrals ORDER BY created_at, id")]
+    async with drita.client(server.url) as portal:
+        for rid in ids[:6]:
+            assert (await portal.post(f"/referrals/api/referrals/{rid}/acknowledge")).status_code == 200
+        for rid in ids[:5]:
+            acted = await portal.post(f"/referrals/api/referrals/{rid}/actions", json={
+                "kind": "contact_child", "body": seal_text(b"\0" * 32, "x")})
+            assert acted.status_code == 200, acted.text
+        for rid, support in zip(ids[:4], (["psychological"], ["social", "legal"], ["medical"], ["none"]), strict=True):
+            closed = await portal.post(f"/referrals/api/referrals/{rid}/close", json={
+                "outcome": "services_provided", "support": support,
+                "none_reason": "not_needed" if support == ["none"] else None})
+            assert closed.status_code == 200, closed.text
+    async with mona.client(server.url) as http:
+        report = (await http.get("/stats/api/report", params={"lang": "en"})).json()
+        violence = (await http.get("/stats/api/report", params={"lang": "en", "category": "violence"})).json()
+        other = (await http.get("/stats/api/report", params={"lang": "en", "category": "family"})).json()
+
+    rows = await query(stack, """
+        SELECT r.sent_at, r.acknowledged_at, f.acted_at, r.closed_at,
+               (SELECT count(*) FROM referral_support s WHERE s.referral_id = r.id AND s.kind != 'none')
+        FROM referrals r LEFT JOIN referral_follow f ON f.referral_id = r.id WHERE r.source = 'helpline'""")
+    counts = {"contacts": 0, "referred": len(rows), "acknowledged": sum(1 for r in rows if r[1]),
+              "acted": sum(1 for r in rows if r[2]), "supported": sum(1 for r in rows if r[4])}
+    assert counts == {"contacts": 0, "referred": 7, "acknowledged": 6, "acted": 5, "supported": 3}
+    for shown in (report, violence):
+        assert _table(shown, "r_pathway") == {
+            **{step: privacy.show(step, n, 3).text(3) for step, n in counts.items()}, "total": "0"}
+    assert _table(other, "r_pathway")["referred"] == "0"
+
+    def hours(a: Any, b: Any) -> int:
+        start, end = (dt.datetime.fromisoformat(str(v)) for v in (a, b))
+        return bucket(max(0.0, (end - start).total_seconds() / 3600), ACK_EDGES)
+
+    figures = {f["id"]: f["value"] for f in report["figures"]}
+    acknowledged = Counter(hours(r[0], r[1]) for r in rows if r[1])
+    assert figures["pathway_acknowledged_median"] == \
+        f"up to {privacy.percentile_bucket(acknowledged, 0.5, 3)} hours"
+    assert figures["pathway_supported_median"] == "up to 1 hours"  # all within the hour in this test
+    assert figures["pathway_referred_median"] == "–"  # none of these came from a chat
