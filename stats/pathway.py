@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.i18n import N_, translate
@@ -55,7 +55,8 @@ async def load(db: AsyncSession, filters: Filters, tz: ZoneInfo, contacts: int) 
     """The pathway of the referrals the helpline made in the period (metadata only)."""
     start, end = day_bounds(filters.start, filters.end, tz)
     r = Referral
-    supported = exists().where(ReferralSupport.referral_id == r.id, ReferralSupport.kind != "none")
+    supported = select(ReferralSupport.id).where(ReferralSupport.referral_id == r.id,
+                                                 ReferralSupport.kind != "none").exists()
     query = (select(Conversation.created_at, r.sent_at, r.acknowledged_at, ReferralFollow.acted_at, r.closed_at,
                     supported)
              .join(Agency, Agency.id == r.agency_id)
