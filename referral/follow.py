@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.i18n import N_
-from helpline.models import Referral, ReferralFollow, ReferralSupport, Staff
+from helpline.models import Referral, ReferralFollow, ReferralSupport, Role, Staff
 from helpline.settings import Settings
 from referral import service
 from referral.model import ReferralState
@@ -92,7 +92,7 @@ async def plan(db: AsyncSession, officer: Staff, referral_id: str, kind: str, du
     due = parse_due(due_text, now)
     body = service.check_body(body) if body is not None else None
     referral = await service.visible(db, officer, referral_id, lock=True)
-    if officer.role != "officer":
+    if officer.role != Role.OFFICER.value:
         raise ReferralError(403, N_("Only the agency's officers do this."))
     if referral.state not in OPEN:
         raise ReferralError(409, N_("Acknowledge the referral before you plan an action."))

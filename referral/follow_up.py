@@ -66,7 +66,7 @@ def next_step(follow: ReferralFollow, settings: Settings, done: set[str], at: dt
 
 
 async def _candidates(store: Store, settings: Settings, at: dt.datetime, limit: int = 200
-                      ) -> list[tuple[str, str]]:
+                      ) -> list[tuple[str, int, str]]:
     horizon = at + dt.timedelta(hours=float(settings.follow_reminder_hours))
     async with store.read() as db:
         query = (select(ReferralFollow, Referral.state).join(Referral, Referral.id == ReferralFollow.referral_id)
@@ -84,7 +84,7 @@ async def _candidates(store: Store, settings: Settings, at: dt.datetime, limit: 
     for follow, _state in rows:
         step = next_step(follow, settings, done.get(follow.referral_id, set()), at)
         if step is not None:
-            due.append((follow.referral_id, step))
+            due.append((follow.referral_id, follow.plan, step))
     return due
 
 
@@ -129,13 +129,16 @@ async def _notify(db: AsyncSession, settings: Settings, referral: Referral, step
     return [n.id for n in sent]
 
 
-async def take_step(store: Store, settings: Settings, referral_id: str, step: str, at: dt.datetime) -> bool:
-    """Takes one step; False when it is no longer due or another run took it first."""
+async def take_step(store: Store, settings: Settings, referral_id: str, plan: int, step: str,
+                    at: dt.datetime) -> bool:
+    """Takes one step of one date; False when the date changed, the step is no longer due, or another
+    run took it first."""
     try:
         async with store.write() as db:
             follow = await db.get(ReferralFollow, referral_id)
             referral = await db.get(Referral, referral_id)
-            if follow is None or referral is None or follow.due_at is None or referral.state not in OPEN:
+            if follow is None or referral is None or follow.due_at is None or referral.state not in OPEN \
+                    or follow.plan != plan:
                 return False
             escalation = Escalation(referral_id=referral_id, kind=kind_of(follow.plan, step), created_at=at)
             db.add(escalation)
@@ -165,6 +168,6 @@ async def take_step(store: Store, settings: Settings, referral_id: str, step: st
 async def follow_up_due(store: Store, settings: Settings, at: dt.datetime) -> int:
     """Takes every step due at ``at`` (at most one per referral); returns how many this call took."""
     count = 0
-    for referral_id, step in await _candidates(store, settings, at):
-        count += await take_step(store, settings, referral_id, step, at)
+    for referral_id, plan, step in await _candidates(store, settings, at):
+        count += await take_step(store, settings, referral_id, plan, step, at)
     return count
