@@ -124,3 +124,45 @@ def test_the_supervisor_sees_a_missed_action_date_on_the_overdue_list(
     expect(events.locator("li[data-kind=plan]").last).to_contain_text("Planned: Assessment")
     expect(events.locator("li[data-kind=escalation]")).to_have_count(2)
     expect(events.locator("li[data-kind=escalation]").last).to_contain_text("The helpline’s supervisors")
+
+
+def test_the_officer_records_what_the_agency_will_do_and_by_when_in_albanian(
+        stack: Stack, start_server: Any, contexts: dict[str, BrowserContext]) -> None:
+    from tests.browser.test_referral_portal import portal_sign_in, tab_to
+
+    cli(stack, "directory", "load")
+    server = start_server()
+    password = add_user(stack, "drita", "officer")
+    cli(stack, "directory", "officer", "drita", "cpu-shkoder")
+    page = contexts["staff"].new_page()
+    portal_sign_in(page, server, "drita", password, "sq")  # her key is enrolled here
+    ana = run_async(member(stack, "ana", "counsellor"))
+    run_async(refer(server.url, ana, stack, urgency="urgent"))
+    page.click("#views button[data-view=referrals]")
+    page.locator("#portal-list button[data-open]").click()
+    page.click("#referral-acknowledge")
+    expect(page.locator("#plan-box")).to_be_visible()
+    expect(page.locator("#plan-current")).to_contain_text("Ende pa veprim të planifikuar")  # the default date
+    day = (dt.date.today() + dt.timedelta(days=5)).isoformat()
+    tab_to(page, "#plan-kind")
+    page.select_option("#plan-kind", "home_visit")
+    page.fill("#plan-due", day)
+    page.fill("#plan-body", "Vizitë të martën me punonjësen sociale")
+    page.click("#plan-form button[type=submit]")
+    expect(page.locator("#referral-status")).to_have_text("Plani u regjistrua.")
+    expect(page.locator("#plan-current")).to_contain_text("Vizitë në shtëpi")
+    latest = page.locator("#referral-events li[data-kind=plan]").last
+    expect(latest).to_contain_text("E planifikuar: Vizitë në shtëpi")
+    expect(latest).to_contain_text("Vizitë të martën me punonjësen sociale")  # decrypted in the page
+    assert axe_violations(page) == [], "plan (sq)"
+    due = run_async(query(stack, "SELECT action_kind, due_at FROM referral_follow"))
+    assert due[0][0] == "home_visit" and str(due[0][1]).startswith(day)
+
+    # Closing needs the support the child received: none chosen is refused in the page.
+    page.click("#close-form button[type=submit]")
+    expect(page.locator("#referral-error")).to_contain_text("Shënoni çfarë mbështetjeje mori fëmija")
+    page.check("#support-none")
+    page.select_option("#support-none-reason", "family_refused")
+    page.click("#close-form button[type=submit]")
+    expect(page.locator("#referral-events li[data-kind=support]")).to_contain_text("Asnjë (Familja refuzoi)")
+    expect(page.locator("#plan-box")).to_be_hidden()
