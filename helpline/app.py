@@ -30,6 +30,7 @@ import child_ui.web
 import helpline.web
 import referral.admin_directory
 import referral.console_routes
+import referral.follow_routes
 import referral.portal
 import referral.report_routes
 import referral.worker
@@ -159,6 +160,7 @@ def _routes() -> list[BaseRoute]:
     routes += child_ui.report.routes  # the public page for reporting illegal content (issue 4)
     routes += referral.admin_directory.routes  # admins edit the agency directory (issue 4)
     routes += metrics.routes + metrics.operator_routes  # /readyz and /metrics (ADR 0032)
+    routes += referral.follow_routes.routes  # action dates and the overdue list (issue 19)
     console_static = ROOT / "counsellor_ui" / "static"
     routes.append(Mount("/static/console", app=StaticFiles(directory=console_static, check_dir=False)))
     return routes

@@ -23,12 +23,14 @@ SOURCES: dict[str, list[Path]] = {
     "child": [NACL, WIRE, ROOT / "child_ui" / "static" / "child.js"],
     "console": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                               for name in ("console", "console_auth", "console_cases", "console_supervise",
-                                           "console_admin", "console_refcore", "console_referrals",
+                                           "console_admin", "console_refcore", "console_referrals", "console_follow",
+                                           "console_refcheck",
                                            "console_emergency", "console_directory", "console_casework",
                                            "console_followups"))],
     # The officers' portal at /referrals: the console's core and sign-in, then its own page script.
     "portal": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
-                             for name in ("console", "console_auth", "console_refcore", "console_portal"))],
+                             for name in ("console", "console_auth", "console_refcore", "console_follow",
+                                          "console_portal"))],
     # The public page for reporting illegal content at /report: it encrypts the report itself.
     "report": [NACL, WIRE, ROOT / "child_ui" / "static" / "report.js"],
 }

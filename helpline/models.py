@@ -611,3 +611,37 @@ class HandoverNote(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     read_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+# -- following a referral through (issue 19, migration 0007d) ------------------------------------
+
+
+class ReferralFollow(Base):
+    """What an agency said it will do on an open referral and by when (a default from the urgency
+    until it says). ``plan`` grows each time the date is set again, so the reminders and escalations
+    of an earlier date (``referral_escalations`` kinds ``p<plan>:<step>``) never block the next."""
+
+    __tablename__ = "referral_follow"
+
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True)
+    plan: Mapped[int] = mapped_column(Integer, default=1)
+    action_kind: Mapped[str | None] = mapped_column(String(32))  # an action kind code; None: the default date
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # None once the referral is closed
+    set_by: Mapped[str] = mapped_column(String(48))
+    set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the first action taken (statistics)
+
+    __table_args__ = (Index("ix_referral_follow_due", "due_at"),)
+
+
+class ReferralSupport(Base):
+    """One kind of support the child received, recorded by the agency when it closes (codes only)."""
+
+    __tablename__ = "referral_support"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # psychological, social, ..., none
+    reason: Mapped[str | None] = mapped_column(String(32))  # why none
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("referral_id", "kind", name="uq_referral_support_kind"),)
