@@ -99,10 +99,62 @@ class Counsellor:
         self.thread.join(5)
 
 
-def one_run(browser: Any, url: str, counsellor: Counsellor, cpu_slowdown: float) -> dict[str, float]:
+class Timeline:
+    """When each step of the first message happened, from Chromium's Network domain (seconds after the
+    page's request was sent): where the time goes, so the next cut is chosen by measurement."""
+
+    def __init__(self, cdp: Any) -> None:
+        self.t0: float | None = None
+        self.marks: dict[str, float] = {}
+        self.frames: dict[str, str] = {}
+        cdp.on("Network.requestWillBeSent", self._request)
+        cdp.on("Network.responseReceived", self._response)
+        cdp.on("Network.loadingFinished", self._finished)
+        cdp.on("Network.webSocketCreated", lambda e: self._mark("socket_created", None))
+        cdp.on("Network.webSocketHandshakeResponseReceived", lambda e: self._mark("socket_open", e["timestamp"]))
+        cdp.on("Network.webSocketFrameSent", lambda e: self._frame("sent", e))
+        cdp.on("Network.webSocketFrameReceived", lambda e: self._frame("received", e))
+        self.kinds: dict[str, str] = {}
+
+    def _mark(self, name: str, at: float | None) -> None:
+        if at is None:
+            at = self.last
+        if self.t0 is not None and name not in self.marks:
+            self.marks[name] = round(at - self.t0, 3)
+
+    def _request(self, event: dict[str, Any]) -> None:
+        self.last = event["timestamp"]
+        self.kinds[event["requestId"]] = str(event.get("type"))
+        if self.t0 is None and event.get("type") == "Document":
+            self.t0 = event["timestamp"]
+        self._mark(f"{str(event.get('type')).lower()}_requested", event["timestamp"])
+
+    def _response(self, event: dict[str, Any]) -> None:
+        self.last = event["timestamp"]
+        self._mark(f"{self.kinds.get(event['requestId'], '?').lower()}_first_byte", event["timestamp"])
+
+    def _finished(self, event: dict[str, Any]) -> None:
+        self.last = event["timestamp"]
+        self._mark(f"{self.kinds.get(event['requestId'], '?').lower()}_done", event["timestamp"])
+
+    def _frame(self, way: str, event: dict[str, Any]) -> None:
+        self.last = event["timestamp"]
+        try:
+            frame = json.loads(event["response"]["payloadData"])
+        except (ValueError, KeyError):
+            return
+        if way == "sent" and frame.get("type") in ("start", "send"):
+            self.frames[frame["id"]] = frame["type"]
+            self._mark(f"{frame['type']}_sent", event["timestamp"])
+        elif way == "received" and frame.get("id") in self.frames:
+            self._mark(f"{self.frames[frame['id']]}_{frame.get('type')}", event["timestamp"])
+
+
+def one_run(browser: Any, url: str, counsellor: Counsellor, cpu_slowdown: float) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 360, "height": 640})
     page = context.new_page()
     cdp = context.new_cdp_session(page)
+    timeline = Timeline(cdp)
     cdp.send("Network.enable")
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
     cdp.send("Network.emulateNetworkConditions", SLOW_3G)
@@ -128,7 +180,7 @@ def one_run(browser: Any, url: str, counsellor: Counsellor, cpu_slowdown: float)
     finally:
         context.close()
     return {"page_loaded_s": loaded - start, "first_message_sent_s": sent - start,
-            "counsellor_read_s": (received - start) if received else float("nan")}
+            "counsellor_read_s": (received - start) if received else float("nan"), "timeline": timeline.marks}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     server = ServerProcess(stack).start()
     stack.servers.append(server)
     counsellor = Counsellor(server, "bench", add_user(stack, "bench"))
-    runs: list[dict[str, float]] = []
+    runs: list[dict[str, Any]] = []
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
