@@ -54,7 +54,6 @@ class Counsellor:
         self.thread.start()
         self.client = StaffClient(server.url, username, password)
         self.received_at: dict[str, float] = {}
-        self.taken: list[str] = []
         self.watchers: list[asyncio.Task[None]] = []
         self.run(self.client.sign_in())
         self.run(self.client.connect())
@@ -75,7 +74,6 @@ class Counsellor:
                 conv = item["conv"]
                 if conv not in taken:
                     taken.add(conv)
-                    self.taken.append(conv)
                     await self.client.accept(conv)
                     self.watchers.append(asyncio.create_task(self._watch(conv)))
 
@@ -89,15 +87,6 @@ class Counsellor:
                 return
             await self.client.sync(conv)
             await asyncio.sleep(0.05)
-
-    def end_all(self) -> None:
-        """Ends the chats taken so far, so the next run is not refused for holding too many."""
-        while self.taken:
-            conv = self.taken.pop()
-            try:
-                self.run(self.client.end(conv))
-            except Exception:  # noqa: BLE001 - the child may have left already; the next run starts clean
-                pass
 
     def first_received_after(self, start: float) -> float | None:
         later = [t for t in self.received_at.values() if t >= start]
@@ -206,17 +195,20 @@ def main(argv: list[str] | None = None) -> int:
     stack = make_stack("sqlite", tmp)
     server = ServerProcess(stack).start()
     stack.servers.append(server)
-    counsellor = Counsellor(server, "bench", add_user(stack, "bench"))
     runs: list[dict[str, Any]] = []
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            for _ in range(args.runs):
-                runs.append(one_run(browser, server.url, counsellor, args.cpu_slowdown))
-                counsellor.end_all()
+            for n in range(args.runs):
+                # A free counsellor for each run: one who kept the earlier chats would reach the limit of
+                # chats at once, and an ended chat waits for its wrap-up before she may take another.
+                counsellor = Counsellor(server, f"bench{n}", add_user(stack, f"bench{n}"))
+                try:
+                    runs.append(one_run(browser, server.url, counsellor, args.cpu_slowdown))
+                finally:
+                    counsellor.close()
             browser.close()
     finally:
-        counsellor.close()
         destroy_stack(stack)
     sent = [r["first_message_sent_s"] for r in runs]
     result = {
