@@ -17,6 +17,7 @@ from tests.support import ServerProcess, Stack, add_user
 
 LOCALES = ["sq", "en"]
 NUMBERS = ["tel:112", "tel:129", "tel:116111"]
+SLOW = 15_000  # ms: a counsellor's frames crossing a machine shared with other suites
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ def test_she_starts_at_the_top_and_answers_while_waiting(stack: Stack, server: S
         later.locator('input[name=topic][value=school]').check()
         later.locator('input[name=danger][value=yes]').check()
         expect(page.locator("#emergency-numbers")).to_be_visible()
-        item = queued_item(counsellor, lambda i: i["urgency"] == 2)
+        item = queued_item(counsellor, lambda i: i["urgency"] == 2 and i["topic"] == "school")
         assert item["topic"] == "school"
         assert axe_violations(page) == []
     finally:
@@ -110,10 +111,10 @@ def test_the_end_shows_where_she_is_looking(stack: Stack, server: ServerProcess,
         conv = queued_item(counsellor, lambda i: True)["conv"]
         counsellor.run(counsellor.client.accept(conv))
         counsellor.run(counsellor.client.wait_for_key(conv))
-        expect(page.locator("body")).to_have_attribute("data-state", "chat")
+        expect(page.locator("body")).to_have_attribute("data-state", "chat", timeout=SLOW)
         for n in range(12):  # a long chat: the end must not be screens away
             counsellor.run(counsellor.client.say(conv, f"Mesazhi {n}: jam këtu për ty."))
-        expect(page.locator("#messages .msg.them")).to_have_count(12)
+        expect(page.locator("#messages .msg.them")).to_have_count(12, timeout=SLOW)
         page.fill("#message-input", "Faleminderit")
         page.click("#send-message")
         expect(page.locator("#messages .msg.me .meta").last).not_to_contain_text("…")
@@ -126,7 +127,7 @@ def test_the_end_shows_where_she_is_looking(stack: Stack, server: ServerProcess,
         expect(page.locator("#end-chat")).to_be_focused()
         expect(page.locator("body")).to_have_attribute("data-state", "chat")
         counsellor.run(counsellor.client.end(conv))
-        expect(page.locator("body")).to_have_attribute("data-state", "ended")
+        expect(page.locator("body")).to_have_attribute("data-state", "ended", timeout=SLOW)
         title = page.locator("#ended-title")
         expect(title).to_be_focused()
         assert in_view(page, title), "the end of the chat is not where she is looking"
