@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket
 
-from chat import abuse, resume_guard
+from chat import abuse, late_answers, resume_guard
 from chat.connection import ClientConnection
 from chat.model import CHILD
 from chat.protocol import CHILD_FRAMES, Frame, ProtocolError
@@ -154,6 +154,14 @@ class ChildConnection(ClientConnection):
         await self.check_member(frame["conv"])
         assert self.child_id is not None
         await self.chat.feedback(frame["conv"], self.child_id, frame["helped"])
+        return {}
+
+    async def on_prechat(self, frame: Frame) -> dict[str, Any]:
+        await self.check_member(frame["conv"])
+        assert self.child_id is not None
+        await late_answers.answer_while_waiting(self.services.store, self.chat.broker, frame["conv"], self.child_id,
+                                                frame["prechat"])
+        self.hub.schedule_queue_refresh()
         return {}
 
     async def on_close(self) -> None:

@@ -143,6 +143,7 @@ CHILD_FRAMES: dict[str, dict[str, Check]] = {
     "earlier": {"conv": _CONV},
     "share": {"conv": _CONV, "earlier": _CONV, "for": _string(48), "key": _wrapped},
     "ping": {},
+    "prechat": {"conv": _CONV, "prechat": _prechat},  # answers given while waiting (chat/late_answers.py)
 }
 
 _PARTICIPANT = _string(48)

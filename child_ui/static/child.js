@@ -298,10 +298,11 @@
     });
     $('queue-panel').hidden = name !== 'queue';
     $('ended-panel').hidden = name !== 'ended';
-    $('message-form').hidden = $('end-chat').hidden = name === 'ended' || chat.state === 'refused';
+    $('message-form').hidden = $('end-box').hidden = name === 'ended' || chat.state === 'refused';
     if (name === 'chat' && previous !== 'chat') $('code-box').open = false;
     // Move focus only when a new section appears, never while the child is typing in the chat.
     if (appearing) $(sectionId).querySelector('h1').focus();
+    afterShow(name, previous);
   }
 
   function setConnection(state) {
@@ -617,6 +618,7 @@
 
   function startChat(event) {
     event.preventDefault();
+    var fromTop = event.submitter && event.submitter.id === 'prechat-start-now';
     var early = socket && !session && socket.readyState <= 1 ? socket : null;
     socket = null; // so resetChat keeps the early socket open
     resetChat();
@@ -628,6 +630,8 @@
       type: 'start', id: newId(), token: session.token, public_key: W.b64uEncode(session.keys.publicKey),
       self_key: W.wrapKey(chat.key, session.self), prechat: prechatAnswers(), device: deviceToken()
     };
+    if (chat.startFrame.prechat.danger) showEmergencyNumbers();
+    if (fromTop) questionsWhileWaiting();
     show('queue');
     if (!early) return connect();
     socket = early;
@@ -664,6 +668,7 @@
       .forEach(function (id) { $(id).textContent = ''; });
     $('queue-position').textContent = _('Finding your place in the queue…');
     setFeedbackDisabled(false);
+    resetPhoneParts();
   }
 
   /* Ends this page's hold on the chat: no more reconnects, nothing kept in the tab. */
@@ -866,6 +871,66 @@
     else manual();
   }
 
+  // -- a cheap phone: danger numbers, starting first, the end where the child is looking --------
+
+  /* 112 and 129 (and 116 111) as tel: links at the top of the chat screen, for a child in danger
+   * now: shown at once from the pre-chat answer, and by the waiting screen's "I am in danger now".
+   * Returns the block, so a caller can move focus to it. */
+  function showEmergencyNumbers() {
+    var box = $('emergency-numbers');
+    box.hidden = false;
+    return box;
+  }
+
+  /* What each screen shows beyond its section: an ended chat says so at the top of the page, where
+   * the child is looking, asks "did it help?" only if a counsellor talked with her, and no longer
+   * says "Connected"; the questions answered while waiting belong to the queue only. */
+  function afterShow(name, previous) {
+    $('connection-state').hidden = name === 'ended';
+    $('later-questions').hidden = name !== 'queue' || !$('later-questions').contains($('prechat-questions'));
+    $('feedback').hidden = chat.state !== 'ended';
+    if (name !== 'ended' || previous === 'ended') return;
+    keepChatting();
+    $('ended-title').focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  }
+
+  /* "End chat" asks once; "No" gives the chat back as it was. */
+  function askToEnd() {
+    $('end-chat').hidden = true;
+    $('end-confirm').hidden = false;
+    $('end-yes').focus();
+  }
+
+  function keepChatting() {
+    var asking = !$('end-confirm').hidden;
+    $('end-confirm').hidden = true;
+    $('end-chat').hidden = false;
+    if (asking && document.body.getAttribute('data-state') !== 'ended') $('end-chat').focus();
+  }
+
+  /* Started from the top of the questions: they move below the message box, and each answer
+   * chosen while waiting is sent at once (the `prechat` frame, docs/protocol.md). */
+  function questionsWhileWaiting() {
+    $('later-questions').appendChild($('prechat-questions'));
+  }
+
+  function answerLater() {
+    if (!$('later-questions').contains($('prechat-questions')) || !session) return;
+    var answers = prechatAnswers();
+    if (answers.danger) showEmergencyNumbers();
+    // Through the outbox: built once the start is acknowledged, sent once, in order.
+    deliver(function (id) { return { type: 'prechat', id: id, conv: chat.conv, prechat: answers }; });
+  }
+
+  function resetPhoneParts() {
+    $('emergency-numbers').hidden = true;
+    keepChatting();
+    if ($('prechat-questions').parentNode !== $('prechat-form')) {
+      $('prechat-form').insertBefore($('prechat-questions'), $('prechat-submit'));
+    }
+  }
+
   // -- quick exit -------------------------------------------------------------------------------
 
   /* Leaves at once and leaves little behind: the socket, the tab's storage, the page itself,
@@ -980,7 +1045,10 @@
     window.addEventListener('online', function () {
       if (!stopped && !socket) connect();
     });
-    on('end-chat', 'click', endChat);
+    on('end-chat', 'click', askToEnd);
+    on('end-yes', 'click', endChat);
+    on('end-no', 'click', keepChatting);
+    on('prechat-questions', 'change', answerLater);
     on('ended-panel', 'click', sendFeedback);
     on('copy-code', 'click', copyCode);
     on('new-chat', 'click', function () {
