@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -62,6 +62,8 @@ def _bool(text: str) -> bool:
 def _database_url(text: str) -> str:
     if not text.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    if parse_qs(urlsplit(text).query).get("pooler", ["transaction"]) != ["transaction"]:
+        raise ValueError("pooler= takes one value, transaction (PgBouncer in transaction pooling mode)")
     return text
 
 

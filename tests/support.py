@@ -48,6 +48,16 @@ class Stack:
     servers: list[ServerProcess] = field(default_factory=list)
 
     @property
+    def on_postgres(self) -> bool:
+        """PostgreSQL + Redis, straight or through PgBouncer (tests/pgbouncer.py)."""
+        return self.backend != "sqlite"
+
+    @property
+    def direct_postgres_dsn(self) -> str:
+        """asyncpg's DSN of this stack's database on PostgreSQL itself (not through PgBouncer)."""
+        return f"postgresql://postgres@127.0.0.1:5432/{self.database_url.rsplit('/', 1)[1].split('?')[0]}"
+
+    @property
     def sqlite_path(self) -> Path | None:
         if self.database_url.startswith("sqlite"):
             return Path(self.database_url.removeprefix("sqlite+aiosqlite:///"))
@@ -172,6 +182,10 @@ def make_stack(backend: str, tmp_path: Path, extra: dict[str, str] | None = None
         create_pg_database(name)
         check_redis()
         database_url, redis_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", REDIS_URL
+        if backend == "pgbouncer" or os.environ.get("HELPLINE_TEST_PGBOUNCER") == "1":
+            from tests.pgbouncer import shared_pgbouncer
+
+            database_url = shared_pgbouncer().url(name)
     prefix = f"hltest-{tag}:"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELPLINE_")}
     env.update({
@@ -191,8 +205,8 @@ def make_stack(backend: str, tmp_path: Path, extra: dict[str, str] | None = None
 def destroy_stack(stack: Stack) -> None:
     for server in stack.servers:
         server.stop()
-    if stack.backend == "postgres":
-        drop_pg_database(stack.database_url.rsplit("/", 1)[1])
+    if stack.on_postgres:
+        drop_pg_database(stack.database_url.rsplit("/", 1)[1].split("?")[0])
         clear_redis_prefix(stack.redis_prefix)
 
 
