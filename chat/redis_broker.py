@@ -8,7 +8,9 @@ A notice for a channel this process listens to is handed to its own listeners at
 to Redis for the other processes, prefixed with this process's random origin; the copy that comes
 back from Redis is skipped before it is parsed. So Redis is on the path only between processes.
 Notices go to Redis in order, from one task, each round trip a pipeline of everything published
-since the last one (docs/performance.md).
+since the last one (docs/performance.md). Behind Redis Sentinel (a redis+sentinel:// URL) every new
+connection asks the Sentinels where the master is, so after a failover the reader's reconnection
+finds the promoted replica (chat/redis_connect.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from chat.broker import Broker, sleep_backoff
+from chat.redis_connect import close_sentinels, connect_redis
 
 log = logging.getLogger("helpline.broker")
 
@@ -54,9 +57,7 @@ class RedisBroker(Broker):
         return self._client
 
     async def start(self) -> None:
-        self._client = aioredis.Redis.from_url(
-            self._url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
-        )
+        self._client = connect_redis(self._url)
         try:
             await self._client.ping()
         except RedisError as exc:
@@ -74,6 +75,7 @@ class RedisBroker(Broker):
                 pass
         if self._client is not None:
             await self._client.aclose()
+            await close_sentinels(self._client)
 
     async def publish(self, channel: str, notice: dict[str, Any]) -> None:
         if channel in self._channels:

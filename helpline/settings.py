@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from helpline.sentinel_url import is_sentinel_url, parse_sentinel_url
+
 
 class SettingsError(ValueError):
     """A setting has a value the helpline cannot run with."""
@@ -68,8 +70,11 @@ def _database_url(text: str) -> str:
 
 
 def _redis_url(text: str) -> str:
+    if is_sentinel_url(text):
+        parse_sentinel_url(text)  # a ValueError names what is wrong
+        return text
     if text and not text.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError("must be empty (in-process broker) or a redis:// URL")
+        raise ValueError("must be empty (in-process broker), a redis:// URL or a redis+sentinel:// URL")
     return text
 
 
@@ -127,7 +132,8 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLAlchemy URL: sqlite+aiosqlite:///path (embedded) or postgresql+asyncpg://…",
             _database_url, secret=True),
     Setting("HELPLINE_REDIS_URL", "",
-            "Redis URL for pub/sub between processes; empty uses the in-process broker (one process only)",
+            "Redis URL for pub/sub between processes, or a Sentinel set: redis+sentinel://host:port,host:port/"
+            "service (docs/deploy.md); empty uses the in-process broker (one process only)",
             _redis_url, secret=True),
     Setting("HELPLINE_REDIS_PREFIX", "helpline:", "Prefix for every Redis key and channel"),
     Setting("HELPLINE_DATA_DIR", "var", "Folder for the embedded database, keys and the mail outbox", Path),
