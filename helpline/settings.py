@@ -129,7 +129,8 @@ def _log_level(text: str) -> str:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_DATABASE_URL", "sqlite+aiosqlite:///var/helpline.db",
-            "SQLAlchemy URL: sqlite+aiosqlite:///path (embedded) or postgresql+asyncpg://…",
+            "SQLAlchemy URL: sqlite+aiosqlite:///path (embedded) or postgresql+asyncpg://… (behind PgBouncer in "
+            "transaction pooling add ?pooler=transaction; docs/deploy.md)",
             _database_url, secret=True),
     Setting("HELPLINE_REDIS_URL", "",
             "Redis URL for pub/sub between processes, or a Sentinel set: redis+sentinel://host:port,host:port/"
