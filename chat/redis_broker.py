@@ -42,6 +42,7 @@ class RedisBroker(Broker):
         self._pubsub: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._healthy = False
+        self._listening = False  # the reader's subscription is up and being read
         self._changed = asyncio.Event()
         self._origin = secrets.token_hex(ORIGIN_CHARS // 2)  # each data starts with the publisher's
         self._outbox: list[tuple[str, str]] = []  # (channel, data) published, not yet sent to Redis
@@ -97,12 +98,24 @@ class RedisBroker(Broker):
                         for channel, data in batch:
                             pipe.publish(channel, data)
                         await pipe.execute()
+                    if not self._healthy and self._listening:
+                        await self._listening_again()
                     break
                 except (RedisError, OSError) as exc:
                     if attempt == 2:
                         self._healthy = False
                         log.warning("Redis publish failed (%s); listeners will catch up from the database",
                                     type(exc).__name__)
+
+    async def _listening_again(self) -> None:
+        """A publish failed while the subscription stayed up (behind Sentinel: its connection to the
+        dead master timed out after the reader had found the promoted one). Once a publish goes
+        through again, subscribe what was asked meanwhile and stop polling the database."""
+        try:
+            await self._subscribe_late_arrivals()
+        except (RedisError, OSError):
+            return
+        self._healthy = True
 
     async def subscribe(self, channel: str) -> None:
         self._channels.add(channel)
@@ -134,6 +147,7 @@ class RedisBroker(Broker):
                 attempt = 0
                 if was_down and self._on_resync is not None:
                     await self._on_resync()
+                self._listening = True
                 await self._pump()
             except asyncio.CancelledError:
                 raise
@@ -142,6 +156,7 @@ class RedisBroker(Broker):
                     log.warning("Redis connection lost (%s); retrying", type(exc).__name__)
                 self._healthy = False
             finally:
+                self._listening = False
                 if self._pubsub is not None:
                     try:
                         await self._pubsub.aclose()
