@@ -12,8 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from helpline.sentinel_url import is_sentinel_url, parse_sentinel_url
 
 
 class SettingsError(ValueError):
@@ -62,12 +64,17 @@ def _bool(text: str) -> bool:
 def _database_url(text: str) -> str:
     if not text.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    if parse_qs(urlsplit(text).query).get("pooler", ["transaction"]) != ["transaction"]:
+        raise ValueError("pooler= takes one value, transaction (PgBouncer in transaction pooling mode)")
     return text
 
 
 def _redis_url(text: str) -> str:
+    if is_sentinel_url(text):
+        parse_sentinel_url(text)  # a ValueError names what is wrong
+        return text
     if text and not text.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError("must be empty (in-process broker) or a redis:// URL")
+        raise ValueError("must be empty (in-process broker), a redis:// URL or a redis+sentinel:// URL")
     return text
 
 
@@ -122,10 +129,12 @@ def _log_level(text: str) -> str:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_DATABASE_URL", "sqlite+aiosqlite:///var/helpline.db",
-            "SQLAlchemy URL: sqlite+aiosqlite:///path (embedded) or postgresql+asyncpg://…",
+            "SQLAlchemy URL: sqlite+aiosqlite:///path (embedded) or postgresql+asyncpg://… (behind PgBouncer in "
+            "transaction pooling add ?pooler=transaction; docs/deploy.md)",
             _database_url, secret=True),
     Setting("HELPLINE_REDIS_URL", "",
-            "Redis URL for pub/sub between processes; empty uses the in-process broker (one process only)",
+            "Redis URL for pub/sub between processes, or a Sentinel set: redis+sentinel://host:port,host:port/"
+            "service (docs/deploy.md); empty uses the in-process broker (one process only)",
             _redis_url, secret=True),
     Setting("HELPLINE_REDIS_PREFIX", "helpline:", "Prefix for every Redis key and channel"),
     Setting("HELPLINE_DATA_DIR", "var", "Folder for the embedded database, keys and the mail outbox", Path),

@@ -20,9 +20,11 @@ from tests.integration.referral_support import (
     seal_text,
     unwrap,
 )
+from tests.pgbouncer import also_through_pgbouncer
 from tests.support import ServerProcess, Stack
 
 
+@also_through_pgbouncer
 async def test_refer_read_acknowledge_act_ask_close_and_follow(
         stack: Stack, start_server: Callable[..., ServerProcess]) -> None:
     cli(stack, "directory", "load")
