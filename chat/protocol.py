@@ -127,6 +127,18 @@ def _body(name: str, value: Any) -> str:
     return value
 
 
+def _team_keys(name: str, value: Any) -> list[dict[str, str]]:
+    """A left message's key, wrapped for each reader: a list of {"for": participant, "key": wrapped}."""
+    if not isinstance(value, list) or not 1 <= len(value) <= 200:
+        raise ValueError(f"'{name}' must be a list of 1 to 200 wrapped keys")
+    keys = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"for", "key"}:
+            raise ValueError(f"each item of '{name}' must be an object with 'for' and 'key'")
+        keys.append({"for": _string(48)(f"{name}.for", item["for"]), "key": _wrapped(f"{name}.key", item["key"])})
+    return keys
+
+
 _CONV = _string(32)
 _COMMON: dict[str, Check] = {}
 
@@ -143,6 +155,10 @@ CHILD_FRAMES: dict[str, dict[str, Check]] = {
     "earlier": {"conv": _CONV},
     "share": {"conv": _CONV, "earlier": _CONV, "for": _string(48), "key": _wrapped},
     "ping": {},
+    # While waiting (ADR 0027): the team's keys, a message left for them, "I am in danger now".
+    "readers": {"conv": _CONV},
+    "leave_message": {"conv": _CONV, "keys": _team_keys},
+    "danger": {"conv": _CONV},
 }
 
 _PARTICIPANT = _string(48)
@@ -161,6 +177,7 @@ STAFF_FRAMES: dict[str, dict[str, Check]] = {
     "block": {"conv": _CONV, "reason": _choice("abusive", "threats", "prank", "sexual", "other")},
     "status": {"status": _choice("available", "busy", "break")},
     "ping": {},
+    "take_over": {"conv": _CONV, "to": _choice("me", "queue")},  # a gone counsellor's chat (ADR 0027)
 }
 
 # Fields a frame may leave out, and the value they then take.
