@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import pytest
 
-from chat.model import MIN_WAIT_SECONDS, SECONDS_PER_CHAT, QueueFlow, estimate_wait_seconds, offer_message, worth_telling
+from chat import model
+from chat.model import QueueFlow, estimate_wait_seconds, offer_message, worth_telling
 
 CASES = [
     # position, seconds per place, seconds since the last departure, on duty -> estimate
     pytest.param(10, 60.0, 20.0, 3, 600, id="a child leaves the queue each minute: place 10 waits 10 minutes"),
     pytest.param(1, 60.0, 20.0, 3, 60, id="next in line"),
     pytest.param(3, 60.0, 600.0, 2, 1800, id="a queue standing still is as slow as it has stood"),
-    pytest.param(1, 5.0, 1.0, 4, MIN_WAIT_SECONDS, id="never less than half a minute"),
-    pytest.param(2, None, None, 3, round(2 * SECONDS_PER_CHAT / 3), id="nothing left lately: counsellors on duty"),
-    pytest.param(2, None, None, 1, round(2 * SECONDS_PER_CHAT), id="one counsellor on duty, nothing left lately"),
-    pytest.param(4, None, 100.0, 2, round(4 * SECONDS_PER_CHAT / 2), id="one departure only"),
+    pytest.param(1, 5.0, 1.0, 4, model.MIN_WAIT_SECONDS, id="never less than half a minute"),
+    pytest.param(2, None, None, 3, round(2 * model.SECONDS_PER_CHAT / 3), id="nothing left lately: 3 on duty"),
+    pytest.param(2, None, None, 1, round(2 * model.SECONDS_PER_CHAT), id="one counsellor on duty, nothing left lately"),
+    pytest.param(4, None, 100.0, 2, round(4 * model.SECONDS_PER_CHAT / 2), id="one departure only"),
     pytest.param(5, 120.0, 30.0, 0, None, id="nobody on duty: no estimate"),
     pytest.param(1, None, None, 0, None, id="nobody on duty and no departures"),
     pytest.param(2000, 3.0, 2.0, 50, 6000, id="a flood with many counsellors"),
