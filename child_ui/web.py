@@ -167,6 +167,8 @@ async def child_page(request: Request) -> Response:
         "ws_path": "/ws/child",
         "lang": locale,
         "autolock_minutes": services.settings.child_autolock_minutes,
+        # Loaded only when a waiting child needs it (child_waiting.js, ADR 0027).
+        "waiting": {"src": services.bundles["child_waiting"].src, "integrity": services.bundles["child_waiting"].integrity},
     }
     return _render(services, request, "child.html", {
         **_page_context(services, locale), "config": config, "municipalities": services.municipalities,

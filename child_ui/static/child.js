@@ -491,6 +491,7 @@
     if (reply.state === 'ended' || reply.state === 'abandoned') show('ended');
     else if (reply.counsellor) onAssigned({ conv: reply.conv, counsellor: reply.counsellor });
     else show('queue');
+    if (reply.state === 'message') withWaiting(function (w) { w.saved(); });
     if (chat.state !== 'refused') becomeReady();
   }
 
@@ -687,11 +688,33 @@
       : _('Your place in the queue: {n}').replace('{n}', formatNumber(p.position));
     var seconds = Math.max(0, Number(p.wait_seconds) || 0);
     var minutes = Math.round(seconds / 60);
-    var wait = seconds < 60 ? _('Expected wait: less than a minute')
+    var wait = p.wait_seconds === null ? '' : seconds < 60 ? _('Expected wait: less than a minute')
       : ngettext('Expected wait: about {n} minute', 'Expected wait: about {n} minutes', minutes);
+    if (p.offer_message || waiting) withWaiting(function (w) { w.position(p); });
     // Rewrite only what changed, so the live region does not repeat itself.
     if ($('queue-position').textContent !== position) $('queue-position').textContent = position;
     if ($('queue-wait').textContent !== wait) $('queue-wait').textContent = wait;
+  }
+
+  // -- while waiting: 116 111, a left message, "in danger now" (child_waiting.js, ADR 0027) ----
+
+  var waiting = null;
+  var waitingWanted = [];
+
+  /* Loads the waiting bundle once, when a waiting child first needs it. */
+  function withWaiting(then) {
+    if (waiting) return then(waiting);
+    if (waitingWanted.push(then) > 1) return;
+    var script = document.createElement('script');
+    script.src = CONFIG.waiting.src;
+    script.integrity = CONFIG.waiting.integrity;
+    script.onload = function () {
+      waiting = window.HelplineWaiting({ lang: CONFIG.lang, $: $, org: ORG_KEY, deliver: deliver,
+        note: function (text) { addMessage('note', text); },
+        chat: function () { return chat; }, session: function () { return session; } });
+      waitingWanted.forEach(function (fn) { fn(waiting); });
+    };
+    document.head.appendChild(script);
   }
 
   /* A counsellor took the chat. Wrap the conversation key for them only if the pinned org key
@@ -967,6 +990,7 @@
     });
     on('resume-back', 'click', function () { show('welcome'); });
     on('resume-form', 'submit', resumeWithCode);
+    on('in-danger', 'click', function () { withWaiting(function (w) { w.danger(); }); });
     on('message-form', 'submit', sendMessage);
     on('message-input', 'input', sendTyping);
     // Enter sends on computers; on phones it makes a new line and the Send button sends.
