@@ -71,6 +71,17 @@ async def gone_seconds(db: AsyncSession, staff_id: int) -> float | None:
     return since if since > STALE_SECONDS else None
 
 
+async def gone_for_at_least(db: AsyncSession, staff_ids: set[int], seconds: float) -> set[int]:
+    """Those of ``staff_ids`` whose console has been gone ``seconds`` or more (a supervisor may
+    take over their chats)."""
+    gone = set()
+    for staff_id in staff_ids:
+        away = await gone_seconds(db, staff_id)
+        if away is not None and away >= seconds:
+            gone.add(staff_id)
+    return gone
+
+
 async def queue_flow(db: AsyncSession) -> QueueFlow:
     """The recent departures from the queue (a counsellor took the child, or the child left it)
     and the counsellors on duty: what chat.model.estimate_wait_seconds needs."""

@@ -204,6 +204,18 @@
         });
         td.appendChild(select);
         td.appendChild(button);
+      } else if (chat.holder_gone) {
+        // The counsellor's console has been gone a while: take the chat, or give it back to the queue
+        // (ADR 0027); the child's page wraps the key for whoever answers next.
+        [['me', _('Take over')], ['queue', _('Return to the queue')]].forEach(function (pair) {
+          var act = el('button', { type: 'button', 'data-take-over': pair[0] }, pair[1]);
+          act.addEventListener('click', function () {
+            C.request({ type: 'take_over', conv: chat.conv, to: pair[0] }).then(refresh).catch(function (error) {
+              $('alerts-status').textContent = error.message || '';
+            });
+          });
+          td.appendChild(act);
+        });
       }
       row.appendChild(td);
       body.appendChild(row);
