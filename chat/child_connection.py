@@ -88,7 +88,7 @@ class ChildConnection(ClientConnection):
 
         try:
             conv = await self.chat.start(token, frame["public_key"], frame["self_key"], frame["prechat"],
-                                         refuse=refuse, guard=guard)
+                                         refuse=refuse, guard=guard, to_leave_message=frame["message"])
         except ProtocolError as exc:
             if exc.code == "blocked":  # a blocked identity on this device: the device too
                 await self._block_device()

@@ -144,7 +144,7 @@ _COMMON: dict[str, Check] = {}
 
 CHILD_FRAMES: dict[str, dict[str, Check]] = {
     "start": {"token": _key32, "public_key": _key32, "self_key": _wrapped, "prechat": _prechat,
-              "device": _key32, "pow": _proof},
+              "device": _key32, "pow": _proof, "message": validate.boolean},
     "resume": {"token": _key32, "after": _seq, "device": _key32},
     "send": {"conv": _CONV, "body": _body},
     "wrap": {"conv": _CONV, "for": _string(48), "key": _wrapped},
@@ -183,7 +183,8 @@ STAFF_FRAMES: dict[str, dict[str, Check]] = {
 # Fields a frame may leave out, and the value they then take.
 OPTIONAL: dict[tuple[str, str], Any] = {("start", "prechat"): {}, ("transfer", "key"): None,
                                         ("transfer", "note"): None, ("start", "device"): None,
-                                        ("start", "pow"): None, ("resume", "device"): None}
+                                        ("start", "pow"): None, ("resume", "device"): None,
+                                        ("start", "message"): False}
 
 
 @dataclass(frozen=True)

@@ -75,9 +75,10 @@ class ChatService:
     # -- child -------------------------------------------------------------------------------
 
     async def start(self, token: bytes, public_key: str, self_key: str, prechat: dict[str, Any], *,
-                    refuse: Callable[[Session], None] | None = None,
-                    guard: Callable[[Session], None] | None = None) -> Conversation:
-        """Opens a queued conversation, or returns the child's open one (start is idempotent).
+                    refuse: Callable[[Session], None] | None = None, guard: Callable[[Session], None] | None = None,
+                    to_leave_message: bool = False) -> Conversation:
+        """Opens a queued conversation, or returns the child's open one (start is idempotent). Out
+        of hours only ``to_leave_message``: a chat the child writes in and leaves (ADR 0027).
 
         Both hooks run in the same transaction and may raise a ProtocolError: ``refuse`` first, on
         every start (a blocked device), and ``guard`` just before a new conversation is made
@@ -104,7 +105,7 @@ class ChatService:
                     repo.latest_conversation_query(child.id)).scalar_one_or_none()
                 if latest is not None and latest.state in model.OPEN_STATES:
                     return latest
-            if not open_now:
+            if not open_now and not to_leave_message:
                 raise ProtocolError("closed", "The chat is closed now.")
             if guard is not None:
                 guard(db)

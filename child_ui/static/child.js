@@ -629,6 +629,7 @@
       type: 'start', id: newId(), token: session.token, public_key: W.b64uEncode(session.keys.publicKey),
       self_key: W.wrapKey(chat.key, session.self), prechat: prechatAnswers(), device: deviceToken()
     };
+    if (!CONFIG.open) chat.startFrame.message = true; // out of hours: a chat to leave a message in (ADR 0027)
     show('queue');
     if (!early) return connect();
     socket = early;
@@ -983,6 +984,7 @@
       preconnect();
     });
     on('prechat-form', 'submit', startChat);
+    on('closed-message', 'click', function () { show('prechat'); preconnect(); });
     on('resume-link', 'click', function () {
       $('resume-error').textContent = '';
       $('resume-submit').disabled = false;

@@ -6,9 +6,11 @@ counsellor's console is gone."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -194,6 +196,41 @@ def test_a_supervisor_takes_over_a_chat_whose_counsellor_closed_her_browser(
         assert [again.received[s].text for s in range(1, 8)] == [
             *(text for i in range(1, 4) for text in (child_text(i), staff_text(i))), staff_text(9)]
         for client in (child, again, sara, bora):
+            await client.close()
+
+    run_async(scenario())
+
+
+def closed_now() -> str:
+    """Opening hours that do not include the present hour in Tirana."""
+    hour = (dt.datetime.now(ZoneInfo("Europe/Tirane")).hour + 2) % 24
+    return f"{hour:02d}:00-{hour + 1:02d}:00"
+
+
+def test_out_of_hours_a_child_can_start_a_chat_only_to_leave_a_message(
+        stack: Stack, start_server: Callable[..., ServerProcess]) -> None:
+    server = start_server(HELPLINE_OPENING_HOURS=closed_now())
+    ana_pw = add_user(stack, "ana")
+
+    async def scenario() -> None:
+        ana = StaffClient(server.url, "ana", ana_pw)
+        await ana.sign_in()
+        child = ChildClient(server.url, stack.org_public_key)
+        await child.connect()
+        with pytest.raises(FrameError) as refused:
+            await child.start(PRECHAT)
+        assert refused.value.code == "closed"
+        assert child.socket is not None
+        child.conv_key = crypto.new_conversation_key()
+        ack = await child.socket.request({
+            "type": "start", "token": crypto.b64u_encode(child.token), "message": True,
+            "public_key": crypto.b64u_encode(child.public_key), "prechat": PRECHAT,
+            "self_key": crypto.wrap_key(child.conv_key, child.public_key, child.private_key)})
+        child.conv = ack["conv"]
+        told = await position_of(child)
+        assert told["offer_message"] is True and told["on_duty"] is False
+        assert await leave_message(child, stack, child_text(1)) == [ana.participant]
+        for client in (child, ana):
             await client.close()
 
     run_async(scenario())
