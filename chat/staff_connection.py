@@ -218,6 +218,8 @@ class StaffConnection(ClientConnection):
         except ProtocolError:
             await self._drop(conv_id)
             raise
+        if conv.urgency >= waiting.IN_DANGER:
+            await waiting.answered(self.chat, self.team, conv_id, self.staff)
         # A left message's key is already wrapped for the team (ADR 0027): it comes with the ack.
         return {"conv": conv.id, "child_public_key": child_public, "prechat": prechat_of(conv),
                 "last_seq": conv.last_seq, **await self.chat.key_for(conv.id, self.participant)}

@@ -92,9 +92,20 @@ async def in_danger(chat: ChatService, team: Teamwork, conv_id: str, child_id: i
         await db.flush()
         await audit.record(db, CHILD, "chat.in_danger", f"conv:{conv_id}", {"alert": alert.id})
         frame = alert_frame(alert, None, conv)
-    await team.to_staff("role:supervisor", {**frame, "waiting": True})
+    await team.to_staff("role:supervisor", frame)
     await chat.broker.publish("queue", {"k": "queue"})
     return {"urgency": IN_DANGER}
+
+
+async def answered(chat: ChatService, team: Teamwork, conv_id: str, staff: Staff) -> None:
+    """A waiting child's "in danger now" alert is handled once someone takes the chat."""
+    async with chat._write() as db:
+        alerts = (await db.execute(select(Alert).where(
+            Alert.conversation_id == conv_id, Alert.raised_by.is_(None), Alert.handled_at.is_(None)))).scalars().all()
+        for alert in alerts:
+            alert.handled_at, alert.handled_by = utcnow(), staff.id
+    for alert in alerts:
+        await team.to_staff("role:supervisor", {"type": "alert_handled", "alert": alert.id, "by": staff.display_name})
 
 
 async def take_over(chat: ChatService, team: Teamwork, conv_id: str, supervisor: Staff, to: str) -> dict[str, Any]:

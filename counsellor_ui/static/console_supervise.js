@@ -151,9 +151,13 @@
     if (alerts[frame.alert]) return;
     var item = el('li', { 'data-alert': String(frame.alert), 'class': 'alert-' + frame.kind });
     var what = frame.kind === 'emergency' ? _('Emergency') : _('Help asked');
-    item.appendChild(el('span', {}, what + ': ' + (frame.from || '') + ' '));
-    var join = el('button', { type: 'button', 'data-join': String(frame.alert) }, _('Join the chat'));
+    var who = frame.from || (frame.waiting ? _('A waiting child') : '');
+    item.appendChild(el('span', {}, what + ': ' + who + ' '));
+    var join = el('button', { type: 'button', 'data-join': String(frame.alert) },
+      frame.waiting ? _('Accept') : _('Join the chat'));
     join.addEventListener('click', function () {
+      // A waiting child said "I am in danger now" (ADR 0027): nobody holds the chat yet, take it.
+      if (frame.waiting) { C.showView('work'); return C.accept(frame.conv, {}); }
       join.disabled = true;
       C.request({ type: 'join', alert: frame.alert }).catch(function (error) {
         join.disabled = false;

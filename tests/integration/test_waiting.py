@@ -71,6 +71,7 @@ def test_in_danger_now_while_waiting_moves_the_child_ahead_and_alerts_supervisor
         alert = await sara.socket.next_event("alert", timeout=1)  # type: ignore[union-attr]
         assert time.monotonic() - began < 1.0
         assert alert["kind"] == "emergency" and alert["conv"] == second.conv and alert["urgency"] == 2
+        assert alert["waiting"] is True and alert["from"] is None
         await position_of(second, lambda f: f["position"] == 1, timeout=5)
         await position_of(first, lambda f: f["position"] == 2, timeout=5)
         queue = await sara.socket.next_event("queue")  # type: ignore[union-attr]
@@ -86,6 +87,14 @@ def test_in_danger_now_while_waiting_moves_the_child_ahead_and_alerts_supervisor
         except TimeoutError:
             again = None
         assert again is None
+
+        # Whoever takes the chat handles the alert, for every supervisor.
+        await sara.accept(second.conv)
+        handled = await sara.socket.next_event("alert_handled")
+        assert handled["alert"] == alert["alert"]
+        await sara.wait_for_key(second.conv)
+        if second.share_task is not None:
+            await second.share_task
         for client in (first, second, sara):
             await client.close()
 
