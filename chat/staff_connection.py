@@ -220,9 +220,11 @@ class StaffConnection(ClientConnection):
             raise
         if conv.urgency >= waiting.IN_DANGER:
             await waiting.answered(self.chat, self.team, conv_id, self.staff)
-        # A left message's key is already wrapped for the team (ADR 0027): it comes with the ack.
+        # A left message's key is already wrapped for the team (ADR 0027): it comes with the ack. A
+        # left message has a message in it; a chat with none needs no read for a key it cannot have.
+        mine = await self.chat.key_for(conv.id, self.participant) if conv.last_seq else {}
         return {"conv": conv.id, "child_public_key": child_public, "prechat": prechat_of(conv),
-                "last_seq": conv.last_seq, **await self.chat.key_for(conv.id, self.participant)}
+                "last_seq": conv.last_seq, **mine}
 
     async def on_sync(self, frame: Frame) -> dict[str, Any]:
         """As for the child, and the ack repeats the staff member's wrapped key, so a lost `key`

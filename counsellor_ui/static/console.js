@@ -369,6 +369,7 @@
       chat.childKey = ack.child_public_key;
       select(conv);
       if (ack.key) return takeKey(conv, ack.key, ack.wrapper_public_key); // a left message (ADR 0027)
+      if (chat.key) return; // the child's page was quicker than the ack
       note(chat, _('Waiting for the child’s page to share the conversation key…')).classList.add('waiting-key');
       recoverKey(chat, 3000);
     }).catch(function (error) {
