@@ -117,6 +117,7 @@
       ensureBox().hidden = false;
       $('leave-message').hidden = true;
       $('waiting-why').textContent = '';
+      $('queue-position').textContent = ''; // no place in the queue: the message waits for the team
       say(_('Your message is saved. A counsellor will answer it. Keep your resume code: come back with it to read the answer.'));
     }
 

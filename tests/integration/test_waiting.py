@@ -243,3 +243,38 @@ def test_out_of_hours_a_child_can_start_a_chat_only_to_leave_a_message(
             await client.close()
 
     run_async(scenario())
+
+
+def test_a_supervisor_returns_a_gone_counsellors_chat_to_the_queue_and_the_next_one_reads_it_all(
+        stack: Stack, start_server: Callable[..., ServerProcess]) -> None:
+    server = start_server(HELPLINE_TAKEOVER_AFTER_SECONDS="1")
+    ana_pw, sara_pw = add_user(stack, "ana"), add_user(stack, "sara", role="supervisor")
+    bora_pw = add_user(stack, "bora")
+
+    async def scenario() -> None:
+        child, ana, conv = await open_chat(server, stack, ana_pw)
+        sara = await signed_in(server, "sara", sara_pw)
+        await child.say(child_text(1))
+        await ana.say(conv, staff_text(1))
+        await ana.close()
+        await asyncio.sleep(1.2)
+        assert sara.socket is not None and child.socket is not None
+        ack = await sara.socket.request({"type": "take_over", "conv": conv, "to": "queue"})
+        assert ack["to"] == "queue"
+        moved = await child.socket.next_event("transferred")
+        assert moved == {"type": "transferred", "conv": conv, "to": "queue"}
+        bora = await signed_in(server, "bora", bora_pw)
+        await bora.accept(conv)
+        await bora.wait_for_key(conv)  # the child's page wrapped the key for the next counsellor
+        await bora.sync(conv, 0)
+        for _ in range(100):
+            if len(bora.received.get(conv, {})) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert [bora.received[conv][s].text for s in (1, 2)] == [child_text(1), staff_text(1)]
+        if child.share_task is not None:
+            await child.share_task
+        for client in (child, sara, bora):
+            await client.close()
+
+    run_async(scenario())
