@@ -150,6 +150,7 @@ class ConversationState(enum.StrEnum):
     ACTIVE = "active"
     ENDED = "ended"
     ABANDONED = "abandoned"
+    MESSAGE = "message"  # the child left a message for the next counsellor (ADR 0027)
 
 
 class Conversation(Base):
@@ -645,3 +646,19 @@ class ReferralSupport(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("referral_id", "kind", name="uq_referral_support_kind"),)
+
+# -- who is on duty, and whose console is gone (ADR 0027) ------------------------------------------
+
+
+class StaffPresence(Base):
+    """When a staff member's console was last heard from, and when its last socket closed.
+
+    Written when a console socket opens or closes and, while one is open, at most once a minute
+    from its pings; read to tell a child whether a counsellor is on duty and a supervisor whether a
+    chat's counsellor is gone (chat/presence.py)."""
+
+    __tablename__ = "staff_presence"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -492,6 +492,7 @@
     if (reply.state === 'ended' || reply.state === 'abandoned') show('ended');
     else if (reply.counsellor) onAssigned({ conv: reply.conv, counsellor: reply.counsellor });
     else show('queue');
+    if (reply.state === 'message') withWaiting(function (w) { w.saved(); });
     if (chat.state !== 'refused') becomeReady();
   }
 
@@ -632,6 +633,7 @@
     };
     if (chat.startFrame.prechat.danger) showEmergencyNumbers();
     if (fromTop) questionsWhileWaiting();
+    if (!CONFIG.open) chat.startFrame.message = true; // out of hours: a chat to leave a message in (ADR 0027)
     show('queue');
     if (!early) return connect();
     socket = early;
@@ -692,11 +694,33 @@
       : _('Your place in the queue: {n}').replace('{n}', formatNumber(p.position));
     var seconds = Math.max(0, Number(p.wait_seconds) || 0);
     var minutes = Math.round(seconds / 60);
-    var wait = seconds < 60 ? _('Expected wait: less than a minute')
+    var wait = p.wait_seconds === null ? '' : seconds < 60 ? _('Expected wait: less than a minute')
       : ngettext('Expected wait: about {n} minute', 'Expected wait: about {n} minutes', minutes);
+    if (p.offer_message || waiting) withWaiting(function (w) { w.position(p); });
     // Rewrite only what changed, so the live region does not repeat itself.
     if ($('queue-position').textContent !== position) $('queue-position').textContent = position;
     if ($('queue-wait').textContent !== wait) $('queue-wait').textContent = wait;
+  }
+
+  // -- while waiting: 116 111, a left message, "in danger now" (child_waiting.js, ADR 0027) ----
+
+  var waiting = null;
+  var waitingWanted = [];
+
+  /* Loads the waiting bundle once, when a waiting child first needs it. */
+  function withWaiting(then) {
+    if (waiting) return then(waiting);
+    if (waitingWanted.push(then) > 1) return;
+    var script = document.createElement('script');
+    script.src = CONFIG.waiting.src;
+    script.integrity = CONFIG.waiting.integrity;
+    script.onload = function () {
+      waiting = window.HelplineWaiting({ lang: CONFIG.lang, $: $, org: ORG_KEY, deliver: deliver,
+        note: function (text) { addMessage('note', text); }, emergency: showEmergencyNumbers,
+        chat: function () { return chat; }, session: function () { return session; } });
+      waitingWanted.forEach(function (fn) { fn(waiting); });
+    };
+    document.head.appendChild(script);
   }
 
   /* A counsellor took the chat. Wrap the conversation key for them only if the pinned org key
@@ -1025,6 +1049,7 @@
       preconnect();
     });
     on('prechat-form', 'submit', startChat);
+    on('closed-message', 'click', function () { show('prechat'); preconnect(); });
     on('resume-link', 'click', function () {
       $('resume-error').textContent = '';
       $('resume-submit').disabled = false;
@@ -1032,6 +1057,7 @@
     });
     on('resume-back', 'click', function () { show('welcome'); });
     on('resume-form', 'submit', resumeWithCode);
+    on('in-danger', 'click', function () { withWaiting(function (w) { w.danger(); }); });
     on('message-form', 'submit', sendMessage);
     on('message-input', 'input', sendTyping);
     // Enter sends on computers; on phones it makes a new line and the Send button sends.
