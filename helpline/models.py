@@ -340,7 +340,9 @@ class Debrief(Base):
 
 
 class CaseRecord(Base):
-    """How a contact is counted (Child Helpline International's framework) plus an encrypted note.
+    """The record of ONE contact on any channel (chat, phone, e-mail, visit, letter, report): how it is
+    counted (Child Helpline International's framework) plus an encrypted note. A chat's record hangs
+    on its conversation; any other contact has none (docs/adr/0025).
 
     Every column but ``note``/``note_keys`` is metadata that statistics may read.
     """
@@ -348,7 +350,9 @@ class CaseRecord(Base):
     __tablename__ = "case_records"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), unique=True)
+    # None for a contact that did not come through the chat (a call, an e-mail, a visit: ADR 0025).
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"),
+                                                        unique=True)
     counsellor_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     contact_type: Mapped[str] = mapped_column(String(24))  # counselling, silent, prank, abusive, ...
     primary_category: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -363,6 +367,14 @@ class CaseRecord(Base):
     taxonomy_version: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # -- one contact on any channel (migration 0007a, ADR 0025) --
+    channel: Mapped[str] = mapped_column(String(16), default="chat", server_default="chat")
+    ref: Mapped[str | None] = mapped_column(String(24), unique=True)  # the browser's id of a non-chat contact
+    contact_by: Mapped[str | None] = mapped_column(String(16))  # child, adult, professional, not_answered
+    municipality: Mapped[str | None] = mapped_column(String(64))
+    county: Mapped[str | None] = mapped_column(String(64))  # derived from the municipality
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class CannedReply(Base):
