@@ -24,7 +24,7 @@ SOURCES: dict[str, list[Path]] = {
     "console": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                               for name in ("console", "console_auth", "console_cases", "console_supervise",
                                            "console_admin", "console_refcore", "console_referrals",
-                                           "console_emergency", "console_directory"))],
+                                           "console_emergency", "console_directory", "console_contact_form"))],
     # The officers' portal at /referrals: the console's core and sign-in, then its own page script.
     "portal": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                              for name in ("console", "console_auth", "console_refcore", "console_portal"))],
