@@ -128,6 +128,8 @@
       var value = prefill[name === 'contact_by' ? 'who' : name];
       if (value) f[name].value = value;
     });
+    // Most calls come from a child: one key less for the usual case, one letter to change it.
+    if (f.channel && !f.contact_by.value) f.contact_by.value = 'child';
   }
 
   /* Builds the form in `area`. options: conv (a chat's id: its wrap-up) or none (a contact on
