@@ -88,7 +88,7 @@ def fill_by_keyboard(page: Page, keys: Keys) -> None:
 async def _two_earlier_calls(stack: Stack) -> None:
     """Two calls recorded earlier today by a colleague: with the browser's, the phone count is 3 = k."""
     staff = (await query(stack, "SELECT id FROM staff WHERE username = 'drita'"))[0][0]
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)
+    now = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)).replace(tzinfo=None)  # columns hold naive UTC
     for i in range(2):
         await execute(stack, "INSERT INTO case_records (ref, channel, counsellor_id, contact_type, risk, outcome, "
                       "follow_up, secondary_categories, taxonomy_version, started_at, created_at, updated_at) "
@@ -152,6 +152,7 @@ def test_a_call_recorded_by_keyboard_is_counted_everywhere(
     fill_by_keyboard(page, keys)
     expect(page.locator("#record-contact .case-saved")).to_be_visible()
     assert keys.count <= MAX_PRESSES, keys.count
+    print(f"\n{lang}: {keys.count} key presses after the timer stopped (and {len(NOTE)} letters of the note)")
     expect(page.locator("#case-list tbody")).to_contain_text(TITLES[lang][2])
     assert axe_violations(page) == []
 
