@@ -31,8 +31,8 @@ NOTE = "Bullizëm në shkollë, flet me mësuesen"
 CHOICES = (("contact_by", "child"), ("contact_type", "counselling"), ("primary_category", "violence"),
            ("sub_category", "violence.bullying"), ("age_band", "13-15"), ("gender", "girl"),
            ("municipality", "Tiranë"), ("risk", "low"), ("outcome", "emotional_support"))
-TITLES = {"en": ("Contacts by channel", "10. Contacts by channel", "Phone call"),
-          "sq": ("Kontaktet sipas kanalit", "10. Kontaktet sipas kanalit", "Telefonatë")}
+TITLES = {"en": ("Contacts by channel", "10. Contacts by channel", "Phone call", "Contact recorded."),
+          "sq": ("Kontaktet sipas kanalit", "10. Kontaktet sipas kanalit", "Telefonatë", "Kontakti u regjistrua.")}
 
 
 def type_ahead(labels: list[str], current: int, target: int) -> str:
@@ -150,7 +150,7 @@ def test_a_call_recorded_by_keyboard_is_counted_everywhere(
     page.keyboard.press(" ")  # the call ends: the same key stops it
     keys = Keys(page)
     fill_by_keyboard(page, keys)
-    expect(page.locator("#record-contact .case-saved")).to_be_visible()
+    expect(page.locator("#record-contact .case-saved")).to_have_text(TITLES[lang][3])
     assert keys.count <= MAX_PRESSES, keys.count
     print(f"\n{lang}: {keys.count} key presses after the timer stopped (and {len(NOTE)} letters of the note)")
     expect(page.locator("#case-list tbody")).to_contain_text(TITLES[lang][2])
