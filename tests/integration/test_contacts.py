@@ -32,7 +32,7 @@ from stats.export import CHI_SECTIONS
 from stats.rollups import county_of_municipality
 from stats.tables import counts_table
 from tests.chat_client import StaffClient
-from tests.integration.referral_support import query
+from tests.integration.referral_support import execute, query
 from tests.support import ROOT, Stack, add_user
 
 pytestmark = pytest.mark.slow
@@ -166,3 +166,23 @@ async def test_the_chi_export_cell_by_cell_against_a_recount(stack: Stack, start
     in_dashboard = {row[1]: row[3] for row in dashboard if row[0] == "Contacts by channel"}
     assert channel == {key: value for key, value in in_dashboard.items() if key != "total"}
     assert channel == {key: cell[0] for key, cell in cells.items() if key != "total"}  # the last section
+
+
+async def test_a_calls_note_is_purged_with_the_chats_and_its_counts_stay(stack: Stack) -> None:
+    """Retention: a call's note goes when its start is older than the retention period, as a chat's."""
+    await asyncio.to_thread(add_user, stack, "ana")
+    staff = (await query(stack, "SELECT id FROM staff WHERE username = 'ana'"))[0][0]
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # the columns hold naive UTC
+    for name, days in (("old-call", 91), ("new-call", 2)):
+        at = now - dt.timedelta(days=days)
+        await execute(stack, "INSERT INTO case_records (ref, channel, counsellor_id, contact_type, risk, outcome, "
+                      "follow_up, secondary_categories, taxonomy_version, started_at, created_at, updated_at, note, "
+                      "note_keys) VALUES (:ref, 'phone', :staff, 'counselling', 'low', 'advice', :no, '[]', "
+                      "'chi-2024-al1', :at, :at, :at, 'Q0lQSEVSVEVYVA', '{}')",
+                      {"ref": name, "staff": staff, "at": at, "no": False})
+    await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "helpline.cli", "purge"],  # noqa: S603
+                            cwd=ROOT, env=stack.env, check=True, capture_output=True)
+    rows = await query(stack, "SELECT ref, note, note_keys, channel, risk FROM case_records ORDER BY ref")
+    kept = [(ref, note is not None, keys not in (None, "null"), channel, risk)  # JSON null reads as 'null'
+            for ref, note, keys, channel, risk in rows]
+    assert kept == [("new-call", True, True, "phone", "low"), ("old-call", False, False, "phone", "low")]
