@@ -15,59 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse, Response
 
 from chat import repository as repo
-from helpline import taxonomy, validate
-from helpline.crypto import CryptoError, check_ciphertext_shape
-from helpline.i18n import N_
+from counsellor_ui import contact_form, contacts
+from helpline import taxonomy
 from helpline.models import CaseRecord, Conversation, ConversationState, Role, Staff, utcnow
 from helpline.security import access, audit
 from helpline.security.access import Action, Thing
 from helpline.staffweb import Refused, StaffCall, staff_route
-from helpline.validate import Optional
 
-MAX_NOTE_BYTES = 16384
-KEY = validate.string(96, 96)  # a wrapped 32-byte key: 72 bytes in base64url
-
-
-def _note_keys(name: str, value: Any) -> dict[str, Any]:
-    clean = validate.fields(value, {"epk": validate.string(43, 43),
-                                    "keys": validate.mapping(validate.string(48), KEY, 500)})
-    if not clean["keys"]:
-        raise validate.Invalid(N_("'%(name)s' must wrap the note key for at least one reader."), name=name)
-    return clean
-
-
-validate.described(_note_keys, validate.object_schema(
-    {"epk": validate.string(43, 43), "keys": validate.mapping(validate.string(48), KEY, 500)}))
-_note_keys.schema["properties"]["keys"]["minProperties"] = 1  # type: ignore[attr-defined]
-
-
-def _case_spec() -> dict[str, validate.Check]:
-    tax = taxonomy.load()
-    return {
-        "contact_type": validate.choice(*tax.codes("contact_types")),
-        "primary_category": Optional(validate.choice(*sorted(tax.categories))),
-        "secondary_categories": Optional(validate.list_of(validate.choice(*sorted(tax.subcategories)), 8), []),
-        "risk": validate.choice(*tax.codes("risk_levels")),
-        "age_band": Optional(validate.choice(*tax.codes("age_bands"))),
-        "gender": Optional(validate.choice(*tax.codes("genders"))),
-        "outcome": validate.choice(*tax.codes("outcomes")),
-        "follow_up": Optional(validate.boolean, False),
-        "note": Optional(validate.string(MAX_NOTE_BYTES * 2)),
-        "note_keys": Optional(_note_keys),
-    }
-
-
-def case_dict(case: CaseRecord, *, with_note: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "conv": case.conversation_id, "contact_type": case.contact_type,
-        "primary_category": case.primary_category, "secondary_categories": case.secondary_categories,
-        "risk": case.risk, "age_band": case.age_band, "gender": case.gender, "outcome": case.outcome,
-        "follow_up": case.follow_up, "taxonomy_version": case.taxonomy_version,
-        "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
-    }
-    if with_note:
-        out.update(note=case.note, note_keys=case.note_keys)
-    return out
+case_dict = contact_form.record_dict
 
 
 async def _conversation_for(db: AsyncSession, call: StaffCall, conv_id: str, action: Action) -> Conversation:
@@ -83,7 +38,9 @@ async def _conversation_for(db: AsyncSession, call: StaffCall, conv_id: str, act
 
 
 async def taxonomy_view(call: StaffCall) -> Response:
-    return JSONResponse(taxonomy.load().translated(call.locale))
+    """The form's lists in the staff member's language, with the municipalities (names, not translated)."""
+    return JSONResponse({**taxonomy.load().translated(call.locale),
+                         "municipalities": sorted(contact_form.county_of())})
 
 
 async def staff_keys(call: StaffCall) -> Response:
@@ -102,17 +59,10 @@ async def staff_keys(call: StaffCall) -> Response:
 
 
 async def save_case(call: StaffCall) -> Response:
+    """A chat's wrap-up: the same form and rules as any other contact (counsellor_ui.contact_form)."""
     conv_id = call.request.path_params["conv"]
-    body = await call.body(_case_spec())
-    if body["contact_type"] == "counselling" and body["primary_category"] is None:
-        raise Refused(400, call.t("A counselling contact needs a primary category."))
-    if (body["note"] is None) != (body["note_keys"] is None):
-        raise Refused(400, call.t("A case note must come with its wrapped keys."))
-    if body["note"] is not None:
-        try:
-            check_ciphertext_shape(body["note"], MAX_NOTE_BYTES)
-        except CryptoError as exc:
-            raise Refused(400, call.t("The case note is not accepted: %(reason)s.") % {"reason": exc}) from None
+    body = await call.body(contact_form.spec(chat=True))
+    contact_form.check(call, body)
     async with call.services.store.write() as db:
         conv = await _conversation_for(db, call, conv_id, Action.WRITE)
         if conv.state == ConversationState.QUEUED:
@@ -122,12 +72,12 @@ async def save_case(call: StaffCall) -> Response:
             case = CaseRecord(conversation_id=conv_id, counsellor_id=conv.counsellor_id or call.staff.id,
                               created_at=utcnow())
             db.add(case)
-        for name, value in body.items():
-            setattr(case, name, value)
-        if body["note"] is None:
-            case.note, case.note_keys = None, None
-        case.taxonomy_version = taxonomy.load().version
-        case.updated_at = utcnow()
+        contact_form.apply(case, {**body, "contact_by": body["contact_by"] or conv.contact_by,
+                                  "municipality": body["municipality"] or conv.municipality})
+        case.channel = "chat"
+        case.started_at = conv.accepted_at or conv.created_at
+        end = conv.ended_at or utcnow()
+        case.duration_seconds = max(0, int((end - case.started_at).total_seconds()))
         await db.flush()
         await audit.record(db, call.actor, "case.write", f"conv:{conv_id}",
                            {"contact_type": case.contact_type, "risk": case.risk})
@@ -191,12 +141,17 @@ async def list_cases(call: StaffCall) -> Response:
         query = query.where(CaseRecord.id.is_(None))
     async with call.services.store.read() as db:
         rows = (await db.execute(query.order_by(Conversation.created_at.desc()).limit(limit))).all()
-    return JSONResponse({"cases": [
-        {"conv": conv.id, "state": conv.state, "created_at": conv.created_at.isoformat(),
+        others = [] if status == "pending" else await contacts.listed_contacts(
+            db, call, start=start, end=end, category=category, risk=risk, limit=limit)
+    chats = [
+        {**({"recorded": True, **case_dict(case, with_note=False)} if case else {"recorded": False}),
+         "conv": conv.id, "state": conv.state, "created_at": conv.created_at.isoformat(),
          "ended_at": conv.ended_at.isoformat() if conv.ended_at else None,
-         "mine": conv.counsellor_id == call.staff.id, "returning": conv.returning,
-         **({"recorded": True, **case_dict(case, with_note=False)} if case else {"recorded": False})}
-        for conv, case in rows]})
+         "mine": conv.counsellor_id == call.staff.id, "returning": conv.returning}
+        for conv, case in rows]
+    # Every contact, newest first: chats and the calls, e-mails and visits recorded beside them.
+    merged = sorted(chats + others, key=lambda row: row["created_at"], reverse=True)[:limit]
+    return JSONResponse({"cases": merged})
 
 
 async def pending_wrap_up(call: StaffCall) -> Response:
@@ -210,5 +165,6 @@ routes = [
     staff_route("/console/api/cases", "case.read", list_cases),
     staff_route("/console/api/cases/pending", "case.write", pending_wrap_up),
     staff_route("/console/api/cases/{conv}", "case.read", read_case),
-    staff_route("/console/api/cases/{conv}", "case.write", save_case, methods=("PUT",), body=_case_spec()),
+    staff_route("/console/api/cases/{conv}", "case.write", save_case, methods=("PUT",),
+                body=contact_form.spec(chat=True)),
 ]

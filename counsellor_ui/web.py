@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from counsellor_ui import admin, auth, cases, casework, emergency, followups, handover, keys, mfa, supervise
+from counsellor_ui import admin, auth, cases, casework, contacts, emergency, followups, handover, keys, mfa, supervise
 from helpline.i18n import pick_locale
 
 if TYPE_CHECKING:
@@ -34,5 +34,6 @@ async def console_page(request: Request) -> Response:
 # POST answers the page too: a sign-in form submitted before its script has loaded lands here, and
 # the body (which carries no password: those fields have no name) is never read.
 routes: list[BaseRoute] = [Route("/console", console_page, methods=["GET", "POST"]), *auth.routes, *mfa.routes,
-                           *keys.routes, *admin.routes, *cases.routes, *supervise.routes, *emergency.routes]
+                           *keys.routes, *admin.routes, *cases.routes, *contacts.routes, *supervise.routes,
+                           *emergency.routes]
 routes += [*casework.routes, *followups.routes, *handover.routes]  # issue 18

@@ -109,6 +109,8 @@ def _add_statistics_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
     demo_cmd = sub.add_parser("demo-data", help="generate conversations, cases and referrals (benchmarks only)")
     demo_cmd.add_argument("--conversations", type=int, default=10_000)
     demo_cmd.add_argument("--referrals", type=int, default=1_000)
+    demo_cmd.add_argument("--contacts", type=int, default=None,
+                          help="contacts on the other channels, most of them calls (default: 3 x conversations)")
     demo_cmd.add_argument("--days", type=int, default=365)
     demo_cmd.add_argument("--seed", type=int, default=7)
     demo_cmd.add_argument("--no-rollup", action="store_true", help="leave the roll-ups to the first request")

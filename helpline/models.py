@@ -341,7 +341,9 @@ class Debrief(Base):
 
 
 class CaseRecord(Base):
-    """How a contact is counted (Child Helpline International's framework) plus an encrypted note.
+    """The record of ONE contact on any channel (chat, phone, e-mail, visit, letter, report): how it is
+    counted (Child Helpline International's framework) plus an encrypted note. A chat's record hangs
+    on its conversation; any other contact has none (docs/adr/0025).
 
     Every column but ``note``/``note_keys`` is metadata that statistics may read.
     """
@@ -349,7 +351,9 @@ class CaseRecord(Base):
     __tablename__ = "case_records"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), unique=True)
+    # None for a contact that did not come through the chat (a call, an e-mail, a visit: ADR 0025).
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"),
+                                                        unique=True)
     counsellor_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     contact_type: Mapped[str] = mapped_column(String(24))  # counselling, silent, prank, abusive, ...
     primary_category: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -368,6 +372,14 @@ class CaseRecord(Base):
     # case key by a team member's browser, so the case's team reads the note (ADR 0026).
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
     case_note_key: Mapped[str | None] = mapped_column(String(128))
+    # -- one contact on any channel (migration 0007a, ADR 0025) --
+    channel: Mapped[str] = mapped_column(String(16), default="chat", server_default="chat")
+    ref: Mapped[str | None] = mapped_column(String(24), unique=True)  # the browser's id of a non-chat contact
+    contact_by: Mapped[str | None] = mapped_column(String(16))  # child, adult, professional, not_answered
+    municipality: Mapped[str | None] = mapped_column(String(64))
+    county: Mapped[str | None] = mapped_column(String(64))  # derived from the municipality
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class CannedReply(Base):
@@ -532,7 +544,9 @@ class StatsDaily(Base):
     n: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (
-        Index("ix_stats_daily_slice", "county", "category", "source", "day"),
+        # Covers the views' reads (one slice's counts over a period, its contacts per day) without a
+        # table lookup or a sort: ten times faster at 1,000,000 contacts (migration 0007a).
+        Index("ix_stats_daily_cover", "county", "category", "source", "dim", "value", "day", "n"),
         Index("ix_stats_daily_day", "day"),
     )
 

@@ -93,7 +93,10 @@ async def purge(store: Store, settings: Settings, now: dt.datetime | None = None
                 .values(note=None))),
             case_notes=_count(await db.execute(
                 update(CaseRecord).where(CaseRecord.conversation_id.in_(old_convs), CaseRecord.note.is_not(None))
-                .values(note=None, note_keys=None))),
+                .values(note=None, note_keys=None))) + _count(await db.execute(
+                # A call, e-mail or visit (no conversation) keeps its note as long as a chat would (ADR 0025).
+                update(CaseRecord).where(CaseRecord.conversation_id.is_(None), CaseRecord.started_at <= before,
+                                         CaseRecord.note.is_not(None)).values(note=None, note_keys=None))),
             referral_contents=_count(await db.execute(
                 update(Referral).where(Referral.id.in_(old_refs), Referral.content != "").values(content=""))),
             referral_event_bodies=_count(await db.execute(

@@ -16,7 +16,7 @@ from typing import IO, Any
 from helpline.i18n import translate
 
 PATH = Path(__file__).resolve().parent / "data" / "chi_taxonomy.json"
-LISTS = ("contact_types", "risk_levels", "outcomes", "age_bands", "genders")
+LISTS = ("contact_types", "risk_levels", "outcomes", "age_bands", "genders", "channels", "contact_by")
 
 
 @dataclass(frozen=True)

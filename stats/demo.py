@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline import taxonomy
 from helpline.db import Store
 from helpline.models import CaseRecord, ChildIdentity, Conversation, Escalation, Referral, Staff, utcnow
+from stats.demo_contacts import contact_row, secondary_codes
 from stats.rollups import county_of_municipality
 
 BATCH = 10_000
@@ -33,6 +34,7 @@ class DemoResult:
     case_records: int
     referrals: int
     escalations: int
+    contacts: int = 0  # case records of calls, e-mails, visits, letters and reports (no conversation)
 
 
 def _table(model: Any) -> Table:
@@ -94,9 +96,10 @@ class _Plan:
 
 
 async def generate(store: Store, conversations: int, referrals: int, *, agencies: Sequence[tuple[int, str | None]],
-                   days: int = 365, seed: int = 7, end: dt.datetime | None = None) -> DemoResult:
+                   days: int = 365, seed: int = 7, end: dt.datetime | None = None, contacts: int = 0) -> DemoResult:
     """``agencies`` are the directory's (id, county) pairs, from the caller: statistics read tables and
-    never run the referral workflow, so filling an empty directory is the caller's business (the CLI)."""
+    never run the referral workflow, so filling an empty directory is the caller's business (the CLI).
+    ``contacts`` are the contacts on the other channels (calls the most: stats.demo_contacts)."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not a secret  # nosec B311
     codes = _Codes.load()
     end = end or utcnow().replace(minute=0, second=0, microsecond=0)
@@ -116,7 +119,11 @@ async def generate(store: Store, conversations: int, referrals: int, *, agencies
     async with store.write() as db:
         await _insert(db, Referral, ref_rows)
         await _insert(db, Escalation, esc_rows)
-    return DemoResult(len(conv_rows), len(case_rows), len(ref_rows), len(esc_rows))
+    for first in range(0, contacts, BATCH * 5):  # one transaction per 50,000: a million fits in memory piecewise
+        rows = [contact_row(plan, i) for i in range(first, min(contacts, first + BATCH * 5))]
+        async with store.write() as db:
+            await _insert(db, CaseRecord, rows)
+    return DemoResult(len(conv_rows), len(case_rows), len(ref_rows), len(esc_rows), contacts)
 
 
 async def _insert(db: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -183,10 +190,11 @@ def _case_row(plan: _Plan, conv_id: str, ended: dt.datetime) -> dict[str, Any]:
     rng, codes = plan.rng, plan.codes
     contact_type = rng.choices(codes.contact_types, (70, 10, 6, 5, 5, 2, 2))[0]
     counselling = contact_type == "counselling"
+    primary = _pick(rng, codes.categories) if counselling else None
     return {
         "conversation_id": conv_id, "counsellor_id": plan.staff_id, "contact_type": contact_type,
-        "primary_category": _pick(rng, codes.categories) if counselling else None,
-        "secondary_categories": rng.sample(codes.categories, rng.choice((0, 0, 1, 2))) if counselling else [],
+        "primary_category": primary,
+        "secondary_categories": secondary_codes(rng, primary) if counselling else [],
         "risk": rng.choices(codes.risks, (60, 20, 12, 6, 2))[0],
         "age_band": _pick(rng, codes.age_bands), "gender": _pick(rng, codes.genders),
         "outcome": _pick(rng, codes.outcomes) if counselling else "none", "follow_up": rng.random() < 0.1,

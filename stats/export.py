@@ -33,7 +33,7 @@ CHI_SECTIONS: tuple[tuple[str, str], ...] = (
     ("secondary", N_("3. Other categories mentioned")), ("age_band", N_("4. Contacts by age")),
     ("gender", N_("5. Contacts by gender")), ("contact_by", N_("6. Who made contact")),
     ("outcome", N_("7. Outcome of the contact")), ("county", N_("8. Contacts by county")),
-    ("r_agency_kind", N_("9. Referrals by agency type")),
+    ("r_agency_kind", N_("9. Referrals by agency type")), ("channel", N_("10. Contacts by channel")),
 )
 
 

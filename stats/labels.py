@@ -17,7 +17,6 @@ FIXED: dict[str, dict[str, str]] = {
               "waiting": N_("Still waiting")},
     "blocked": {"yes": N_("Ended with a block"), "no": N_("Not blocked")},
     "returning": {"first": N_("First contact"), "returning": N_("Returning")},
-    "contact_by": {"child": N_("A child"), "adult": N_("An adult about a child")},
     "feedback": {"yes": N_("Helped"), "somewhat": N_("Helped a little"), "no": N_("Did not help"),
                  NONE: N_("No answer")},
     "urgency": {"0": N_("Normal"), "1": N_("Urgent"), "2": N_("Emergency")},
@@ -36,13 +35,16 @@ FIXED: dict[str, dict[str, str]] = {
 }
 SPECIAL = {UNKNOWN: N_("Not known"), NONE: N_("Not recorded")}
 TAXONOMY_LISTS = {"age_band": "age_bands", "gender": "genders", "risk": "risk_levels", "outcome": "outcomes",
-                  "contact_type": "contact_types"}
+                  "contact_type": "contact_types", "channel": "channels", "contact_by": "contact_by"}
 
 
 def _taxonomy_labels(name: str) -> dict[str, str]:
     data = taxonomy.load().data
-    if name in ("category", "secondary"):
+    if name == "category":
         return {c["code"]: c["label"] for c in data["categories"]}
+    if name == "secondary":  # the sub-codes the form records (and the top-level codes older records hold)
+        return {code: label for c in data["categories"]
+                for code, label in [(c["code"], c["label"]), *((s["code"], s["label"]) for s in c["sub"])]}
     if name in TAXONOMY_LISTS:
         return {i["code"]: i["label"] for i in data[TAXONOMY_LISTS[name]]}
     return {}

@@ -1,7 +1,7 @@
 """The raw counts behind the statistics: one filtered period read from the daily roll-ups.
 
 `Filters` says which period, county and category; `load_slice` reads that period from ``stats_daily``
-(indexed by county, category, source, day) and the still-open referrals into a `Slice`, which
+(its covering index: county, category, source, dim, value, day, n) and the still-open referrals into a `Slice`, which
 stats.report protects before anything is shown; `debrief_count` reads the supervisors' debriefs.
 """
 

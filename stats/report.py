@@ -46,7 +46,7 @@ BUCKET_UNITS = {"wait": N_("seconds, up to"), "duration": N_("minutes, up to"),
                 "ack_hours": N_("hours, up to"), "open_age": N_("days since sent, up to")}
 
 CONTACT_TABLES: tuple[tuple[str, str], ...] = (
-    ("queue", N_("Answered and abandoned")), ("blocked", N_("Blocked")),
+    ("channel", N_("Contacts by channel")), ("queue", N_("Answered and abandoned")), ("blocked", N_("Blocked")),
     ("hour", N_("Contacts by hour of the day")), ("weekday", N_("Contacts by day of the week")),
     ("returning", N_("First-time and returning")), ("contact_by", N_("Who contacted us")),
     ("category", N_("Main topic (CHI category)")), ("secondary", N_("Other topics (CHI category)")),
@@ -113,8 +113,9 @@ def _series_tables(current: Slice, filters: Filters, k: int, locale: str) -> lis
 
 def _contact_tables(current: Slice, previous: Slice, filters: Filters, k: int, locale: str) -> list[TableView]:
     tables: list[TableView] = []
-    total_now = sum(current.dim("c", "total").values())
-    total_before = sum(previous.dim("c", "total").values())
+    # Blocks end chats: "not blocked" counts the chats (every chat has a queue value), not the calls.
+    total_now = sum(current.dim("c", "queue").values())
+    total_before = sum(previous.dim("c", "queue").values())
     for name, title in CONTACT_TABLES:
         if not available(filters.county, filters.category, name):
             continue  # not kept for a county and a category together (see rollups.FINE_DIMS)

@@ -15,7 +15,6 @@ import functools
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -35,6 +34,7 @@ from helpline.models import (
     StatsState,
     utcnow,
 )
+from stats.facts import ConversationFacts, ReferralFacts, _aware, contact_facts
 
 ALL = "*"
 UNKNOWN = "?"
@@ -65,48 +65,6 @@ def county_of_municipality() -> dict[str, str]:
     return {m["name"]: m["county"] for m in json.loads(path.read_text(encoding="utf-8"))}
 
 
-@dataclass(frozen=True)
-class ConversationFacts:
-    """The metadata of one conversation (and its case record) that statistics may read."""
-
-    created_at: dt.datetime
-    accepted_at: dt.datetime | None
-    ended_at: dt.datetime | None
-    state: str
-    urgency: int
-    contact_by: str
-    age_band: str | None
-    gender: str | None
-    municipality: str | None
-    county: str | None
-    returning: bool
-    feedback: str | None
-    blocked_at: dt.datetime | None
-    contact_type: str | None
-    category: str | None
-    secondary: tuple[str, ...]
-    risk: str | None
-    outcome: str | None
-    case_age_band: str | None
-    case_gender: str | None
-
-
-@dataclass(frozen=True)
-class ReferralFacts:
-    created_at: dt.datetime
-    sent_at: dt.datetime | None
-    ack_deadline_at: dt.datetime | None
-    acknowledged_at: dt.datetime | None
-    closed_at: dt.datetime | None
-    state: str
-    urgency: str
-    category: str
-    outcome: str | None
-    agency_kind: str
-    agency_county: str | None
-    escalated: bool
-
-
 def local_day(moment: dt.datetime, tz: ZoneInfo) -> dt.date:
     return moment.astimezone(tz).date()
 
@@ -126,23 +84,31 @@ def county_for(conv: ConversationFacts) -> str:
 
 
 def conversation_values(conv: ConversationFacts, tz: ZoneInfo) -> list[tuple[str, str]]:
-    """(dimension, value) pairs one conversation adds 1 to."""
+    """(dimension, value) pairs one contact adds 1 to. The queue, its wait, the chat's length, the
+    child's feedback and returning belong to chats; every channel counts in the rest."""
     local = conv.created_at.astimezone(tz)
+    pairs = [("total", "all"), ("channel", conv.channel), ("hour", str(local.hour)),
+             ("weekday", str(local.weekday())), ("contact_by", conv.contact_by or UNKNOWN),
+             ("age_band", conv.case_age_band or conv.age_band or UNKNOWN),
+             ("gender", conv.case_gender or conv.gender or UNKNOWN),
+             ("county", county_for(conv)), ("municipality", conv.municipality or UNKNOWN),
+             ("category", top_category(conv.category)), ("risk", conv.risk or NONE), ("outcome", conv.outcome or NONE),
+             ("contact_type", conv.contact_type or NONE)]
+    pairs.extend(("secondary", code) for code in sorted({top_category(c) for c in conv.secondary}))
+    if conv.channel == "chat":
+        pairs.extend(_chat_values(conv))
+    return pairs
+
+
+def _chat_values(conv: ConversationFacts) -> list[tuple[str, str]]:
     if conv.accepted_at is not None:
         queue = "answered"
     elif conv.state in ("abandoned", "ended"):
         queue = "abandoned"
     else:
         queue = "waiting"
-    pairs = [("total", "all"), ("queue", queue), ("hour", str(local.hour)), ("weekday", str(local.weekday())),
-             ("returning", "returning" if conv.returning else "first"), ("contact_by", conv.contact_by or UNKNOWN),
-             ("age_band", conv.case_age_band or conv.age_band or UNKNOWN),
-             ("gender", conv.case_gender or conv.gender or UNKNOWN),
-             ("county", county_for(conv)), ("municipality", conv.municipality or UNKNOWN),
-             ("category", top_category(conv.category)), ("risk", conv.risk or NONE), ("outcome", conv.outcome or NONE),
-             ("contact_type", conv.contact_type or NONE), ("feedback", conv.feedback or NONE),
-             ("urgency", str(conv.urgency))]
-    pairs.extend(("secondary", code) for code in sorted({top_category(c) for c in conv.secondary}))
+    pairs = [("queue", queue), ("returning", "returning" if conv.returning else "first"),
+             ("feedback", conv.feedback or NONE), ("urgency", str(conv.urgency))]
     if (conv.blocked_at is not None and conv.ended_at is not None
             and abs(conv.blocked_at - conv.ended_at) <= BLOCK_WINDOW):
         pairs.append(("blocked", "yes"))
@@ -173,8 +139,8 @@ def referral_values(ref: ReferralFacts) -> list[tuple[str, str]]:
 
 # Dimensions kept for a county and a category together (the finest, sparsest slice); the others
 # are kept for the whole country, per county and per category. Keeps the roll-up small.
-FINE_DIMS = frozenset({"total", "queue", "returning", "contact_by", "age_band", "gender", "county", "category",
-                       "risk", "outcome", "contact_type", "feedback", "blocked"})
+FINE_DIMS = frozenset({"total", "channel", "queue", "returning", "contact_by", "age_band", "gender", "county",
+                       "category", "risk", "outcome", "contact_type", "feedback", "blocked"})
 # Municipalities per category alone would nearly be one row per chat: kept per county and overall.
 NOT_PER_CATEGORY = frozenset({"municipality"})
 
@@ -222,13 +188,6 @@ def day_bounds(first: dt.date, last: dt.date, tz: ZoneInfo) -> tuple[dt.datetime
     start = dt.datetime.combine(first, dt.time(), tz).astimezone(dt.UTC)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC)
     return start, end
-
-
-def _aware(value: Any) -> dt.datetime | None:
-    if value is None:
-        return None
-    assert isinstance(value, dt.datetime)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 async def conversation_facts(db: AsyncSession, start: dt.datetime, end: dt.datetime) -> list[ConversationFacts]:
@@ -300,6 +259,7 @@ async def _refresh_run(store: Store, first: dt.date, last: dt.date, tz: ZoneInfo
     start, end = day_bounds(first, last, tz)
     async with store.read() as db:
         counts = aggregate_conversations(await conversation_facts(db, start, end), tz)
+        counts.update(aggregate_conversations(await contact_facts(db, start, end), tz))
         counts.update(aggregate_referrals(await referral_facts(db, start, end), tz))
     rows = [{"source": k[0], "day": k[1], "county": k[2], "category": k[3], "dim": k[4], "value": k[5][:140],
              "n": n} for k, n in counts.items()]
@@ -318,10 +278,12 @@ async def _changed_days(db: AsyncSession, since: dt.datetime, tz: ZoneInfo) -> s
     days: set[dt.date] = set()
     case_q = (select(Conversation.created_at).join(CaseRecord, CaseRecord.conversation_id == Conversation.id)
               .where(CaseRecord.updated_at >= since))
+    contact_q = select(CaseRecord.started_at).where(CaseRecord.conversation_id.is_(None),
+                                                   CaseRecord.updated_at >= since)
     ref_q = select(Referral.created_at).where(Referral.updated_at >= since)
     esc_q = (select(Referral.created_at).join(Escalation, Escalation.referral_id == Referral.id)
              .where(Escalation.created_at >= since))
-    for query in (case_q, ref_q, esc_q):
+    for query in (case_q, contact_q, ref_q, esc_q):
         days.update(local_day(_aware(v) or since, tz) for v in (await db.execute(query)).scalars())
     return days
 
@@ -338,7 +300,8 @@ async def ensure_fresh(store: Store, tz: ZoneInfo, *, max_age: dt.timedelta = dt
         if last is None:
             first_seen = _aware((await db.execute(select(func.min(Conversation.created_at)))).scalar())
             first_ref = _aware((await db.execute(select(func.min(Referral.created_at)))).scalar())
-            starts = [d for d in (first_seen, first_ref) if d is not None]
+            first_contact = _aware((await db.execute(select(func.min(CaseRecord.started_at)))).scalar())
+            starts = [d for d in (first_seen, first_ref, first_contact) if d is not None]
             since = min(starts) if starts else now
             days = _all_days(local_day(since, tz), local_day(now, tz))
         else:

@@ -10,8 +10,7 @@
   var taxonomy = null;
 
   function loadTaxonomy() {
-    if (taxonomy) return Promise.resolve(taxonomy);
-    return C.get('/console/api/taxonomy').then(function (data) { taxonomy = data; return data; });
+    return C.loadTaxonomy().then(function (data) { taxonomy = data; return data; });
   }
 
   function fill(select, items, blank) {
@@ -57,59 +56,14 @@
     return data.conv === conv ? data.text : null;
   }
 
+  /* A chat's wrap-up: the one contact form (console_contact_form.js), bound to this chat. */
   function caseForm(chat) {
     var area = chat.panel.querySelector('.case-area');
     if (area.querySelector('.case-form')) return;
-    var form = $('case-template').content.firstElementChild.cloneNode(true);
-    area.appendChild(form);
     var focusBefore = document.activeElement;
-    loadTaxonomy().then(function (tax) {
-      fill(form.elements.contact_type, tax.contact_types);
-      fill(form.elements.primary_category, tax.categories, _('(none)'));
-      var subs = [];
-      tax.categories.forEach(function (cat) { subs = subs.concat(cat.sub); });
-      fill(form.elements.secondary_categories, subs);
-      fill(form.elements.risk, tax.risk_levels);
-      fill(form.elements.age_band, tax.age_bands, _('(not given)'));
-      fill(form.elements.gender, tax.genders, _('(not given)'));
-      fill(form.elements.outcome, tax.outcomes);
-      var prechat = chat.prechat || {};
-      if (prechat.age_band) form.elements.age_band.value = prechat.age_band;
-      if (prechat.gender) form.elements.gender.value = prechat.gender;
-      // Take the focus only if it has not moved meanwhile (a keyboard user may be elsewhere already).
-      if (document.activeElement === focusBefore || document.activeElement === document.body) {
-        form.elements.contact_type.focus();
-      }
-    });
-    form.addEventListener('submit', function (event) {
-      event.preventDefault();
-      var f = form.elements;
-      var error = form.querySelector('.case-error');
-      error.textContent = '';
-      var body = {
-        contact_type: f.contact_type.value,
-        primary_category: f.primary_category.value || null,
-        secondary_categories: Array.prototype.filter.call(f.secondary_categories.options, function (o) {
-          return o.selected;
-        }).map(function (o) { return o.value; }),
-        risk: f.risk.value, outcome: f.outcome.value,
-        age_band: f.age_band.value || null, gender: f.gender.value || null,
-        follow_up: f.follow_up.checked
-      };
-      if (body.contact_type === 'counselling' && !body.primary_category) {
-        error.textContent = _('Choose the main category of a counselling contact.');
-        f.primary_category.focus();
-        return;
-      }
-      var text = f.note.value.trim();
-      var ready = text ? readers().then(function (cards) {
-        var sealed = sealNote(chat.conv, text, cards);
-        body.note = sealed.note;
-        body.note_keys = sealed.note_keys;
-      }) : Promise.resolve();
-      ready.then(function () {
-        return C.post('/console/api/cases/' + encodeURIComponent(chat.conv), body, 'PUT');
-      }).then(function () {
+    var form = C.contactForm(area, {
+      conv: chat.conv, prechat: chat.prechat,
+      onSaved: function () {
         chat.recorded = true;
         area.textContent = '';
         var done = document.createElement('p');
@@ -117,7 +71,13 @@
         done.setAttribute('role', 'status');
         done.textContent = _('Case recorded. You can take the next chat.');
         area.appendChild(done);
-      }).catch(function (e) { error.textContent = e.message; });
+      }
+    });
+    form.ready.then(function () {
+      // Take the focus only if it has not moved meanwhile (a keyboard user may be elsewhere already).
+      if (document.activeElement === focusBefore || document.activeElement === document.body) {
+        form.elements.contact_type.focus();
+      }
     });
   }
 
@@ -201,6 +161,7 @@
       data.cases.forEach(function (item) {
         var row = document.createElement('tr');
         cell(row, new Date(item.created_at).toLocaleString(document.documentElement.lang));
+        cell(row, labelOf(taxonomy.channels, item.channel || 'chat'));
         cell(row, item.recorded ? labelOf(taxonomy.contact_types, item.contact_type) : '');
         cell(row, item.recorded ? labelOf(taxonomy.categories, item.primary_category) : '');
         cell(row, item.recorded ? labelOf(taxonomy.risk_levels, item.risk) : '');
@@ -225,4 +186,6 @@
   });
 
   C.openNote = openNote;
+  C.sealNote = sealNote;
+  C.noteReaders = readers;
 }());

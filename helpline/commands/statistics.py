@@ -79,13 +79,15 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
     settings = settings_or_exit()
 
     async def work(store: Any) -> Any:
+        contacts = args.contacts if args.contacts is not None else 3 * args.conversations
         result = await demo.generate(store, args.conversations, args.referrals, agencies=await _demo_agencies(store),
-                                     days=args.days, seed=args.seed)
+                                     days=args.days, seed=args.seed, contacts=contacts)
         if not args.no_rollup:
             await rollups.rebuild(store, settings.timezone)
         return result
 
     started = time.monotonic()
     result = asyncio.run(with_store(str(settings.database_url), work))
-    print(f"{result.conversations} conversations, {result.case_records} case records, {result.referrals} "
+    print(f"{result.conversations} conversations, {result.case_records} case records, {result.contacts} calls, "
+          f"e-mails, visits, letters and reports, {result.referrals} "
           f"referrals, {result.escalations} escalations in {time.monotonic() - started:.1f} s")

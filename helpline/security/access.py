@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 
-from helpline.models import Case, CaseMember, Conversation, ConversationAccess, Referral, Role
+from helpline.models import Case, CaseMember, CaseRecord, Conversation, ConversationAccess, Referral, Role
 from helpline.security import permissions
 
 
@@ -203,6 +203,23 @@ def case_file_condition(staff_id: int, role: str, action: Action) -> ColumnEleme
     if may(role, Relation.MEMBER, Thing.CASE_FILE, action):
         parts.append(exists().where(CaseMember.case_id == Case.id, CaseMember.staff_id == staff_id))
     return or_(*parts) if parts else false()
+
+# -- a contact no chat carries (a call, an e-mail, a visit: ADR 0025) -------------------------------
+# Its record is a CASE whose holder is the counsellor who recorded it; there is no grant.
+
+
+def contact_relation(staff_id: int, role: str, *, recorded_by: int) -> Relation:
+    """The staff member's relation to the record of a contact that came through no chat."""
+    return conversation_relation(staff_id, role, holder_id=recorded_by, granted=False)
+
+
+def contact_condition(staff_id: int, role: str, action: Action) -> ColumnElement[bool]:
+    """SQL on `CaseRecord` (rows without a conversation): the records this staff member may act on."""
+    if may(role, Relation.SUPERVISOR, Thing.CASE, action):
+        return true()
+    if may(role, Relation.HOLDER, Thing.CASE, action):
+        return CaseRecord.counsellor_id == staff_id
+    return false()
 
 
 def markdown_table() -> str:

@@ -68,7 +68,7 @@ def test_the_secret_columns_exist_in_the_models() -> None:
 def demo_data(stack: Stack, conversations: int = 500, referrals: int = 80) -> None:
     subprocess.run(  # noqa: S603 - our own command
         [sys.executable, "-m", "helpline.cli", "demo-data", "--conversations", str(conversations), "--referrals",
-         str(referrals), "--days", str(DAYS), "--seed", "11", "--no-rollup"],
+         str(referrals), "--contacts", "0", "--days", str(DAYS), "--seed", "11", "--no-rollup"],
         cwd=ROOT, env=stack.env, check=True, capture_output=True)
 
 
