@@ -195,7 +195,9 @@ async def list_cases(call: StaffCall) -> Response:
         {"conv": conv.id, "state": conv.state, "created_at": conv.created_at.isoformat(),
          "ended_at": conv.ended_at.isoformat() if conv.ended_at else None,
          "mine": conv.counsellor_id == call.staff.id, "returning": conv.returning,
-         **({"recorded": True, **case_dict(case, with_note=False)} if case else {"recorded": False})}
+         **({"recorded": True, **case_dict(case, with_note=False)} if case else {"recorded": False}),
+         # The chat's start, whatever the record says (its own created_at is the wrap-up time).
+         "started_at": conv.created_at.isoformat()}
         for conv, case in rows]})
 
 

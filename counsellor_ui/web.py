@@ -24,7 +24,8 @@ async def console_page(request: Request) -> Response:
     services = _services(request)
     locale = pick_locale(request.query_params.get("lang"))
     bundle = services.bundles["console"]
-    config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff"}
+    config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff",
+              "timezone": str(services.settings.timezone)}
     return services.render(request, "console.html", {
         "bundle_src": bundle.src, "bundle_integrity": bundle.integrity, "config": config,
     }, locale=locale, headers={"cache-control": "no-store"})

@@ -18,15 +18,17 @@ from helpline.crypto import b64u_encode
 ROOT = Path(__file__).resolve().parent.parent
 NACL = ROOT / "node_modules" / "tweetnacl" / "nacl.min.js"
 WIRE = ROOT / "helpline" / "static" / "js" / "wire.js"
+L10N = ROOT / "helpline" / "static" / "js" / "l10n.js"  # staff pages: dates, times, plurals
 SOURCES: dict[str, list[Path]] = {
     # The child's pages (child_ui/): the chat page and, below, the public report page.
     "child": [NACL, WIRE, ROOT / "child_ui" / "static" / "child.js"],
-    "console": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
+    "console": [NACL, WIRE, L10N, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                               for name in ("console", "console_auth", "console_cases", "console_supervise",
                                            "console_admin", "console_refcore", "console_referrals",
-                                           "console_emergency", "console_directory"))],
+                                           "console_emergency", "console_directory",
+                                           "console_lines", "console_layout", "console_notify"))],
     # The officers' portal at /referrals: the console's core and sign-in, then its own page script.
-    "portal": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
+    "portal": [NACL, WIRE, L10N, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                              for name in ("console", "console_auth", "console_refcore", "console_portal"))],
     # The public page for reporting illegal content at /report: it encrypts the report itself.
     "report": [NACL, WIRE, ROOT / "child_ui" / "static" / "report.js"],

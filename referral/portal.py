@@ -32,6 +32,7 @@ async def portal_page(request: Request) -> Response:
     locale = pick_locale(request.query_params.get("lang"))
     bundle = services.bundles["portal"]
     config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff",
+              "timezone": str(services.settings.timezone),
               "outcomes": list(service.OUTCOMES), "action_kinds": list(service.ACTION_KINDS),
               "return_reasons": list(service.RETURN_REASONS),
               "categories": {sub["code"]: sub["label"] for cat in taxonomy.load().translated(locale)["categories"]
