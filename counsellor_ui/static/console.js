@@ -233,7 +233,7 @@
       var chat = chats[frame.conv];
       if (!chat) return;
       var area = chat.panel.querySelector('.team-area');
-      var when = HelplineL10n.dateTime(frame.at, CONFIG.lang, CONFIG.timezone);
+      var when = HelplineL10n.dateTime(frame.at, CONFIG.lang, CONFIG.timezone, CONFIG.months);
       var button = document.createElement('button');
       button.type = 'button';
       button.className = 'secondary';
@@ -578,7 +578,7 @@
     me: function () { return me; },
     secretKey: function () { return secretKey; },
     setCsrf: function (token) { csrf = token; },
-    when: function (value) { return HelplineL10n.dateTime(value, CONFIG.lang, CONFIG.timezone); },
+    when: function (value) { return HelplineL10n.dateTime(value, CONFIG.lang, CONFIG.timezone, CONFIG.months); },
     plural: function (count, one, other) { return HelplineL10n.plural(count, CONFIG.lang, one, other); },
     chats: chats, openChat: openChat, select: select, note: note, takeKey: takeKey, accept: accept,
     on: function (type, fn) { (extraHandlers[type] = extraHandlers[type] || []).push(fn); },

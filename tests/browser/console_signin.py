@@ -11,9 +11,10 @@ from tests.chat_client import remember_totp, totp_secret_for
 from tests.support import ServerProcess, totp_code
 
 
-def sign_in(page: Page, server: ServerProcess, username: str, password: str, secret: str | None = None) -> str:
+def sign_in(page: Page, server: ServerProcess, username: str, password: str, secret: str | None = None,
+            lang: str = "en") -> str:
     """Signs in and waits for the working console; returns the TOTP secret (enrolled if needed)."""
-    page.goto(server.url + "/console?lang=en")
+    page.goto(server.url + "/console?lang=" + lang)
     page.fill("#login-username", username)
     page.fill("#login-password", password)
     page.press("#login-password", "Enter")
