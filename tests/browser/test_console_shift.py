@@ -169,6 +169,27 @@ def test_title_counts_and_notifications_carry_no_text(
     page.keyboard.press("Alt+1")
     expect(page).not_to_have_title(re.compile(re.escape(words["new"])), timeout=2000)
     assert axe_violations(page) == []
+
+    # An ended chat no longer says the child is connected, and its tab closes once it is recorded.
+    page.on("dialog", lambda dialog: dialog.accept())
+    panel = page.locator(f'[data-conv="{conv1}"]')
+    press(page, f'[data-conv="{conv1}"] button.end-chat')
+    expect(panel.locator(".presence")).to_have_text(words["ended"])
+    form = panel.locator(".case-form")
+    expect(form).to_be_visible()
+    press(page, f'[data-conv="{conv1}"] button.close-chat')
+    expect(page.locator(f'[data-tab="{conv1}"]')).to_have_count(1)  # not before its case is recorded
+    form.locator("select[name=contact_type]").select_option("counselling")
+    form.locator("select[name=primary_category]").select_option("violence")
+    form.locator("select[name=risk]").select_option("medium")
+    form.locator("select[name=outcome]").select_option("advice")
+    form.locator("button[type=submit]").press("Enter")
+    expect(panel.locator(".case-saved")).to_be_visible()
+    press(page, f'[data-conv="{conv1}"] button.close-chat')
+    expect(page.locator(f'[data-tab="{conv1}"]')).to_have_count(0)
+    expect(page.locator(f'[data-conv="{conv1}"]')).to_have_count(0)
+    expect(page.locator(f'[data-tab="{conv2}"]')).to_be_focused()
+    assert axe_violations(page) == []
     assert errors == []
     loop.close([first, second])
 
