@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DOMAINS := child console
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test deps catalogs extract lint bench browser screenshots clean
+.PHONY: run test deps catalogs extract lint bench browser screenshots clean deploy-check caddy
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
 
+## Caddy from Debian, for `make deploy-check` (deploy/Caddyfile).
+caddy:
+	@command -v caddy >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy; fi; }
+
 run: deps
 	$(BIN)/helpline setup
 	$(BIN)/helpline serve
@@ -46,7 +52,13 @@ test: deps browser
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	node --test tests/js/
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --ignore=tests/deploy
+	$(MAKE) --no-print-directory deploy-check
+
+## The layout docs/deploy.md documents, end to end from the files in deploy/: Caddy (internal CA) in
+## front of two processes on PostgreSQL + Redis, a child and a counsellor in Chromium (about 30 s).
+deploy-check: deps browser caddy
+	$(BIN)/pytest -q -p no:cacheprovider tests/deploy
 
 lint: deps
 	$(BIN)/ruff check helpline chat referral stats child_ui counsellor_ui tests benchmarks

@@ -16,7 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chat.protocol import Check, Frame, ProtocolError, parse_frame
 from chat.repository import StoredMessage
-from helpline import timing
+from helpline import metrics, timing
 
 if TYPE_CHECKING:
     from helpline.app import Services
@@ -190,6 +190,7 @@ class ClientConnection:
             if exc.frame_id is None and frame is not None:
                 exc.frame_id = frame.id
             body = exc.frame()
+            metrics.error_answered(exc.code)
             if exc.code == "rate_limited" and "retry_after" not in body:
                 body["retry_after"] = getattr(exc, "retry_after", 0) or max(1, int(self._frames.take() or 1))
             await self.push(body)
@@ -198,6 +199,7 @@ class ClientConnection:
                 self.closed = True
         except Exception:
             log.exception("frame handling failed")
+            metrics.error_answered("internal")
             await self.push({"type": "error", "id": frame.id if frame else None, "code": "internal",
                              "message": "Something went wrong on the server; nothing was changed."})
 
@@ -220,12 +222,13 @@ class ClientConnection:
         return {}
 
     async def on_send(self, frame: Frame) -> dict[str, Any]:
-        conv_id = frame["conv"]
+        conv_id, started = frame["conv"], time.monotonic()
         stored, _new = await self.chat.send(conv_id, self.participant, frame.id, frame["body"],
                                             **await self.sender(conv_id))
         async with self._lock:
             if self.delivered.get(conv_id) == stored.seq - 1:
                 self.delivered[conv_id] = stored.seq
+        metrics.store_time.observe(time.monotonic() - started)
         return {"conv": conv_id, "seq": stored.seq}
 
     async def check_member(self, conv_id: str) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from chat import model
 from chat.protocol import ProtocolError
 from chat.repository import StoredMessage
-from helpline import timing
+from helpline import metrics, timing
 
 if TYPE_CHECKING:
     from chat.connection import ClientConnection
@@ -100,9 +100,12 @@ class Hub:
 
     def opened(self, conn: ClientConnection) -> None:
         self._open.add(conn)
+        metrics.socket_opened(conn.is_child)
 
     def closed(self, conn: ClientConnection) -> None:
-        self._open.discard(conn)
+        if conn in self._open:
+            self._open.discard(conn)
+            metrics.socket_closed(conn.is_child)
 
     def add_staff(self, conn: StaffConnection) -> None:
         self._staff.add(conn)
@@ -143,6 +146,7 @@ class Hub:
         m = notice["m"]
         if await conn.deliver(StoredMessage(m["conv"], m["seq"], m["from"], m["cid"], m["body"], m["at"])):
             timing.written("msg", notice)
+            metrics.delivered(m["at"])
 
     @staticmethod
     async def _event(conn: ClientConnection, notice: dict[str, Any]) -> None:
@@ -193,6 +197,7 @@ class Hub:
             self._queue_head = frame["items"]
             self.queue_version += 1
         total, version = frame["total"], self.queue_version
+        metrics.queue_waiting.set(total)
         # A console is sent the head of the queue only when it changed since that console last
         # saw it; otherwise only the total, and nothing when that is the same too. With 2,000
         # consoles, 30 items each time would be megabytes a second for nothing.

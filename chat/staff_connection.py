@@ -14,6 +14,7 @@ from chat.connection import SOCKET_GONE, ClientConnection
 from chat.model import prechat_of
 from chat.protocol import STAFF_FRAMES, Frame, NotYours, ProtocolError
 from chat.service import UNAVAILABLE
+from helpline import metrics
 from helpline.db import StoreUnavailable
 from helpline.models import Staff, StaffSession, utcnow
 from helpline.security import audit, permissions, sessions
@@ -189,6 +190,7 @@ class StaffConnection(ClientConnection):
         except ProtocolError:
             await self._drop(conv_id)
             raise
+        metrics.queue_wait.observe(max(0.0, (utcnow() - conv.created_at).total_seconds()))
         return {"conv": conv.id, "child_public_key": child_public, "prechat": prechat_of(conv),
                 "last_seq": conv.last_seq}
 

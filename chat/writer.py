@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from chat import repository as repo
+from helpline import metrics
 from helpline.db import Store, StoreRejected, StoreUnavailable, sqlite_pragmas, storage_errors
 from helpline.models import utcnow
 
@@ -207,6 +208,7 @@ class MessageWriter:
 
     async def _transaction(self, batch: list[Pending]) -> list[repo.StoredMessage | str]:
         self.batches += 1
+        metrics.writer_batch.observe(len(batch))
         try:
             with storage_errors("message batch", integrity_passes=True):
                 if self._sqlite:

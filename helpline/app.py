@@ -37,7 +37,7 @@ from chat.broker import Broker, make_broker
 from chat.hub import STAFF_CHANNEL, Hub, revoke_notice
 from chat.service import ChatService
 from chat.teamwork import Teamwork
-from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, openapi, retention, staffweb, timing
+from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, metrics, openapi, retention, staffweb, timing
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
 from helpline.jobs import Scheduler
 from helpline.middleware import BodyLimit, ForgetClient, PublicHost, SecurityHeaders, content_security_policy
@@ -158,6 +158,7 @@ def _routes() -> list[BaseRoute]:
     routes += stats_web.routes
     routes += child_ui.report.routes  # the public page for reporting illegal content (issue 4)
     routes += referral.admin_directory.routes  # admins edit the agency directory (issue 4)
+    routes += metrics.routes + metrics.operator_routes  # /readyz and /metrics (ADR 0032)
     console_static = ROOT / "counsellor_ui" / "static"
     routes.append(Mount("/static/console", app=StaticFiles(directory=console_static, check_dir=False)))
     return routes
@@ -182,6 +183,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         jobs = Scheduler()  # every background job, its state in the DB
         referral.worker.add_job(jobs, services)  # escalations and notices
         retention.add_job(jobs, services)  # content past HELPLINE_RETENTION_DAYS
+        with contextlib.suppress(ImportError):  # follow-ups falling due and overdue (issue 18)
+            from counsellor_ui import followups
+
+            followups.add_job(jobs, services)
         jobs.start()
         gc_tuning.tune()  # after start-up: see docs/adr/0016-garbage-collector.md
         try:
@@ -193,6 +198,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await services.broker.stop()
             await services.engine.dispose()
             timing.dump()
+            metrics.process_stopped()
 
     csp = content_security_policy([_style_hash(str(services.child_css))] if services.child_css else [])
     app = Starlette(

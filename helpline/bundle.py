@@ -25,8 +25,8 @@ SOURCES: dict[str, list[Path]] = {
     "console": [NACL, WIRE, L10N, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                               for name in ("console", "console_auth", "console_cases", "console_supervise",
                                            "console_admin", "console_refcore", "console_referrals",
-                                           "console_emergency", "console_directory",
-                                           "console_lines", "console_layout", "console_notify"))],
+                                           "console_emergency", "console_directory", "console_casework",
+                                           "console_followups", "console_lines", "console_layout", "console_notify"))],
     # The officers' portal at /referrals: the console's core and sign-in, then its own page script.
     "portal": [NACL, WIRE, L10N, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                              for name in ("console", "console_auth", "console_refcore", "console_portal"))],

@@ -129,10 +129,14 @@ def allowed_hosts(public_origin: str) -> frozenset[bytes]:
     return frozenset(h.encode("ascii") for h in hosts)
 
 
+OPERATOR_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
 class PublicHost:
     """With a public origin, only its Host is served; redirects never echo a request's Host.
 
-    `/healthz` answers on any Host, for load balancers that call the process by its address."""
+    `/healthz`, `/readyz` and `/metrics` answer on any Host, for load balancers and Prometheus that
+    call the process by its address (ADR 0032)."""
 
     def __init__(self, app: ASGIApp, public_origin: str) -> None:
         self.app = app
@@ -144,7 +148,7 @@ class PublicHost:
             await self.app(scope, receive, send)
             return
         host = _header(scope, b"host").lower()
-        if self.hosts and host not in self.hosts and scope["path"] != "/healthz":
+        if self.hosts and host not in self.hosts and scope["path"] not in OPERATOR_PATHS:
             await self._refuse(scope, receive, send)
             return
         if scope["type"] != "http":

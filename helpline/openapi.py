@@ -36,7 +36,7 @@ _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"typ
 def _media(path: str) -> dict[str, Any]:
     if "/api/" in path or path == "/openapi.json":
         return {"application/json": {"schema": {"type": "object"}}}
-    if path == "/healthz":
+    if path in ("/healthz", "/readyz"):
         return {"text/plain": {"schema": {"type": "string"}}}
     if path.startswith("/bundle/"):
         return {"application/javascript": {"schema": {"type": "string"}},
@@ -104,7 +104,7 @@ def request_schema(route: Route) -> dict[str, Any] | None:
 def document(routes: list[BaseRoute]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        if not isinstance(route, Route):
+        if not isinstance(route, Route) or getattr(route.endpoint, "helpline_undocumented", False):
             continue
         path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", route.path)
         for method in sorted(route.methods or ()):

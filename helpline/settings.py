@@ -224,6 +224,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_TIMING_FILE", "",
             "Benchmarks only: each process writes its server-side delivery times (no content) to "
             "<file>.<pid>.json at shutdown; empty keeps none"),
+    # Operator endpoints (ADR 0032).
+    Setting("HELPLINE_METRICS_TOKEN", "",
+            "Bearer token Prometheus sends for /metrics (empty: /metrics answers 404); keep /metrics off the "
+            "proxy (deploy/Caddyfile)", secret=True),
 )
 
 

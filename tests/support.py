@@ -57,23 +57,27 @@ class Stack:
 class ServerProcess:
     """`helpline serve` in a subprocess, with its log in a file the tests can read."""
 
-    def __init__(self, stack: Stack, port: int | None = None, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, stack: Stack, port: int | None = None, extra_env: dict[str, str] | None = None,
+                 command: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+        """``command`` and ``env`` replace `helpline serve --port N` and the stack's environment
+        (tests/deploy runs the documented systemd unit's command line)."""
         self.stack = stack
         self.port = port or free_port()
         self.log_path = stack.data_dir / f"server-{self.port}-{secrets.token_hex(2)}.log"
         self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
+        self.command = command or [sys.executable, "-m", "helpline.cli", "serve", "--port", str(self.port)]
+        self.env = env
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20) -> ServerProcess:
-        env = {**self.stack.env, **self.extra_env}
+        env = {**(self.env or self.stack.env), **self.extra_env}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own command
-                [sys.executable, "-m", "helpline.cli", "serve", "--port", str(self.port)],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                self.command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -64,7 +64,7 @@
 
   /* One section at a time: chats, cases, referrals, supervision or admin. */
   function showView(view) {
-    ['work', 'cases', 'referrals', 'supervise', 'admin'].forEach(function (name) {
+    ['work', 'cases', 'casework', 'referrals', 'supervise', 'admin'].forEach(function (name) {
       var section = $('screen-' + name);
       if (section) section.hidden = name !== view;
     });

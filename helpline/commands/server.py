@@ -41,6 +41,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     workers = args.workers or settings.workers
     if workers > 1 and not settings.redis_url:
         sys.exit("More than one worker needs HELPLINE_REDIS_URL: the in-process broker serves one process.")
+    if workers > 1:  # the workers share one folder of metric values: any of them answers /metrics for all
+        from helpline.metrics import prepare_workers
+
+        prepare_workers(settings.data_dir)
     uvicorn.run(
         "helpline.app:create_app", factory=True,
         host=args.host or settings.host, port=args.port or settings.port, workers=workers,
