@@ -153,9 +153,12 @@
     var next = new URLSearchParams(location.search).get('next');
     if (allowed && (next === '/stats' || me.role === 'manager')) location.replace(link.href);
   });
-  if (window.ResizeObserver) {
+  // Whatever stands above the work area (the header, my account, a bar another file shows) moves it.
+  if (window.ResizeObserver && $('screen-work')) {
     var watched = new ResizeObserver(fit);
-    ['screen-account', 'alerts-bar', 'screen-team'].forEach(function (id) { if ($(id)) watched.observe($(id)); });
     watched.observe(document.querySelector('.bar'));
+    for (var node = $('screen-work').previousElementSibling; node; node = node.previousElementSibling) {
+      watched.observe(node);
+    }
   }
 }());
