@@ -118,7 +118,7 @@ class ChatService:
                 returning = conn.execute(sql.count_conversations, {"child_id": child.id}).scalar_one() > 0
             conv = Conversation(
                 id=repo.new_conversation_id(), child_id=child_id, state=ConversationState.QUEUED,
-                urgency=model.urgency_from_prechat(prechat), contact_by=prechat.get("who", "child"),
+                urgency=model.urgency_from_prechat(prechat), contact_by=prechat.get("who") or "",  # "": not answered
                 age_band=prechat.get("age_band"), gender=prechat.get("gender"),
                 municipality=prechat.get("municipality"), topic=prechat.get("topic"),
                 in_danger=prechat.get("danger"), returning=returning, last_seq=0, created_at=now)

@@ -147,7 +147,9 @@ async def list_cases(call: StaffCall) -> Response:
         {**({"recorded": True, **case_dict(case, with_note=False)} if case else {"recorded": False}),
          "conv": conv.id, "state": conv.state, "created_at": conv.created_at.isoformat(),
          "ended_at": conv.ended_at.isoformat() if conv.ended_at else None,
-         "mine": conv.counsellor_id == call.staff.id, "returning": conv.returning}
+         "mine": conv.counsellor_id == call.staff.id, "returning": conv.returning,
+         # The chat's start, whatever the record says (its own created_at is the wrap-up time).
+         "started_at": conv.created_at.isoformat()}
         for conv, case in rows]
     # Every contact, newest first: chats and the calls, e-mails and visits recorded beside them.
     merged = sorted(chats + others, key=lambda row: row["created_at"], reverse=True)[:limit]

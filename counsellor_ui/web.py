@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from counsellor_ui import admin, auth, cases, casework, contacts, emergency, followups, handover, keys, mfa, supervise
-from helpline.i18n import pick_locale
+from helpline.i18n import month_names, pick_locale
 
 if TYPE_CHECKING:
     from helpline.app import Services
@@ -24,7 +24,8 @@ async def console_page(request: Request) -> Response:
     services = _services(request)
     locale = pick_locale(request.query_params.get("lang"))
     bundle = services.bundles["console"]
-    config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff"}
+    config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff",
+              "timezone": str(services.settings.timezone), "months": month_names(locale)}
     return services.render(request, "console.html", {
         "bundle_src": bundle.src, "bundle_integrity": bundle.integrity, "config": config,
     }, locale=locale, headers={"cache-control": "no-store"})

@@ -21,19 +21,21 @@ ROOT = Path(__file__).resolve().parent.parent
 NACL = ROOT / "node_modules" / "tweetnacl" / "nacl.min.js"
 WIRE = ROOT / "helpline" / "static" / "js" / "wire.js"
 READERS = ROOT / "helpline" / "static" / "js" / "readers.js"  # sealing for a team of readers (ADR 0027)
+L10N = ROOT / "helpline" / "static" / "js" / "l10n.js"  # staff pages: dates, times, plurals
 SOURCES: dict[str, list[Path]] = {
     # The child's pages (child_ui/): the chat page and, below, the public report page.
     "child": [NACL, WIRE, ROOT / "child_ui" / "static" / "child.js"],
-    "console": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
+    "console": [NACL, WIRE, L10N, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                               for name in ("console", "console_auth", "console_cases", "console_supervise",
                                            "console_admin", "console_refcore", "console_referrals", "console_follow",
                                            "console_refcheck",
                                            "console_emergency", "console_directory", "console_casework",
-                                           "console_followups", "console_waiting", "console_contact_form"))],
+                                           "console_followups", "console_waiting", "console_contact_form",
+                                           "console_lines", "console_layout", "console_notify"))],
     # The officers' portal at /referrals: the console's core and sign-in, then its own page script.
-    "portal": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
-                             for name in ("console", "console_auth", "console_refcore", "console_follow",
-                                          "console_portal"))],
+    "portal": [NACL, WIRE, L10N, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
+                                   for name in ("console", "console_auth", "console_refcore", "console_follow",
+                                                "console_portal"))],
     # The public page for reporting illegal content at /report: it encrypts the report itself.
     "report": [NACL, WIRE, READERS, ROOT / "child_ui" / "static" / "report.js"],
     # Loaded by the chat page only when a waiting child needs it (116 111, a left message, "I am in

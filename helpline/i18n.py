@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel.dates import get_month_names
 from babel.messages.extract import extract_javascript
 from babel.support import NullTranslations, Translations
 
@@ -73,6 +74,12 @@ def js_strings(domain: str, locale: str) -> dict[str, str]:
     """The translated strings a browser script asks for with ``_("…")``, for its config block."""
     catalog = translations(locale)
     return {msg: catalog.gettext(msg) for path in JS_SOURCES[domain] for msg in js_messages(path)}
+
+
+def month_names(locale: str) -> list[str]:
+    """The twelve short month names (Babel's "MMM") for the staff pages' dates (helpline/static/js/l10n.js)."""
+    names = get_month_names("abbreviated", locale=BABEL_LOCALES.get(locale, locale))
+    return [str(names[month]) for month in range(1, 13)]
 
 
 def make_environment(search_paths: Iterable[Path]) -> jinja2.Environment:

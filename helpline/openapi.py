@@ -78,6 +78,8 @@ def _operation(route: Route, method: str, path: str) -> dict[str, Any]:
         op["responses"]["303"] = {"description": "without a session: to the console's sign-in page, which "
                                                  "comes back here after signing in",
                                   "headers": {"Location": {"schema": {"type": "string"}}}}
+        op["responses"]["403"] = {"description": "a role that may not see it: a page saying so",
+                                  "content": _media(path)}
     return op
 
 

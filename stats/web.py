@@ -22,7 +22,7 @@ from starlette.routing import Route
 from helpline import taxonomy
 from helpline.i18n import pick_locale, translate
 from helpline.models import utcnow
-from helpline.staffweb import Refused, StaffCall, staff_route
+from helpline.staffweb import LANG_HEADER, Refused, StaffCall, authenticate, services_of, staff_route
 from stats import charts, pathway, rollups
 from stats.export import csv_rows, report_json
 from stats.queries import Filters, debrief_count, load_slice
@@ -144,6 +144,15 @@ async def page(call: StaffCall) -> Response:
     }, locale=locale, status_code=400 if error else 200, headers={"cache-control": "no-store"})
 
 
+async def _not_allowed(request: Request, asked: str | None) -> Response:
+    """A signed-in member whose role sees no statistics gets a page in her language, not JSON."""
+    found = await authenticate(request)
+    account = found[0].locale if found else None
+    locale = pick_locale(asked or request.headers.get(LANG_HEADER), fallback=pick_locale(account))
+    return services_of(request).render(request, "stats/not_allowed.html", {}, locale=locale, status_code=403,
+                                       headers={"cache-control": "no-store"})
+
+
 def _page_route() -> Route:
     """The dashboard; a visitor who is not signed in goes to the console's sign-in first."""
     guarded = staff_route("/stats", "stats.view", page)
@@ -151,8 +160,12 @@ def _page_route() -> Route:
 
     async def endpoint(request: Request) -> Response:
         response: Response = await inner(request)
+        asked = request.query_params.get("lang")
         if response.status_code == 401:
-            return RedirectResponse("/console?next=/stats", status_code=303)
+            lang = f"&lang={pick_locale(asked)}" if asked else ""
+            return RedirectResponse(f"/console?next=/stats{lang}", status_code=303)
+        if response.status_code == 403:
+            return await _not_allowed(request, asked)
         return response
 
     endpoint.helpline_action = "stats.view"  # type: ignore[attr-defined]

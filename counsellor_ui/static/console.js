@@ -233,7 +233,7 @@
       var chat = chats[frame.conv];
       if (!chat) return;
       var area = chat.panel.querySelector('.team-area');
-      var when = new Date(frame.at).toLocaleString(document.documentElement.lang);
+      var when = HelplineL10n.dateTime(frame.at, CONFIG.lang, CONFIG.timezone, CONFIG.months);
       var button = document.createElement('button');
       button.type = 'button';
       button.className = 'secondary';
@@ -292,9 +292,10 @@
   // -- queue ---------------------------------------------------------------------------------
 
   var LABELS = {
-    who: { child: _('Child'), adult: _('Adult about a child') },
-    urgency: { 0: _('Normal'), 1: _('High'), 2: _('In danger now') }
+    urgency: { 0: _('Normal'), 1: _('Urgent'), 2: _('In danger now') }
   };
+
+  function label(kind, code) { return window.HelplineLines ? window.HelplineLines.label(kind, code) : code; }
 
   function cell(row, text) {
     var td = document.createElement('td');
@@ -332,11 +333,11 @@
       var row = document.createElement('tr');
       if (item.urgency > 0) row.className = 'urgent';
       cell(row, LABELS.urgency[item.urgency]);
-      cell(row, LABELS.who[item.who] || item.who);
-      cell(row, item.age_band);
-      cell(row, item.gender);
+      cell(row, label('who', item.who));
+      cell(row, label('age_band', item.age_band));
+      cell(row, label('gender', item.gender));
       cell(row, item.municipality);
-      cell(row, item.topic);
+      cell(row, label('topic', item.topic));
       cell(row, minutes(waitedSeconds(item)));
       cell(row, item.returning ? _('Yes') : _('No'));
       var td = document.createElement('td');
@@ -368,6 +369,7 @@
       var chat = openChat(conv, ack.prechat || item);
       chat.childKey = ack.child_public_key;
       select(conv);
+      chat.panel.querySelector('.compose').focus();  // the counsellor writes at once, by keyboard
       if (ack.key) return takeKey(conv, ack.key, ack.wrapper_public_key); // a left message (ADR 0027)
       if (chat.key) return; // the child's page was quicker than the ack
       note(chat, _('Waiting for the child’s page to share the conversation key…')).classList.add('waiting-key');
@@ -479,6 +481,9 @@
     var chat = chats[frame.conv];
     if (!chat || !chat.key || frame.seq <= chat.last) return;
     chat.last = frame.seq;
+    // Our own message, already on screen since it was typed: now stored (a resend is stored once).
+    var shown = frame.from === me.id && chat.panel.querySelector('[data-cid="' + CSS.escape(frame.cid) + '"] .from-staff');
+    if (shown) { shown.setAttribute('data-seq', frame.seq); mark(shown, 'stored'); return; }
     var text;
     try {
       text = W.decryptMessage(chat.key, frame.body,
@@ -488,32 +493,41 @@
       return;
     }
     var kind = frame.from === 'child' ? 'from-child' : (frame.from === me.id ? 'from-staff' : 'from-colleague');
-    addLine(chat, text, kind, frame.seq);
+    addLine(chat, text, kind, frame.seq, { from: frame.from, at: frame.at, state: frame.from === me.id ? 'stored' : '' });
     if (frame.from === 'child' && current !== frame.conv) { chat.unread += 1; drawUnread(chat); }
   }
 
-  function addLine(chat, text, kind, seq) {
+  /* A message line; with `meta` ({from, at, state, cid}) it also says who wrote it, when and its
+   * state (console_lines.js). Notes (`kind` 'note') are the page's own words and carry none. */
+  function addLine(chat, text, kind, seq, meta) {
     var line = document.createElement('p');
     line.className = kind;
     if (seq) line.setAttribute('data-seq', seq);
     line.textContent = text;
     var list = chat.panel.querySelector('.messages');
     var stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    list.appendChild(line);
+    list.appendChild(meta && window.HelplineLines ? window.HelplineLines.wrap(chat, line, meta) : line);
     if (stick) list.scrollTop = list.scrollHeight;
     return line;
   }
 
   function note(chat, text) { return addLine(chat, text, 'note'); }
 
+  function mark(line, state) { if (window.HelplineLines) window.HelplineLines.mark(line, state); }
+
   function send(chat) {
     var box = chat.panel.querySelector('.compose');
     var text = box.value.trim();
     if (!text || chat.ended) return;
     box.value = '';
-    chat.outbox.push({ id: 'm' + Date.now().toString(36) + '-' + (counter++), text: text, at: Date.now() });
+    var item = { id: 'm' + Date.now().toString(36) + '-' + (counter++), text: text, at: Date.now() };
+    // On screen at once as "sending", even while the server is away; stored once it is acknowledged.
+    item.line = addLine(chat, text, 'from-staff', 0, { from: me.id, at: item.at, state: 'sending', cid: item.id });
+    chat.outbox.push(item);
     flush(chat);
   }
+
+  var RETRY = ['rate_limited', 'unavailable', 'signed_out'];
 
   /* Sends queued messages in order; each keeps its id, so a resend after a reconnect is
    * stored once by the server. */
@@ -526,10 +540,13 @@
       chat.outbox.shift();
       chat.sending = false;
       if (ack.seq === chat.last + 1) chat.last = ack.seq;
-      addLine(chat, item.text, 'from-staff', ack.seq);
+      item.line.setAttribute('data-seq', ack.seq);
+      mark(item.line, 'stored');
       flush(chat);
-    }).catch(function () {
+    }).catch(function (error) {
       chat.sending = false;
+      // The server refused this message (too long, too fast…): it stays on screen as not sent.
+      if (!(error instanceof Error) && RETRY.indexOf(error.code) < 0) { chat.outbox.shift(); mark(item.line, 'failed'); }
       setTimeout(function () { flush(chat); }, 1000);
     });
   }
@@ -547,7 +564,7 @@
     csrf = token;
     secretKey = key;
     show('work');
-    if (me.role === 'counsellor' || me.role === 'supervisor') connect();
+    if (me.role === 'counsellor' || me.role === 'supervisor') connect(); else setConnection(_('Signed in'));
     runHooks('working', me);
   }
 
@@ -563,6 +580,8 @@
     me: function () { return me; },
     secretKey: function () { return secretKey; },
     setCsrf: function (token) { csrf = token; },
+    when: function (value) { return HelplineL10n.dateTime(value, CONFIG.lang, CONFIG.timezone, CONFIG.months); },
+    plural: function (count, one, other) { return HelplineL10n.plural(count, CONFIG.lang, one, other); },
     chats: chats, openChat: openChat, select: select, note: note, takeKey: takeKey, accept: accept,
     on: function (type, fn) { (extraHandlers[type] = extraHandlers[type] || []).push(fn); },
     hook: function (name, fn) { hooks[name].push(fn); }

@@ -160,7 +160,7 @@
       body.textContent = '';
       data.cases.forEach(function (item) {
         var row = document.createElement('tr');
-        cell(row, new Date(item.created_at).toLocaleString(document.documentElement.lang));
+        cell(row, C.when(item.started_at || item.created_at));
         cell(row, labelOf(taxonomy.channels, item.channel || 'chat'));
         cell(row, item.recorded ? labelOf(taxonomy.contact_types, item.contact_type) : '');
         cell(row, item.recorded ? labelOf(taxonomy.categories, item.primary_category) : '');
@@ -169,7 +169,7 @@
         cell(row, item.recorded ? _('Recorded') : _('Waiting for wrap-up'));
         body.appendChild(row);
       });
-      $('case-list-status').textContent = _('{count} cases found.').replace('{count}', data.cases.length);
+      $('case-list-status').textContent = C.plural(data.cases.length, _('{count} case found.'), _('{count} cases found.'));
     }).catch(function (error) { $('case-list-status').textContent = error.message; });
   }
 

@@ -67,7 +67,7 @@
     return found ? found.label : (code || '');
   }
 
-  function when(iso) { return new Date(iso).toLocaleString(document.documentElement.lang); }
+  function when(iso) { return C.when(iso); }
 
   function cell(row, content) {
     var td = document.createElement('td');

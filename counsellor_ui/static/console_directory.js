@@ -22,7 +22,7 @@
   }
 
   function when(iso) {
-    return iso ? new Date(iso).toLocaleString(document.documentElement.lang, { hourCycle: 'h23' }) : '–';
+    return C.when(iso);
   }
 
   // -- the list ---------------------------------------------------------------------------------

@@ -41,7 +41,7 @@
       });
       $('portal-empty').hidden = data.referrals.length > 0;
       $('portal-list').hidden = data.referrals.length === 0;
-      $('portal-status').textContent = _('{count} referrals.').replace('{count}', data.referrals.length);
+      $('portal-status').textContent = C.plural(data.referrals.length, _('{count} referral.'), _('{count} referrals.'));
       if (focus) $('portal-title').focus();
     }).catch(function (error) { $('portal-status').textContent = error.message; });
   }
@@ -149,6 +149,15 @@
     if (view === 'referrals') showList(false);
     else $('referral-view').hidden = true;
   });
+  // The list refreshes by itself while the officer looks at it; a focused Open button keeps the focus.
+  setInterval(function () {
+    if (!C.me() || C.me().role !== 'officer' || $('screen-referrals').hidden || document.hidden) return;
+    var focused = document.activeElement && document.activeElement.getAttribute('data-open');
+    showList(false).then(function () {
+      var again = focused && document.querySelector('#portal-list button[data-open="' + focused + '"]');
+      if (again) again.focus();
+    });
+  }, 30000);
   C.portal = { showList: showList, openReferral: openReferral, step: step,
     current: function () { return open; } };
 }());

@@ -58,7 +58,7 @@
   }
 
   function when(iso) {
-    return iso ? new Date(iso).toLocaleString(document.documentElement.lang) : '–';
+    return C.when(iso);
   }
 
   function myPublicKey() { return nacl.box.keyPair.fromSecretKey(C.secretKey()).publicKey; }

@@ -58,8 +58,11 @@
     Promise.all([suggest(), loadTaxonomy()]).then(function (both) {
       var data = both[0];
       var tax = both[1];
+      // Nothing chosen for the counsellor: urgency and category are her decision (the emergency flow's is 'emergency').
+      f.urgency.appendChild(new Option(_('Choose…'), ''));
+      f.chi_category.appendChild(new Option(_('Choose…'), ''));
       data.urgencies.forEach(function (code) { f.urgency.appendChild(new Option(R.label('urgency', code), code)); });
-      f.urgency.value = chat.referralUrgency || 'urgent';  // the emergency flow asks for 'emergency'
+      f.urgency.value = chat.referralUrgency || '';
       tax.categories.forEach(function (cat) {
         var group = document.createElement('optgroup');
         group.label = cat.label;
@@ -169,7 +172,7 @@
       });
       $('referrals-empty').hidden = data.referrals.length > 0;
       $('referral-list').hidden = data.referrals.length === 0;
-      $('referrals-status').textContent = _('{count} referrals.').replace('{count}', data.referrals.length);
+      $('referrals-status').textContent = C.plural(data.referrals.length, _('{count} referral.'), _('{count} referrals.'));
     }).catch(function (error) { $('referrals-status').textContent = error.message; });
   }
 

@@ -189,7 +189,7 @@
     chats.forEach(function (chat) {
       var row = el('tr', chat.long_wait ? { 'class': 'long-wait' } : {});
       cell(row, chat.state === 'queued' ? (chat.long_wait ? _('Waiting long') : _('Waiting')) : _('Active'));
-      cell(row, chat.urgency === 2 ? _('In danger now') : chat.urgency === 1 ? _('High') : _('Normal'));
+      cell(row, chat.urgency === 2 ? _('In danger now') : chat.urgency === 1 ? _('Urgent') : _('Normal'));
       cell(row, chat.counsellor);
       cell(row, minutes(chat.waited_seconds));
       cell(row, minutes(chat.active_seconds));
@@ -266,8 +266,8 @@
   function drawLongWaits(data) {
     var waiting = data.chats.filter(function (chat) { return chat.long_wait; }).length;
     var line = $('long-waits');
-    var text = waiting ? _('{count} children have waited longer than {minutes} minutes.')
-      .replace('{count}', waiting).replace('{minutes}', data.long_wait_minutes) : '';
+    var text = waiting ? C.plural(waiting, _('{count} child has waited longer than {minutes} minutes.'),
+      _('{count} children have waited longer than {minutes} minutes.')).replace('{minutes}', data.long_wait_minutes) : '';
     if (line.textContent !== text) line.textContent = text;
   }
 
@@ -277,8 +277,8 @@
     var button = $('clear-empty');
     button.disabled = true;
     C.post('/console/api/supervise/clear-empty', { waited_seconds: 60 }).then(function (data) {
-      $('clear-empty-status').textContent = _('{count} waiting chats with no message were closed.')
-        .replace('{count}', data.cleared);
+      $('clear-empty-status').textContent = C.plural(data.cleared, _('{count} waiting chat with no message was closed.'),
+        _('{count} waiting chats with no message were closed.'));
       return refresh();
     }).catch(function (error) {
       $('clear-empty-status').textContent = error.message || '';

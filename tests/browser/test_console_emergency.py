@@ -51,6 +51,7 @@ def test_emergency_alert_protocol_and_two_person_rule_in_the_browser(
         form = panel.locator("form.referral-form")
         expect(form.locator("select[name=urgency]")).to_have_value("emergency")
         form.locator("select[name=chi_category] option").nth(1).wait_for(state="attached")
+        form.locator("select[name=chi_category]").select_option("violence.physical")  # none chosen at first
         form.locator("textarea[name=text-identity]").fill("Arta, 15 vjeç")
         form.locator("select[name=basis-identity]").select_option("child_consented")
         form.locator("textarea[name=text-location]").fill("Shkodër, pranë urës së Bunës")

@@ -21,6 +21,7 @@ def press(page: Page, selector: str) -> None:
 
 def accept(page: Page, conv: str) -> None:
     press(page, f'button[data-accept="{conv}"]')
+    expect(page.locator(f'[data-conv="{conv}"]')).to_have_count(1)  # accepted: before that no key is awaited
     expect(page.locator(f'[data-conv="{conv}"] .waiting-key')).to_have_count(0)
 
 

@@ -136,6 +136,8 @@ def test_the_console_encrypts_referrals_and_case_notes_only_for_keys_signed_for_
         form = panel.locator("form.referral-form")
         expect(form.locator("select[name=agency]")).to_have_value("cpu-shkoder")
         form.locator("textarea[name=requested_action]").fill("Vizitë në shtëpi sot")
+        form.locator("select[name=urgency]").select_option("urgent")  # the form starts with none chosen
+        form.locator("select[name=chi_category]").select_option("violence.physical")
         form.locator("button[type=submit]").click()
         expect(form.locator(".referral-error")).to_have_text(
             "The key of Drita is not signed for reading referrals. Nothing was sent.")

@@ -1,0 +1,61 @@
+/* Dates, times and plural forms for the staff pages (console, portal, cases), in the page's language
+ * and the helpline's time zone. The pattern is ours, not the browser's default: "12/5/2026" reads as
+ * 12 May to an Albanian officer and 5 December to an English one, so a date always spells its month
+ * ("5 dhj 2026, 10:30"). Babel spells it "d MMM y, HH:mm" (a test pins both). */
+var HelplineL10n = (function () {
+  'use strict';
+
+  var LOCALES = { sq: 'sq-AL', en: 'en-GB' };
+  var cache = {};
+
+  /* Numbers only from Intl (a browser may lack a language's names: Chromium builds without Albanian
+   * month names exist); the month's name comes from the server's Babel (`months`), else from Intl. */
+  function formatter(lang, zone, withDate, named) {
+    var name = lang + '|' + zone + '|' + withDate + '|' + named;
+    if (!cache[name]) {
+      var options = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+      if (withDate) { options.day = 'numeric'; options.month = named ? 'short' : 'numeric'; options.year = 'numeric'; }
+      try {
+        if (zone) options.timeZone = zone;
+        cache[name] = new Intl.DateTimeFormat(LOCALES[lang] || lang, options);
+      } catch (e) {
+        delete options.timeZone;  // an unknown zone: the browser's own rather than nothing
+        cache[name] = new Intl.DateTimeFormat(LOCALES[lang] || lang, options);
+      }
+    }
+    return cache[name];
+  }
+
+  function parts(value, lang, zone, withDate, named) {
+    var date = value instanceof Date ? value : new Date(value);
+    if (isNaN(date.getTime())) return null;
+    var found = {};
+    formatter(lang, zone, withDate, named).formatToParts(date).forEach(function (part) { found[part.type] = part.value; });
+    return found;
+  }
+
+  /* "d MMM y, HH:mm": the day, the month's short name in the language, the year, a 24-hour time.
+   * `months`: the twelve short names (Babel's, from the page's config). */
+  function dateTime(value, lang, zone, months) {
+    var named = !(months && months.length === 12);
+    var p = value == null || value === '' ? null : parts(value, lang, zone, true, named);
+    if (!p) return '–';
+    var month = named ? p.month.replace(/\.$/, '') : months[Number(p.month) - 1];
+    return Number(p.day) + ' ' + month + ' ' + p.year + ', ' + p.hour + ':' + p.minute;
+  }
+
+  /* "HH:mm" for a message of today's conversation. */
+  function time(value, lang, zone) {
+    var p = value == null ? null : parts(value, lang, zone, false, false);
+    return p ? p.hour + ':' + p.minute : '';
+  }
+
+  /* The plural form for a count: plural(2, 'sq', '{count} referim', '{count} referime'). Albanian and
+   * English (CLDR) both have one form for exactly 1 and another for every other whole number; a
+   * browser's Intl.PluralRules may lack Albanian, so the rule is written here. */
+  function plural(count, lang, one, other) {
+    return (Number(count) === 1 ? one : other).replace('{count}', String(count));
+  }
+
+  return { dateTime: dateTime, time: time, plural: plural };
+}());
