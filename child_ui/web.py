@@ -30,7 +30,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 # The safety pages, in the order the start page lists them. Each is child_ui/templates/help/<slug>.html.
 SAFETY_PAGES = ("grooming", "sextortion", "photos", "cyberbullying", "chatting-here", "confidentiality",
-                "report-images", "more-help")
+                "report-images", "more-help", "after-referral")
 
 # Plural rules the browser knows by name (child.js PLURAL_RULES); Albanian and English share one.
 PLURAL_RULES = {"(n != 1)": "one-other"}

@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket
 
 import chat.web
 import child_ui.report
+import child_ui.status
 import child_ui.web
 import helpline.web
 import referral.admin_directory
@@ -161,6 +162,7 @@ def _routes() -> list[BaseRoute]:
     routes += referral.admin_directory.routes  # admins edit the agency directory (issue 4)
     routes += metrics.routes + metrics.operator_routes  # /readyz and /metrics (ADR 0032)
     routes += referral.follow_routes.routes  # action dates and the overdue list (issue 19)
+    routes += child_ui.status.routes  # where her case stands, for the returning child (issue 19)
     console_static = ROOT / "counsellor_ui" / "static"
     routes.append(Mount("/static/console", app=StaticFiles(directory=console_static, check_dir=False)))
     return routes

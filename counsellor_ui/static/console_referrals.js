@@ -95,6 +95,7 @@
         problem.focus();
         return;
       }
+      if (f.tell_child.checked) consent.tell_child_status = 'child_consented';  // issue 19: status for the child
       content.requested_action = f.requested_action.value.trim();
       if (!content.requested_action) {
         error.textContent = _('Write what you ask the agency to do.');
