@@ -26,7 +26,7 @@ SOURCES: dict[str, list[Path]] = {
                                            "console_admin", "console_refcore", "console_referrals", "console_follow",
                                            "console_refcheck",
                                            "console_emergency", "console_directory", "console_casework",
-                                           "console_followups"))],
+                                           "console_followups", "console_services"))],
     # The officers' portal at /referrals: the console's core and sign-in, then its own page script.
     "portal": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                              for name in ("console", "console_auth", "console_refcore", "console_follow",

@@ -43,6 +43,7 @@
     area.appendChild(form);
     var f = form.elements;
     var municipality = (chat.prechat || {}).municipality || '';
+    form.setAttribute('data-municipality', municipality);  // the services finder (console_services.js)
 
     function suggest() {
       return agencies(municipality, f.concern.value).then(function (data) {
