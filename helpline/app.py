@@ -159,6 +159,9 @@ def _routes() -> list[BaseRoute]:
     from stats import web as stats_web  # statistics for managers (issue 7)
 
     routes += stats_web.routes
+    from stats import yearly as stats_yearly  # the yearly report for the State Agency (issue 19)
+
+    routes += stats_yearly.routes
     routes += child_ui.report.routes  # the public page for reporting illegal content (issue 4)
     routes += referral.admin_directory.routes  # admins edit the agency directory (issue 4)
     routes += metrics.routes + metrics.operator_routes  # /readyz and /metrics (ADR 0032)
