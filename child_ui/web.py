@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from chat.model import is_open
+from child_ui import more_help
 from helpline import runtime_config
 from helpline.i18n import BABEL_LOCALES, JS_SOURCES, LOCALES_DIR, pick_locale
 
@@ -30,7 +31,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 # The safety pages, in the order the start page lists them. Each is child_ui/templates/help/<slug>.html.
 SAFETY_PAGES = ("grooming", "sextortion", "photos", "cyberbullying", "chatting-here", "confidentiality",
-                "report-images", "more-help")
+                "report-images", "more-help", "after-referral")
 
 # Plural rules the browser knows by name (child.js PLURAL_RULES); Albanian and English share one.
 PLURAL_RULES = {"(n != 1)": "one-other"}
@@ -184,9 +185,12 @@ async def safety_page(request: Request) -> Response:
     slug = request.path_params.get("slug", "")
     config = {"quick_exit_url": services.settings.quick_exit_url, "lang": locale}
     found = slug in SAFETY_PAGES
+    extra: dict[str, Any] = {}
+    if slug == "more-help":  # the unit of the municipality she picks (issue 19)
+        extra = await more_help.context(services, request)
     return _render(services, request, f"help/{slug}.html" if found else "help/missing.html",
                    {**_page_context(services, locale), "slug": slug if found else "", "config": config,
-                    "state": "help"}, locale, status_code=200 if found else 404)
+                    "state": "help", **extra}, locale, status_code=200 if found else 404)
 
 
 async def safety_index(request: Request) -> Response:

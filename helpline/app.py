@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket
 
 import chat.web
 import child_ui.report
+import child_ui.status
 import child_ui.web
 import helpline.web
 import referral.admin_directory
@@ -33,6 +34,7 @@ import referral.console_routes
 import referral.follow_routes
 import referral.portal
 import referral.report_routes
+import referral.services_routes
 import referral.worker
 from chat.broker import Broker, make_broker
 from chat.hub import STAFF_CHANNEL, Hub, revoke_notice
@@ -157,10 +159,15 @@ def _routes() -> list[BaseRoute]:
     from stats import web as stats_web  # statistics for managers (issue 7)
 
     routes += stats_web.routes
+    from stats import yearly as stats_yearly  # the yearly report for the State Agency (issue 19)
+
+    routes += stats_yearly.routes
     routes += child_ui.report.routes  # the public page for reporting illegal content (issue 4)
     routes += referral.admin_directory.routes  # admins edit the agency directory (issue 4)
     routes += metrics.routes + metrics.operator_routes  # /readyz and /metrics (ADR 0032)
     routes += referral.follow_routes.routes  # action dates and the overdue list (issue 19)
+    routes += child_ui.status.routes  # where her case stands, for the returning child (issue 19)
+    routes += referral.services_routes.routes  # the services directory: search, CSV (issue 19)
     console_static = ROOT / "counsellor_ui" / "static"
     routes.append(Mount("/static/console", app=StaticFiles(directory=console_static, check_dir=False)))
     return routes

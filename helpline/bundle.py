@@ -31,7 +31,7 @@ SOURCES: dict[str, list[Path]] = {
                                            "console_refcheck",
                                            "console_emergency", "console_directory", "console_casework",
                                            "console_followups", "console_waiting", "console_contact_form",
-                                           "console_lines", "console_layout", "console_notify"))],
+                                           "console_lines", "console_layout", "console_notify", "console_services"))],
     # The officers' portal at /referrals: the console's core and sign-in, then its own page script.
     "portal": [NACL, WIRE, L10N, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                                    for name in ("console", "console_auth", "console_refcore", "console_follow",

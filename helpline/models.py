@@ -676,3 +676,20 @@ class StaffPresence(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
     seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ServiceContact(Base):
+    """How the public reaches a service of the directory (issue 19): phone, address, web, hours.
+
+    Public contacts only (what a child may be shown), set by admins or a CSV import; the referral
+    contacts (fallback address, officers) stay on agencies and officer_contacts."""
+
+    __tablename__ = "service_contacts"
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(200))
+    website: Mapped[str | None] = mapped_column(String(200))
+    hours: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -34,7 +34,7 @@ PLAN: dict[str, validate.Check] = {"kind": validate.choice(*service.ACTION_KINDS
 CREATE: dict[str, validate.Check] = {
     "agency": validate.string(48), "urgency": validate.choice(*service.URGENCIES),
     "chi_category": validate.string(64),
-    "consent": validate.mapping(validate.string(32), validate.string(48), len(service.CONSENT_ITEMS)),
+    "consent": validate.mapping(validate.string(32), validate.string(48), len(service.CONSENT_ITEMS) + 1),
     "content": validate.string(service.MAX_CONTENT_BYTES * 2), "keys": KEYS,
     "conversation": validate.Optional(validate.string(32)),
 }

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.models import Agency
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "agencies.json"
-KINDS = ("helpline", "cpu", "police", "police_cyber", "state_agency", "health", "education", "social", "ngo")
+KINDS = ("helpline", "cpu", "police", "police_cyber", "state_agency", "health", "education", "social", "ngo",
+         "psychological", "legal", "medical", "shelter")  # the last four: the services directory (issue 19)
 FILE_FIELDS = ("name", "kind", "county", "municipality")
 
 # The concern chosen on the referral form decides which kind of agency is suggested first.

@@ -37,6 +37,8 @@ ACTION_KINDS = ("contact_child", "contact_family", "home_visit", "school_contact
 # Kinds of detail a referral may carry; the consent record says which were shared and on what basis.
 CONSENT_ITEMS = ("identity", "contact", "location", "family", "school", "health", "account_of_events")
 CONSENT_BASES = ("child_consented", "shared_without_consent_for_safety", "not_shared")
+# Not a detail shared but the child's own agreement (issue 19): may her page show where the case stands?
+TELL_CHILD = "tell_child_status"
 MAX_CONTENT_BYTES = 64 * 1024
 MAX_EVENT_BYTES = 16 * 1024
 MAX_READERS = 64
@@ -84,6 +86,9 @@ def check_body(wire: Any, max_bytes: int = MAX_EVENT_BYTES) -> str:
 def check_consent(consent: dict[str, Any]) -> dict[str, str]:
     clean: dict[str, str] = {}
     for item, basis in consent.items():
+        if item == TELL_CHILD and basis in ("child_consented", "not_shared"):
+            clean[item] = basis
+            continue
         if item not in CONSENT_ITEMS or basis not in CONSENT_BASES:
             raise ReferralError(400, N_("The consent record names an unknown item or basis."))
         clean[item] = basis

@@ -149,8 +149,10 @@
     store(STORE_SECRET, null);
     store(STORE_ACTIVE, null);
     draft = $('message-input').value;
-    ['messages', 'resume-code', 'counsellor', 'message-input', 'copy-status']
+    ['messages', 'resume-code', 'counsellor', 'message-input', 'copy-status', 'case-status-list']
       .forEach(function (id) { $(id).textContent = ''; });
+    $('case-status').hidden = true;
+    caseStatusAsked = false;  // asked again on unlock
     $('message-input').value = '';
     $('typing').hidden = true;
     seenBefore = Math.max(seenBefore, chat.lastSeq);
@@ -494,6 +496,28 @@
     else show('queue');
     if (reply.state === 'message') withWaiting(function (w) { w.saved(); });
     if (chat.state !== 'refused') becomeReady();
+    askCaseStatus();
+  }
+
+  /* Issue 19: where her case stands, if she agreed to be told. Asked once with the resume token
+   * (never by conversation id); the server sends the sentences already in her language. */
+  var caseStatusAsked = false;
+  function askCaseStatus() {
+    if (caseStatusAsked || !session || !window.fetch) return;
+    caseStatusAsked = true;
+    fetch('/api/child/status?lang=' + encodeURIComponent(CONFIG.lang || 'sq'), {
+      method: 'POST', headers: { 'content-type': 'application/json' }, credentials: 'omit',
+      cache: 'no-store', body: JSON.stringify({ token: session.token })
+    }).then(function (answer) { return answer.ok ? answer.json() : { cases: [] }; }).then(function (found) {
+      var list = $('case-status-list');
+      list.textContent = '';
+      (found.cases || []).forEach(function (item) {
+        var block = document.createElement('p');
+        block.textContent = item.lines.join(' ');
+        list.appendChild(block);
+      });
+      $('case-status').hidden = !list.firstChild;
+    }, function () { caseStatusAsked = false; });
   }
 
   /* Under a flood the server asks for a little work first (chat/abuse.py): W.solveProof finds a

@@ -33,7 +33,8 @@
     },
     consentItem: {
       identity: _('Identity'), contact: _('Contact details'), location: _('Where the child is'),
-      family: _('Family'), school: _('School'), health: _('Health'), account_of_events: _('What happened')
+      family: _('Family'), school: _('School'), health: _('Health'), account_of_events: _('What happened'),
+      tell_child_status: _('Telling the child where the case stands')
     },
     consentBasis: {
       child_consented: _('shared with the child’s consent'),

@@ -43,6 +43,7 @@
     area.appendChild(form);
     var f = form.elements;
     var municipality = (chat.prechat || {}).municipality || '';
+    form.setAttribute('data-municipality', municipality);  // the services finder (console_services.js)
 
     function suggest() {
       return agencies(municipality, f.concern.value).then(function (data) {
@@ -98,6 +99,7 @@
         problem.focus();
         return;
       }
+      if (f.tell_child.checked) consent.tell_child_status = 'child_consented';  // issue 19: status for the child
       content.requested_action = f.requested_action.value.trim();
       if (!content.requested_action) {
         error.textContent = _('Write what you ask the agency to do.');
