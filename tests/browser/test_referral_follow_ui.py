@@ -58,6 +58,8 @@ def test_a_referral_nobody_can_read_is_refused_and_the_fallback_offered(
     expect(offer).to_contain_text("Send to Agjencia Shtetërore")
     assert axe_violations(counsellor) == [], "referral form with the refusal"
 
+    form.locator("select[name=urgency]").select_option("urgent")  # the form starts with none chosen
+    form.locator("select[name=chi_category]").select_option("violence.physical")
     form.locator("textarea[name=text-account_of_events]").fill("Babai e godet")
     form.locator("select[name=basis-account_of_events]").select_option("child_consented")
     form.locator("textarea[name=requested_action]").fill("Vizitë në shtëpi")
