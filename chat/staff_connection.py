@@ -30,7 +30,7 @@ SESSION_ENDED_CLOSE = 4401
 ROLE_CHANGED_CLOSE = 4403  # the account's role changed, or it may not use the console
 # Frames that change nothing re-use the check made at connect and by the broker's notices; every
 # other staff frame reads the session and staff row again first (docs/adr/0018).
-UNCHECKED_STAFF_FRAMES = frozenset({"ping", "typing", "sync"})
+UNCHECKED_STAFF_FRAMES = frozenset({"ping", "typing", "sync", "signal"})
 RECHECK_RETRY_SECONDS = 5.0  # the database did not answer a timed check: try again this much later
 
 
