@@ -20,6 +20,7 @@ from starlette.routing import Route
 from chat.model import is_open
 from helpline import runtime_config
 from helpline.i18n import BABEL_LOCALES, JS_SOURCES, LOCALES_DIR, pick_locale
+from helpline.voice import voice_config
 
 if TYPE_CHECKING:
     from helpline.app import Services
@@ -167,6 +168,7 @@ async def child_page(request: Request) -> Response:
         "ws_path": "/ws/child",
         "lang": locale,
         "autolock_minutes": services.settings.child_autolock_minutes,
+        **voice_config(services, f"voice_child-{locale}"),
     }
     return _render(services, request, "child.html", {
         **_page_context(services, locale), "config": config, "municipalities": services.municipalities,

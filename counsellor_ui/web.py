@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from counsellor_ui import admin, auth, cases, emergency, keys, mfa, supervise
 from helpline.i18n import pick_locale
+from helpline.voice import voice_config
 
 if TYPE_CHECKING:
     from helpline.app import Services
@@ -24,7 +25,8 @@ async def console_page(request: Request) -> Response:
     services = _services(request)
     locale = pick_locale(request.query_params.get("lang"))
     bundle = services.bundles["console"]
-    config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff"}
+    config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff",
+              **voice_config(services, "voice")}
     return services.render(request, "console.html", {
         "bundle_src": bundle.src, "bundle_integrity": bundle.integrity, "config": config,
     }, locale=locale, headers={"cache-control": "no-store"})

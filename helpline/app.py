@@ -37,7 +37,7 @@ from chat.broker import Broker, make_broker
 from chat.hub import STAFF_CHANNEL, Hub, revoke_notice
 from chat.service import ChatService
 from chat.teamwork import Teamwork
-from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, metrics, openapi, retention, staffweb, timing
+from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, metrics, openapi, retention, staffweb, timing, voice
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
 from helpline.jobs import Scheduler
 from helpline.middleware import BodyLimit, ForgetClient, PublicHost, SecurityHeaders, content_security_policy
@@ -127,7 +127,7 @@ def build_services(settings: Settings) -> Services:
         hub=Hub(chat_service), org_public_key=org_public,
         org_signing_key=keys.load_optional_signing_key(settings.org_key_file),
         server_secret=keys.load_or_create_secret(settings.secret_file),
-        bundles=bundle.build_all(org_public),
+        bundles={**bundle.build_all(org_public), **voice.locale_bundles(org_public)},
         templates=i18n.make_environment([ROOT / "child_ui" / "templates", ROOT / "stats" / "templates",
                                          ROOT / "counsellor_ui" / "templates"]),
         child_css=Markup(css),  # noqa: S704 - our own stylesheet, not user input  # nosec B704

@@ -18,18 +18,22 @@ from helpline.crypto import b64u_encode
 ROOT = Path(__file__).resolve().parent.parent
 NACL = ROOT / "node_modules" / "tweetnacl" / "nacl.min.js"
 WIRE = ROOT / "helpline" / "static" / "js" / "wire.js"
+VOICE = ROOT / "helpline" / "static" / "js" / "voice.js"
 SOURCES: dict[str, list[Path]] = {
     # The child's pages (child_ui/): the chat page and, below, the public report page.
     "child": [NACL, WIRE, ROOT / "child_ui" / "static" / "child.js"],
     "console": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                               for name in ("console", "console_auth", "console_cases", "console_supervise",
                                            "console_admin", "console_refcore", "console_referrals",
-                                           "console_emergency", "console_directory"))],
+                                           "console_emergency", "console_directory", "console_voice"))],
     # The officers' portal at /referrals: the console's core and sign-in, then its own page script.
     "portal": [NACL, WIRE, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                              for name in ("console", "console_auth", "console_refcore", "console_portal"))],
     # The public page for reporting illegal content at /report: it encrypts the report itself.
     "report": [NACL, WIRE, ROOT / "child_ui" / "static" / "report.js"],
+    # Voice calls (ADR 0033): loaded by the pages only when a call starts, after their own bundle.
+    "voice": [VOICE],
+    "voice_child": [VOICE, ROOT / "child_ui" / "static" / "voice_child.js"],
 }
 
 
@@ -60,7 +64,7 @@ class BundleError(RuntimeError):
 # a comment go (a `/* … */` block from the start of a line to the end of one, or a `//` line), so no
 # code changes; the sources in git keep every comment.
 COMMENT_LINES = re.compile(rb"^[ \t]*(?:/\*(?:[^*]|\*(?!/))*\*/|//[^\n]*)[ \t]*\n", re.M)
-STRIPPED = {"child", "report"}
+STRIPPED = {"child", "report", "voice_child"}
 
 
 def build(name: str, org_public_key: bytes) -> Bundle:

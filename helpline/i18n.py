@@ -23,6 +23,8 @@ DEFAULT_LOCALE = "sq"
 BABEL_LOCALES = {"sq": "sq_AL", "en": "en"}
 JS_SOURCES: dict[str, list[Path]] = {
     "child": [ROOT / "child_ui" / "static" / "child.js"],
+    # The child's voice call strings travel in its own bundle, one per language (helpline/voice.py).
+    "voice_child": [ROOT / "child_ui" / "static" / "voice_child.js"],
     "console": sorted((ROOT / "counsellor_ui" / "static").glob("console*.js")),
 }
 
