@@ -175,6 +175,8 @@ STAFF_FRAMES: dict[str, dict[str, Check]] = {
     "status": {"status": _choice("available", "busy", "break")},
     "ping": {},
     **VOICE_FRAMES,
+    # A call's length, reported by the counsellor's console when it ends (chat/voice.py).
+    "voice_record": {"conv": _CONV, "call": _call_id, "seconds": _seq},
 }
 
 # Fields a frame may leave out, and the value they then take.

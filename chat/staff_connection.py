@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket
 
+from chat import voice
 from chat.connection import SOCKET_GONE, ClientConnection
 from chat.model import prechat_of
 from chat.protocol import STAFF_FRAMES, Frame, NotYours, ProtocolError
@@ -131,6 +132,9 @@ class StaffConnection(ClientConnection):
             # A chat they do not hold: in the audit log, as a refused HTTP call on an object is.
             await self._audit_refusal("frame." + frame.type, "object")
             raise
+
+    async def on_voice_record(self, frame: Frame) -> dict[str, Any]:
+        return await voice.record(self, frame)
 
     async def check_member(self, conv_id: str) -> None:
         async with self.services.sessionmaker() as db:

@@ -18,8 +18,12 @@ import hmac
 import time
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
 from chat.protocol import Frame, ProtocolError
 from helpline.crypto import CryptoError, check_ciphertext_shape
+from helpline.models import VoiceCall
 
 if TYPE_CHECKING:
     from chat.connection import ClientConnection
@@ -60,3 +64,25 @@ async def relay(conn: ClientConnection, frame: Frame) -> dict[str, Any]:
     await conn.chat.broker.publish(f"conv:{conv}", {"k": "event", "to": "others:" + conn.participant,
                                                     "frame": event})
     return {}
+
+
+MAX_CALL_SECONDS = 6 * 3600
+
+
+async def record(conn: ClientConnection, frame: Frame) -> dict[str, Any]:
+    """`voice_record` (staff): a call of this chat ended after `seconds`; stored once per call id, as
+    a contact of the chat with channel "voice" (no audio, no transcript, nothing else)."""
+    conv, call, seconds = frame["conv"], frame["call"], frame["seconds"]
+    await conn.check_member(conv)
+    if seconds > MAX_CALL_SECONDS:
+        raise ProtocolError("bad_frame", f"'seconds' must be at most {MAX_CALL_SECONDS}.")
+    store = conn.services.store
+    try:
+        async with store.write() as db:
+            found = await db.scalar(select(VoiceCall.id).where(VoiceCall.conversation_id == conv,
+                                                               VoiceCall.call_id == call))
+            if found is None:
+                db.add(VoiceCall(conversation_id=conv, call_id=call, seconds=seconds))
+    except IntegrityError:
+        pass  # the same call reported twice at once: stored once
+    return {"conv": conv, "channel": "voice", "seconds": seconds}

@@ -99,6 +99,8 @@
               if (s === 'connected') state.textContent = _('On a call with the child.');
               else if (s === 'retrying') state.textContent = _('The call dropped. Trying once more…');
               else if (s === 'ended') {
+                // The call is a contact of the chat: its length is recorded, nothing else (ADR 0033).
+                if (seconds > 0) C.request({ type: 'voice_record', conv: chat.conv, call: v.id, seconds: seconds }).catch(function () {});
                 runEnded(chat, seconds);
                 done((ENDED[reason] || function () { return _('The call has ended.'); })());
               }

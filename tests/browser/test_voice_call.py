@@ -6,7 +6,9 @@ nothing behind while the chat goes on for the counsellor."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from tests.browser.voice_support import (
     voice_browser,
     write_tone,
 )
+from tests.integration.test_voice_signalling import voice_calls
 from tests.support import ServerProcess, Stack, add_user
 
 # Keeps each RTCPeerConnection and its configuration where the test can read them (through the
@@ -128,6 +131,10 @@ def test_call_through_coturn_disguises_the_voice_and_hides_the_child(
     own = {server.port, turn.port, *turn.relay}
     assert client_addresses(logs, own) == []
     assert "RIFF" not in logs and "a=fingerprint" not in logs and "sha-256" not in logs
+    # The call is a contact of the chat: channel voice, its length (a few seconds here), nothing else.
+    with ThreadPoolExecutor(1) as pool:
+        calls = pool.submit(asyncio.run, voice_calls(stack)).result(30)
+    assert len(calls) == 1 and 1 <= calls[0][2] < 120, calls
     assert errors == []
 
 

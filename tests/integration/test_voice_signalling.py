@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from helpline import crypto
 from tests.chat_client import FrameError
@@ -65,7 +67,29 @@ async def test_signal_is_relayed_sealed_and_never_stored(stack: Stack,
     with pytest.raises(FrameError) as bad:
         await staff.socket.request({"type": "signal", "conv": "not-mine", "body": body})
     assert bad.value.code in ("forbidden", "not_found")
+    # The counsellor's console records the call's length once: a contact of the chat, channel voice.
+    for _ in range(2):
+        ack = await staff.command({"type": "voice_record", "conv": conv, "call": "c4llIdAbCdEf", "seconds": 42})
+        assert (ack["channel"], ack["seconds"]) == ("voice", 42)
+    assert await voice_calls(stack) == [(conv, "c4llIdAbCdEf", 42)]
+    with pytest.raises(FrameError) as bad:
+        await staff.command({"type": "voice_record", "conv": conv, "call": "c4llIdAbCdEf", "seconds": 99999})
+    assert bad.value.code == "bad_frame"
+    with pytest.raises(FrameError) as bad:  # only the console records calls
+        await child.socket.request({"type": "voice_record", "conv": conv, "call": "c4llIdAbCdEf", "seconds": 1})
+    assert bad.value.code == "unknown_type"
     await asyncio.gather(child.close(), staff.close())
+
+
+async def voice_calls(stack: Stack) -> list[tuple[str, str, int]]:
+    """The voice_calls rows, read straight from the database."""
+    engine = create_async_engine(stack.database_url)
+    try:
+        async with engine.connect() as db:
+            rows = await db.execute(text("SELECT conversation_id, call_id, seconds FROM voice_calls"))
+            return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+    finally:
+        await engine.dispose()
 
 
 async def test_no_turn_server_no_credentials(stack: Stack, server: ServerProcess) -> None:
