@@ -108,7 +108,11 @@ def test_call_through_coturn_disguises_the_voice_and_hides_the_child(
     heard = peak_of_remote(counsellor, "[data-conv] .voice-audio")
     assert abs(heard - TONE_HZ) > 40, heard  # the counsellor hears the disguised voice
     assert abs(heard - TONE_HZ * 0.75) < 30, heard
-    # Only the helpline's TURN server, relay only, in both pages.
+    # Only the helpline's TURN server, relay only, in both pages; the page's policy names no other host.
+    headers = child.request.get(server.url + "/").headers
+    assert "connect-src 'self';" in headers["content-security-policy"]
+    assert "stun:" not in headers["content-security-policy"] and "turn:" not in headers["content-security-policy"]
+    assert "microphone=(self)" in headers["permissions-policy"]
     for page in (child, counsellor):
         for config in page.evaluate("() => window.__voiceConfigs"):
             assert config["iceTransportPolicy"] == "relay"
