@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chat.protocol import Frame, ProtocolError
 from helpline.crypto import CryptoError, check_ciphertext_shape
-from helpline.models import VoiceCall
+from helpline.models import Conversation, ConversationState, VoiceCall
 
 if TYPE_CHECKING:
     from chat.connection import ClientConnection
@@ -49,6 +49,11 @@ async def ticket(conn: ClientConnection, frame: Frame) -> dict[str, Any]:
     settings = conn.services.settings
     if not settings.turn_url or not settings.turn_secret:
         raise ProtocolError("bad_state", VOICE_OFF)
+    # Only a chat with a counsellor in it gets a relay: the TURN server is no open proxy.
+    async with conn.services.store.read() as db:
+        state = await db.scalar(select(Conversation.state).where(Conversation.id == frame["conv"]))
+    if state != ConversationState.ACTIVE:
+        raise ProtocolError("bad_state", "A call needs a chat that a counsellor has answered.")
     return {"conv": frame["conv"], **turn_credentials(settings, frame["call"])}
 
 

@@ -78,6 +78,10 @@ async def test_signal_is_relayed_sealed_and_never_stored(stack: Stack,
     with pytest.raises(FrameError) as bad:  # only the console records calls
         await child.socket.request({"type": "voice_record", "conv": conv, "call": "c4llIdAbCdEf", "seconds": 1})
     assert bad.value.code == "unknown_type"
+    await staff.end(conv)  # an ended chat gets no relay: the TURN server is no open proxy
+    with pytest.raises(FrameError) as refused:
+        await child.socket.request({"type": "turn", "conv": conv, "call": "c4llIdAbCdEf"})
+    assert refused.value.code == "bad_state"
     await asyncio.gather(child.close(), staff.close())
 
 
