@@ -178,3 +178,22 @@ def test_quick_exit_ends_the_call_and_the_chat_goes_on_for_the_counsellor(
     assert left == [0, 0]
     assert child.evaluate("() => history.length") <= 3
     assert errors == []
+
+
+def test_a_dropped_call_is_tried_once_more_then_the_chat_goes_on(
+        call_setup: tuple[Browser, ServerProcess, Coturn], stack: Stack) -> None:
+    browser, server, turn = call_setup
+    child, counsellor, errors = open_chat(browser, stack, server)
+    child_asks_and_counsellor_answers(child, counsellor)
+    panel = counsellor.locator("[data-conv]")
+    expect(panel.locator(".voice-state")).to_have_text("On a call with the child.", timeout=20000)
+    turn.stop()  # the relay goes away: the connection drops and cannot come back
+    expect(child.locator("#voice .voice-state")).to_have_text("Thirrja u ndërpre. Po provojmë përsëri…",
+                                                               timeout=30000)
+    expect(child.locator("#messages")).to_contain_text("Thirrja u ndërpre. Mund të vazhdosh të shkruash këtu.",
+                                                       timeout=40000)
+    expect(panel).to_contain_text("The call dropped and could not be restored.", timeout=40000)
+    child.fill("#message-input", "A më dëgjon akoma?")  # the text chat never stopped
+    child.click("#send-message")
+    expect(panel.locator(".messages .from-child")).to_have_text(["A më dëgjon akoma?"])
+    assert errors == []

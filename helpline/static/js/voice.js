@@ -135,7 +135,7 @@
     if (typeof tamper === 'function') signal = tamper(signal);
     if (this.ended) return Promise.resolve();
     if (signal.kind === 'hangup') {
-      var why = signal.reason === 'fingerprint' || signal.reason === 'left' ? signal.reason : 'remote';
+      var why = ['fingerprint', 'left', 'dropped'].indexOf(signal.reason) >= 0 ? signal.reason : 'remote';
       return Promise.resolve(this.end(why, true));
     }
     if (signal.kind !== 'offer' && signal.kind !== 'answer') return Promise.resolve();
