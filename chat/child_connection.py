@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket
 
-from chat import abuse, resume_guard
+from chat import abuse, late_answers, resume_guard, waiting
 from chat.connection import ClientConnection
 from chat.model import CHILD
 from chat.protocol import CHILD_FRAMES, Frame, ProtocolError
@@ -88,7 +88,7 @@ class ChildConnection(ClientConnection):
 
         try:
             conv = await self.chat.start(token, frame["public_key"], frame["self_key"], frame["prechat"],
-                                         refuse=refuse, guard=guard)
+                                         refuse=refuse, guard=guard, to_leave_message=frame["message"])
         except ProtocolError as exc:
             if exc.code == "blocked":  # a blocked identity on this device: the device too
                 await self._block_device()
@@ -155,6 +155,30 @@ class ChildConnection(ClientConnection):
         assert self.child_id is not None
         await self.chat.feedback(frame["conv"], self.child_id, frame["helped"])
         return {}
+
+    async def on_prechat(self, frame: Frame) -> dict[str, Any]:
+        await self.check_member(frame["conv"])
+        assert self.child_id is not None
+        await late_answers.answer_while_waiting(self.services.store, self.chat.broker, frame["conv"], self.child_id,
+                                                frame["prechat"])
+        self.hub.schedule_queue_refresh()
+        return {}
+
+    # -- while waiting (chat/waiting.py, ADR 0027) ----------------------------------------------
+
+    async def on_readers(self, frame: Frame) -> dict[str, Any]:
+        await self.check_member(frame["conv"])
+        return {"readers": await waiting.team_readers(self.chat)}
+
+    async def on_leave_message(self, frame: Frame) -> dict[str, Any]:
+        await self.check_member(frame["conv"])
+        assert self.child_id is not None
+        return {"state": await waiting.leave_message(self.chat, frame["conv"], self.child_id, frame["keys"])}
+
+    async def on_danger(self, frame: Frame) -> dict[str, Any]:
+        await self.check_member(frame["conv"])
+        assert self.child_id is not None
+        return await waiting.in_danger(self.chat, self.services.teamwork, frame["conv"], self.child_id)
 
     async def on_close(self) -> None:
         await self._presence("offline")

@@ -188,13 +188,14 @@ class Hub:
     async def refresh_queue(self) -> None:
         read_all = time.monotonic() - self._all_places_at >= ALL_PLACES_SECONDS
         try:
-            frame, waits, ids = await self.chat.queue_snapshot(places=None if read_all else FRONT_PLACES)
+            frame, flow, ids = await self.chat.queue_snapshot(places=None if read_all else FRONT_PLACES)
         except ProtocolError:
             return
         if read_all:
             self._all_places_at = time.monotonic()
-        if frame["items"] != self._queue_head:
-            self._queue_head = frame["items"]
+        head = [*frame["items"], *frame["messages"]]  # a left message answered or added is news too
+        if head != self._queue_head:
+            self._queue_head = head
             self.queue_version += 1
         total, version = frame["total"], self.queue_version
         metrics.queue_waiting.set(total)
@@ -219,16 +220,23 @@ class Hub:
             for conn in self._listeners.get(conv_id, ()):
                 if not conn.is_child:
                     continue
-                shown = (position, model.estimate_wait_seconds(position, waits))
+                wait = model.estimate_wait_seconds(position, flow)
+                shown = (position, -1 if wait is None else wait)
                 if model.worth_telling(conn.shown_position, shown):
                     conn.shown_position = shown
-                    self._spawn(conn.push({"type": "position", "conv": conv_id, "position": position,
-                                           "wait_seconds": shown[1]}))
+                    self._spawn(conn.push(self.position_frame(conv_id, position, wait)))
                     told += 1
                     if told % YIELD_EVERY == 0:  # each frame costs as much as a console's
                         await asyncio.sleep(BREATHE_SECONDS)
             if position % (YIELD_EVERY * 16) == 0:
                 await asyncio.sleep(BREATHE_SECONDS)
+
+    def position_frame(self, conv_id: str, position: int, wait: int | None) -> dict[str, Any]:
+        """A waiting child's place and wait; ``on_duty`` False (no wait) when nobody can answer, and
+        ``offer_message`` when the page should offer 116 111 and a message (ADR 0027)."""
+        offer = model.offer_message(wait, self.chat.settings.message_offer_minutes)
+        return {"type": "position", "conv": conv_id, "position": position, "wait_seconds": wait,
+                "on_duty": wait is not None, "offer_message": offer}
 
     async def _tick(self) -> None:
         """Keeps waits fresh, closes silent sockets, and while the broker is down polls the

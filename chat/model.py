@@ -2,7 +2,8 @@
 counsellor, the pre-chat answers as sent): no I/O, reached by the services and the pages alike.
 
 ``queued → active → ended``, or ``queued → abandoned`` when the child leaves before pick-up;
-``active → queued`` when a counsellor hands the chat back to the queue.
+``active → queued`` when a counsellor hands the chat back to the queue; ``queued → message`` when
+the child leaves a message for the next counsellor, and ``message → active`` when one answers it.
 Queue order is urgency first, then waiting time; urgency comes only from pre-chat answers.
 """
 
@@ -21,13 +22,14 @@ from helpline.settings import Settings
 __all__ = ["IllegalTransition", "State", "check_transition"]
 
 TRANSITIONS: dict[State, frozenset[State]] = {
-    State.QUEUED: frozenset({State.ACTIVE, State.ABANDONED}),
+    State.QUEUED: frozenset({State.ACTIVE, State.ABANDONED, State.MESSAGE}),
+    State.MESSAGE: frozenset({State.ACTIVE, State.ABANDONED}),
     State.ACTIVE: frozenset({State.ENDED, State.QUEUED}),
     State.ENDED: frozenset(),
     State.ABANDONED: frozenset(),
 }
 
-OPEN_STATES = (State.QUEUED, State.ACTIVE)
+OPEN_STATES = (State.QUEUED, State.ACTIVE, State.MESSAGE)
 
 URGENT_TOPICS = frozenset({"violence"})
 
@@ -50,24 +52,55 @@ def urgency_from_prechat(prechat: dict[str, Any]) -> int:
 
 def leave_target(current: str) -> State:
     """What leaving means: before pick-up the child abandoned the queue, after it the chat ended."""
-    return State.ABANDONED if State(current) is State.QUEUED else State.ENDED
+    return State.ABANDONED if State(current) in (State.QUEUED, State.MESSAGE) else State.ENDED
 
 
 def worth_telling(shown: tuple[int, int] | None, now: tuple[int, int]) -> bool:
     """Whether a waiting child's page should get a new (position, wait): near the front every
     change, further back only a move of a twentieth or more, so a queue of thousands moving by one
-    does not send thousands of frames that change nothing a child would notice."""
-    if shown is None:
+    does not send thousands of frames that change nothing a child would notice. A wait of -1 means
+    nobody is on duty: going there or coming back from it is always news."""
+    if shown is None or (shown[1] < 0) != (now[1] < 0):
         return True
     if now[0] <= 20:
         return now != shown
     return abs(now[0] - shown[0]) >= max(1, shown[0] // 20)
 
 
-def estimate_wait_seconds(position: int, recent_waits: list[float]) -> int:
-    """A plain estimate: position times the average recent wait per place, at least 30 s a place."""
-    per_place = max(30.0, sum(recent_waits) / len(recent_waits)) if recent_waits else 120.0
-    return int(position * per_place)
+SECONDS_PER_CHAT = 900.0  # with no recent departures: a counsellor frees a place about every 15 minutes
+MIN_WAIT_SECONDS = 30  # nobody is answered in no time: the page never promises less
+
+
+@dataclass(frozen=True)
+class QueueFlow:
+    """What a wait is estimated from (chat/waiting.py reads it): the mean time between the recent
+    departures from the queue (children taken or gone), None with fewer than two; the seconds since
+    the last departure, None with none lately; and the counsellors on duty."""
+
+    seconds_per_place: float | None
+    since_last: float | None
+    on_duty: int
+
+
+def estimate_wait_seconds(position: int, flow: QueueFlow) -> int | None:
+    """How long the child at ``position`` (1 = next) will wait, or None when nobody is on duty.
+
+    A place in the queue moves each time a child leaves it, so the time per place is the time
+    between departures, not a child's whole wait (position x average wait counted the wait of every
+    child ahead once per place). With no departures lately, each counsellor on duty is taken to free
+    a place per SECONDS_PER_CHAT. A queue that has not moved for longer than its usual pace is as
+    slow as the time it has stood still."""
+    if flow.on_duty <= 0:
+        return None
+    per_place = flow.seconds_per_place if flow.seconds_per_place is not None else SECONDS_PER_CHAT / flow.on_duty
+    if flow.since_last is not None:
+        per_place = max(per_place, flow.since_last)
+    return max(MIN_WAIT_SECONDS, round(position * per_place))
+
+
+def offer_message(wait_seconds: int | None, limit_minutes: float) -> bool:
+    """Whether the waiting child's page offers 116 111 and a message: nobody on duty, or too long."""
+    return wait_seconds is None or wait_seconds > limit_minutes * 60
 
 
 @dataclass(frozen=True)

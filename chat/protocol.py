@@ -134,12 +134,24 @@ def _body(name: str, value: Any) -> str:
     return value
 
 
+def _team_keys(name: str, value: Any) -> list[dict[str, str]]:
+    """A left message's key, wrapped for each reader: a list of {"for": participant, "key": wrapped}."""
+    if not isinstance(value, list) or not 1 <= len(value) <= 200:
+        raise ValueError(f"'{name}' must be a list of 1 to 200 wrapped keys")
+    keys = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"for", "key"}:
+            raise ValueError(f"each item of '{name}' must be an object with 'for' and 'key'")
+        keys.append({"for": _string(48)(f"{name}.for", item["for"]), "key": _wrapped(f"{name}.key", item["key"])})
+    return keys
+
+
 _CONV = _string(32)
 _COMMON: dict[str, Check] = {}
 
 CHILD_FRAMES: dict[str, dict[str, Check]] = {
     "start": {"token": _key32, "public_key": _key32, "self_key": _wrapped, "prechat": _prechat,
-              "device": _key32, "pow": _proof},
+              "device": _key32, "pow": _proof, "message": validate.boolean},
     "resume": {"token": _key32, "after": _seq, "device": _key32},
     "send": {"conv": _CONV, "body": _body},
     "wrap": {"conv": _CONV, "for": _string(48), "key": _wrapped},
@@ -150,6 +162,12 @@ CHILD_FRAMES: dict[str, dict[str, Check]] = {
     "earlier": {"conv": _CONV},
     "share": {"conv": _CONV, "earlier": _CONV, "for": _string(48), "key": _wrapped},
     "ping": {},
+    "prechat": {"conv": _CONV, "prechat": _prechat},  # answers given while waiting (chat/late_answers.py)
+
+    # While waiting (ADR 0027): the team's keys, a message left for them, "I am in danger now".
+    "readers": {"conv": _CONV},
+    "leave_message": {"conv": _CONV, "keys": _team_keys},
+    "danger": {"conv": _CONV},
 }
 # Voice calls (chat/voice.py, ADR 0033): both sides ask for TURN credentials and relay sealed signalling.
 VOICE_FRAMES: dict[str, dict[str, Check]] = {
@@ -174,6 +192,7 @@ STAFF_FRAMES: dict[str, dict[str, Check]] = {
     "block": {"conv": _CONV, "reason": _choice("abusive", "threats", "prank", "sexual", "other")},
     "status": {"status": _choice("available", "busy", "break")},
     "ping": {},
+    "take_over": {"conv": _CONV, "to": _choice("me", "queue")},  # a gone counsellor's chat (ADR 0027)
     **VOICE_FRAMES,
     # A call's length, reported by the counsellor's console when it ends (chat/voice.py).
     "voice_record": {"conv": _CONV, "call": _call_id, "seconds": _seq},
@@ -182,7 +201,8 @@ STAFF_FRAMES: dict[str, dict[str, Check]] = {
 # Fields a frame may leave out, and the value they then take.
 OPTIONAL: dict[tuple[str, str], Any] = {("start", "prechat"): {}, ("transfer", "key"): None,
                                         ("transfer", "note"): None, ("start", "device"): None,
-                                        ("start", "pow"): None, ("resume", "device"): None}
+                                        ("start", "pow"): None, ("resume", "device"): None,
+                                        ("start", "message"): False}
 
 
 @dataclass(frozen=True)

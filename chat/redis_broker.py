@@ -8,7 +8,9 @@ A notice for a channel this process listens to is handed to its own listeners at
 to Redis for the other processes, prefixed with this process's random origin; the copy that comes
 back from Redis is skipped before it is parsed. So Redis is on the path only between processes.
 Notices go to Redis in order, from one task, each round trip a pipeline of everything published
-since the last one (docs/performance.md).
+since the last one (docs/performance.md). Behind Redis Sentinel (a redis+sentinel:// URL) every new
+connection asks the Sentinels where the master is, so after a failover the reader's reconnection
+finds the promoted replica (chat/redis_connect.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from chat.broker import Broker, sleep_backoff
+from chat.redis_connect import close_sentinels, connect_redis
 
 log = logging.getLogger("helpline.broker")
 
@@ -39,6 +42,7 @@ class RedisBroker(Broker):
         self._pubsub: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._healthy = False
+        self._listening = False  # the reader's subscription is up and being read
         self._changed = asyncio.Event()
         self._origin = secrets.token_hex(ORIGIN_CHARS // 2)  # each data starts with the publisher's
         self._outbox: list[tuple[str, str]] = []  # (channel, data) published, not yet sent to Redis
@@ -54,9 +58,7 @@ class RedisBroker(Broker):
         return self._client
 
     async def start(self) -> None:
-        self._client = aioredis.Redis.from_url(
-            self._url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
-        )
+        self._client = connect_redis(self._url)
         try:
             await self._client.ping()
         except RedisError as exc:
@@ -74,6 +76,7 @@ class RedisBroker(Broker):
                 pass
         if self._client is not None:
             await self._client.aclose()
+            await close_sentinels(self._client)
 
     async def publish(self, channel: str, notice: dict[str, Any]) -> None:
         if channel in self._channels:
@@ -95,12 +98,24 @@ class RedisBroker(Broker):
                         for channel, data in batch:
                             pipe.publish(channel, data)
                         await pipe.execute()
+                    if not self._healthy and self._listening:
+                        await self._listening_again()
                     break
                 except (RedisError, OSError) as exc:
                     if attempt == 2:
                         self._healthy = False
                         log.warning("Redis publish failed (%s); listeners will catch up from the database",
                                     type(exc).__name__)
+
+    async def _listening_again(self) -> None:
+        """A publish failed while the subscription stayed up (behind Sentinel: its connection to the
+        dead master timed out after the reader had found the promoted one). Once a publish goes
+        through again, subscribe what was asked meanwhile and stop polling the database."""
+        try:
+            await self._subscribe_late_arrivals()
+        except (RedisError, OSError):
+            return
+        self._healthy = True
 
     async def subscribe(self, channel: str) -> None:
         self._channels.add(channel)
@@ -132,6 +147,7 @@ class RedisBroker(Broker):
                 attempt = 0
                 if was_down and self._on_resync is not None:
                     await self._on_resync()
+                self._listening = True
                 await self._pump()
             except asyncio.CancelledError:
                 raise
@@ -140,6 +156,7 @@ class RedisBroker(Broker):
                     log.warning("Redis connection lost (%s); retrying", type(exc).__name__)
                 self._healthy = False
             finally:
+                self._listening = False
                 if self._pubsub is not None:
                     try:
                         await self._pubsub.aclose()

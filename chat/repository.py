@@ -130,7 +130,7 @@ def _seq_statement(*, staff: bool) -> Any:
         member = access.works_the_chat(bindparam("who"), table.c.counsellor_id, table.c.id)
         query = query.where(member, table.c.state == literal_column(f"'{ConversationState.ACTIVE.value}'"))
     else:  # the states are our constants, written into the SQL so it compiles once for every driver
-        open_states = (ConversationState.QUEUED, ConversationState.ACTIVE)
+        open_states = (ConversationState.QUEUED, ConversationState.ACTIVE, ConversationState.MESSAGE)
         states: list[Any] = [literal_column(f"'{state.value}'") for state in open_states]
         query = query.where(table.c.child_id == bindparam("who"), table.c.state.in_(states))
     return query.values(last_seq=table.c.last_seq + 1).returning(table.c.last_seq)
@@ -270,14 +270,6 @@ def _up_to(condition: Any) -> Any:
     return select(func.count()).select_from(matching)
 
 
-async def recent_waits(db: AsyncSession, limit: int = 20) -> list[float]:
-    query = (select(Conversation.created_at, Conversation.accepted_at)
-             .where(Conversation.accepted_at.is_not(None))
-             .order_by(Conversation.accepted_at.desc()).limit(limit))
-    rows = (await db.execute(query)).all()
-    return [(accepted - created).total_seconds() for created, accepted in rows if accepted is not None]
-
-
 def may_take_chats(staff_id: int) -> Any:
     """The staff row exists, is enabled, and its role may take chats: a condition inside the
     statements that give a chat to someone, so that a disable or role change committed a moment
@@ -295,7 +287,8 @@ def claim_statement(conv_id: str, staff_id: int) -> Any:
     """Assigns a queued conversation; no row back if another counsellor (in any process) was
     first, or if the account is disabled or its role may not take chats."""
     return (update(Conversation)
-            .where(Conversation.id == conv_id, Conversation.state == ConversationState.QUEUED,
+            .where(Conversation.id == conv_id,
+                   Conversation.state.in_([ConversationState.QUEUED, ConversationState.MESSAGE]),
                    may_take_chats(staff_id))
             .values(state=ConversationState.ACTIVE, counsellor_id=staff_id, accepted_at=utcnow())
             .returning(Conversation.id))

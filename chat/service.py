@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from chat import model, writer
+from chat import duty, model, writer
 from chat import repository as repo
 from chat.broker import Broker
 from chat.hub import STAFF_CHANNEL
-from chat.model import CHILD, CounsellorCard, is_open, prechat_of
+from chat.model import CHILD, CounsellorCard, QueueFlow, is_open, prechat_of
 from chat.protocol import Blocked, NotYours, ProtocolError
 from helpline import runtime_config, timing
 from helpline.crypto import CryptoError, check_ciphertext_shape, token_hash
@@ -75,9 +75,10 @@ class ChatService:
     # -- child -------------------------------------------------------------------------------
 
     async def start(self, token: bytes, public_key: str, self_key: str, prechat: dict[str, Any], *,
-                    refuse: Callable[[Session], None] | None = None,
-                    guard: Callable[[Session], None] | None = None) -> Conversation:
-        """Opens a queued conversation, or returns the child's open one (start is idempotent).
+                    refuse: Callable[[Session], None] | None = None, guard: Callable[[Session], None] | None = None,
+                    to_leave_message: bool = False) -> Conversation:
+        """Opens a queued conversation, or returns the child's open one (start is idempotent). Out
+        of hours only ``to_leave_message``: a chat the child writes in and leaves (ADR 0027).
 
         Both hooks run in the same transaction and may raise a ProtocolError: ``refuse`` first, on
         every start (a blocked device), and ``guard`` just before a new conversation is made
@@ -104,7 +105,7 @@ class ChatService:
                     repo.latest_conversation_query(child.id)).scalar_one_or_none()
                 if latest is not None and latest.state in model.OPEN_STATES:
                     return latest
-            if not open_now:
+            if not open_now and not to_leave_message:
                 raise ProtocolError("closed", "The chat is closed now.")
             if guard is not None:
                 guard(db)
@@ -344,19 +345,20 @@ class ChatService:
             conv = await repo.get_conversation(db, conv_id)
             return conv.last_seq if conv else 0
 
-    async def queue_snapshot(self, *, places: int | None = None) -> tuple[dict[str, Any], list[float], list[str]]:
+    async def queue_snapshot(self, *, places: int | None = None) -> tuple[dict[str, Any], QueueFlow, list[str]]:
         """The consoles' `queue` frame (the head of the queue, how many wait, and the server's
-        clock), the recent waits, and the queued ids in order for the children's places: all of
+        clock), how fast the queue moves (chat/duty.py), and the queued ids in order for the children's places: all of
         them (``places`` None) or the first ``places``; with 0 none, and one count instead (a
         console opening under a long queue needs no more). Each item says when it was queued,
         not how long ago, so an unchanged queue gives the same items (the hub then sends consoles
         only the total, chat/hub.py)."""
-        waits: list[float] = []
+        flow = QueueFlow(None, None, 0)
         ids: list[str] = []
         async with self._read() as db:
             rows = await repo.queued(db)
+            messages = await duty.messages_waiting(db)
             if places != 0:
-                waits, ids = await repo.recent_waits(db), await repo.queued_ids(db, places)
+                flow, ids = await duty.queue_flow(db), await repo.queued_ids(db, places)
             if places is None or len(ids) < places:
                 total = len(ids)
             else:
@@ -365,7 +367,8 @@ class ChatService:
                   "gender": c.gender, "municipality": c.municipality, "topic": c.topic,
                   "queued_at": repo.ms(c.created_at), "returning": c.returning_child}
                  for c in rows]
-        return {"type": "queue", "items": items, "total": total, "at": repo.ms(utcnow())}, waits, ids
+        frame = {"type": "queue", "items": items, "total": total, "at": repo.ms(utcnow()), "messages": messages}
+        return frame, flow, ids
 
     def _transition(self, current: str, target: str) -> str:
         try:

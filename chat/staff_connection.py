@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket
 
-from chat import voice
+from chat import duty, voice, waiting
 from chat.connection import SOCKET_GONE, ClientConnection
 from chat.model import prechat_of
 from chat.protocol import STAFF_FRAMES, Frame, NotYours, ProtocolError
@@ -47,6 +47,7 @@ class StaffConnection(ClientConnection):
         self.team = services.teamwork
         self.session_id = session.id
         self.session_deadline = 0.0  # monotonic time the session times out unless used (Hub._tick)
+        self._seen_written = 0.0  # monotonic time this socket last wrote its presence (chat/duty.py)
         self._deadline_from(session)
 
     # -- revocation: the session and the staff row, checked again (docs/adr/0018) ----------------
@@ -149,8 +150,35 @@ class StaffConnection(ClientConnection):
             await super().run()
         finally:
             self.hub.remove_staff(self)
+            await self._presence(here=False)
+
+    # -- presence: who is on duty, whose console is gone (chat/duty.py, ADR 0027) ---------------
+
+    async def _presence(self, *, here: bool) -> None:
+        """Writes that this console is here (or gone); the children's pages learn it with the queue."""
+        self._seen_written = time.monotonic()
+        try:
+            async with self.services.store.write() as db:
+                await (duty.seen(db, self.staff.id) if here else duty.left(db, self.staff.id))
+        except Exception:  # noqa: BLE001 - storage down or closing (a shutdown): presence is best effort
+            log.warning("a console's presence was not stored")
+            return  # the next ping tries again; a console is gone only after duty.STALE_SECONDS
+        await self.chat.broker.publish("queue", {"k": "queue"})
+
+    async def on_ping(self, frame: Frame) -> dict[str, Any]:
+        if time.monotonic() - self._seen_written >= duty.SEEN_EVERY_SECONDS:
+            await self._presence(here=True)
+        return await super().on_ping(frame)
+
+    async def on_take_over(self, frame: Frame) -> dict[str, Any]:
+        await self._allow("supervise.act")
+        reply = await waiting.take_over(self.chat, self.team, frame["conv"], self.staff, frame["to"])
+        if frame["to"] == "me":
+            await self._follow(frame["conv"])
+        return reply
 
     async def on_open(self) -> None:
+        await self._presence(here=True)
         held = await self.chat.held(self.staff)
         alerts = await self.team.open_alerts() if permissions.allowed(self.staff.role, "supervise.view") else []
         await self.push({"type": "hello", "staff": {"id": self.participant, "name": self.staff.display_name,
@@ -195,8 +223,13 @@ class StaffConnection(ClientConnection):
             await self._drop(conv_id)
             raise
         metrics.queue_wait.observe(max(0.0, (utcnow() - conv.created_at).total_seconds()))
+        if conv.urgency >= waiting.IN_DANGER:
+            await waiting.answered(self.chat, self.team, conv_id, self.staff)
+        # A left message's key is already wrapped for the team (ADR 0027): it comes with the ack. A
+        # left message has a message in it; a chat with none needs no read for a key it cannot have.
+        mine = await self.chat.key_for(conv.id, self.participant) if conv.last_seq else {}
         return {"conv": conv.id, "child_public_key": child_public, "prechat": prechat_of(conv),
-                "last_seq": conv.last_seq}
+                "last_seq": conv.last_seq, **mine}
 
     async def on_sync(self, frame: Frame) -> dict[str, Any]:
         """As for the child, and the ack repeats the staff member's wrapped key, so a lost `key`

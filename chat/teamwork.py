@@ -246,4 +246,6 @@ class Teamwork:
 def alert_frame(alert: Alert, staff: Staff | None, conv: Conversation | None) -> dict[str, Any]:
     return {"type": "alert", "alert": alert.id, "kind": alert.kind, "conv": alert.conversation_id,
             "from": staff.display_name if staff else None, "at": int(alert.created_at.timestamp() * 1000),
-            "urgency": conv.urgency if conv else None}
+            "urgency": conv.urgency if conv else None,
+            # raised by a waiting child ("I am in danger now", chat/waiting.py): no holder to join yet
+            "waiting": alert.raised_by is None and conv is not None and conv.state in ("queued", "message")}

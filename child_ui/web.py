@@ -160,6 +160,7 @@ async def child_page(request: Request) -> Response:
     locale = pick_locale(request.query_params.get("lang"))
     hours = await runtime_config.opening_hours(services.store, services.settings)
     open_now = is_open(services.settings, hours=hours)
+    waiting = services.bundles["child_waiting"]
     config: dict[str, Any] = {
         **child_js_config(locale),
         "open": open_now,
@@ -168,7 +169,9 @@ async def child_page(request: Request) -> Response:
         "ws_path": "/ws/child",
         "lang": locale,
         "autolock_minutes": services.settings.child_autolock_minutes,
-        **voice_config(services, f"voice_child-{locale}"),
+        # Loaded only when a waiting child needs it (child_waiting.js, ADR 0027).
+        "waiting": {"src": waiting.src, "integrity": waiting.integrity},
+        **voice_config(services, "voice_child"),
     }
     return _render(services, request, "child.html", {
         **_page_context(services, locale), "config": config, "municipalities": services.municipalities,

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from starlette.responses import JSONResponse, Response
 
+from chat import duty
 from helpline import validate
 from helpline.models import Conversation, ConversationState, Role, Staff, utcnow
 from helpline.security import audit
@@ -24,6 +25,8 @@ async def overview(call: StaffCall) -> Response:
             Conversation.state == ConversationState.ACTIVE).group_by(Conversation.counsellor_id))}
         live = (await db.execute(select(Conversation).where(Conversation.state.in_(
             [ConversationState.QUEUED, ConversationState.ACTIVE])).order_by(Conversation.created_at))).scalars().all()
+        holders = {c.counsellor_id for c in live if c.state == ConversationState.ACTIVE and c.counsellor_id}
+        gone = await duty.gone_for_at_least(db, holders, settings.takeover_after_seconds)  # ADR 0027
     names = {s.id: s.display_name for s in staff_rows}
     long_wait = settings.long_wait_minutes * 60
     chats = []
@@ -34,7 +37,8 @@ async def overview(call: StaffCall) -> Response:
                       "waited_seconds": waited, "long_wait": conv.state == ConversationState.QUEUED
                       and waited >= long_wait,
                       "active_seconds": int((now - conv.accepted_at).total_seconds()) if conv.accepted_at else None,
-                      "age_band": conv.age_band, "topic": conv.topic, "municipality": conv.municipality})
+                      "age_band": conv.age_band, "topic": conv.topic, "municipality": conv.municipality,
+                      "holder_gone": conv.state == ConversationState.ACTIVE and conv.counsellor_id in gone})
     team = [{"id": s.participant_id, "staff_id": s.id, "name": s.display_name, "role": s.role, "status": s.status,
              "held": held.get(s.id, 0), "max": s.max_chats or settings.max_chats,
              "has_key": s.key_signature is not None}

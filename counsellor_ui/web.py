@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from counsellor_ui import admin, auth, cases, emergency, keys, mfa, supervise
+from counsellor_ui import admin, auth, cases, casework, emergency, followups, handover, keys, mfa, supervise
 from helpline.i18n import pick_locale
 from helpline.voice import voice_config
 
@@ -37,3 +37,4 @@ async def console_page(request: Request) -> Response:
 # the body (which carries no password: those fields have no name) is never read.
 routes: list[BaseRoute] = [Route("/console", console_page, methods=["GET", "POST"]), *auth.routes, *mfa.routes,
                            *keys.routes, *admin.routes, *cases.routes, *supervise.routes, *emergency.routes]
+routes += [*casework.routes, *followups.routes, *handover.routes]  # issue 18

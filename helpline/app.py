@@ -30,6 +30,7 @@ import child_ui.web
 import helpline.web
 import referral.admin_directory
 import referral.console_routes
+import referral.follow_routes
 import referral.portal
 import referral.report_routes
 import referral.worker
@@ -37,7 +38,7 @@ from chat.broker import Broker, make_broker
 from chat.hub import STAFF_CHANNEL, Hub, revoke_notice
 from chat.service import ChatService
 from chat.teamwork import Teamwork
-from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, metrics, openapi, retention, staffweb, timing, voice
+from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, metrics, openapi, retention, staffweb, timing
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
 from helpline.jobs import Scheduler
 from helpline.middleware import BodyLimit, ForgetClient, PublicHost, SecurityHeaders, content_security_policy
@@ -127,7 +128,7 @@ def build_services(settings: Settings) -> Services:
         hub=Hub(chat_service), org_public_key=org_public,
         org_signing_key=keys.load_optional_signing_key(settings.org_key_file),
         server_secret=keys.load_or_create_secret(settings.secret_file),
-        bundles={**bundle.build_all(org_public), **voice.locale_bundles(org_public)},
+        bundles=bundle.build_all(org_public),
         templates=i18n.make_environment([ROOT / "child_ui" / "templates", ROOT / "stats" / "templates",
                                          ROOT / "counsellor_ui" / "templates"]),
         child_css=Markup(css),  # noqa: S704 - our own stylesheet, not user input  # nosec B704
@@ -159,6 +160,7 @@ def _routes() -> list[BaseRoute]:
     routes += child_ui.report.routes  # the public page for reporting illegal content (issue 4)
     routes += referral.admin_directory.routes  # admins edit the agency directory (issue 4)
     routes += metrics.routes + metrics.operator_routes  # /readyz and /metrics (ADR 0032)
+    routes += referral.follow_routes.routes  # action dates and the overdue list (issue 19)
     console_static = ROOT / "counsellor_ui" / "static"
     routes.append(Mount("/static/console", app=StaticFiles(directory=console_static, check_dir=False)))
     return routes
@@ -183,6 +185,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         jobs = Scheduler()  # every background job, its state in the DB
         referral.worker.add_job(jobs, services)  # escalations and notices
         retention.add_job(jobs, services)  # content past HELPLINE_RETENTION_DAYS
+        with contextlib.suppress(ImportError):  # follow-ups falling due and overdue (issue 18)
+            from counsellor_ui import followups
+
+            followups.add_job(jobs, services)
         jobs.start()
         gc_tuning.tune()  # after start-up: see docs/adr/0016-garbage-collector.md
         try:

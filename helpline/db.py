@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -26,13 +26,34 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+POOLER_PARAMETER = "pooler"  # ?pooler=transaction: behind PgBouncer in transaction pooling (ADR 0031)
+
+
+def _unnamed_statement() -> str:
+    return ""
+
+
 def make_engine(url: str) -> AsyncEngine:
-    """Creates the engine; on SQLite turns on WAL and a busy timeout for readers beside the writer."""
+    """Creates the engine; on SQLite turns on WAL and a busy timeout for readers beside the writer.
+
+    On PostgreSQL behind a transaction pooler (``?pooler=transaction`` in the URL) each transaction
+    may run on another server connection, so no named prepared statement may outlive one: asyncpg
+    and SQLAlchemy keep no statement cache and prepare every statement unnamed, inside its
+    transaction (ADR 0031). A libpq-style list of hosts with ``target_session_attrs=read-write``
+    passes through to asyncpg, which connects to whichever host is the primary (docs/reliability.md).
+    """
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    if parsed.query.get(POOLER_PARAMETER) == "transaction":
+        parsed = parsed.difference_update_query([POOLER_PARAMETER])
+        connect_args = {"statement_cache_size": 0, "prepared_statement_cache_size": 0,
+                        "prepared_statement_name_func": _unnamed_statement}
+    return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                               connect_args=connect_args)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -23,8 +23,6 @@ DEFAULT_LOCALE = "sq"
 BABEL_LOCALES = {"sq": "sq_AL", "en": "en"}
 JS_SOURCES: dict[str, list[Path]] = {
     "child": [ROOT / "child_ui" / "static" / "child.js"],
-    # The child's voice call strings travel in its own bundle, one per language (helpline/voice.py).
-    "voice_child": [ROOT / "child_ui" / "static" / "voice_child.js"],
     "console": sorted((ROOT / "counsellor_ui" / "static").glob("console*.js")),
 }
 
@@ -59,7 +57,7 @@ def translate(locale: str, message: str) -> str:
     return translations(locale).gettext(message)
 
 
-def _js_messages(path: Path) -> list[str]:
+def js_messages(path: Path) -> list[str]:
     if not path.exists():
         return []
     with path.open("rb") as handle:
@@ -74,7 +72,7 @@ def _js_messages(path: Path) -> list[str]:
 def js_strings(domain: str, locale: str) -> dict[str, str]:
     """The translated strings a browser script asks for with ``_("…")``, for its config block."""
     catalog = translations(locale)
-    return {msg: catalog.gettext(msg) for path in JS_SOURCES[domain] for msg in _js_messages(path)}
+    return {msg: catalog.gettext(msg) for path in JS_SOURCES[domain] for msg in js_messages(path)}
 
 
 def make_environment(search_paths: Iterable[Path]) -> jinja2.Environment:

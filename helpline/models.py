@@ -150,6 +150,7 @@ class ConversationState(enum.StrEnum):
     ACTIVE = "active"
     ENDED = "ended"
     ABANDONED = "abandoned"
+    MESSAGE = "message"  # the child left a message for the next counsellor (ADR 0027)
 
 
 class Conversation(Base):
@@ -363,6 +364,10 @@ class CaseRecord(Base):
     taxonomy_version: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The case this contact belongs to (issue 18, migration 0007b) and its note key sealed under the
+    # case key by a team member's browser, so the case's team reads the note (ADR 0026).
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    case_note_key: Mapped[str | None] = mapped_column(String(128))
 
 
 class CannedReply(Base):
@@ -544,6 +549,119 @@ class StatsState(Base):
 # Range scans by creation time for the roll-up job (the tables above are read, never changed, by it).
 Index("ix_conversations_created_at", Conversation.created_at)
 Index("ix_referrals_created_at", Referral.created_at)
+
+
+# -- cases: the contacts about one child or family over time (issue 18, migration 0007b, ADR 0026) --
+
+
+class Case(Base):
+    """A case: an owner, a status, and the contact records linked to it (``CaseRecord.case_id``)."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open, closed
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseMember(Base):
+    """One of a case's team, with the case key wrapped (box, ephemeral key) for them alone."""
+
+    __tablename__ = "case_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    wrapped_key: Mapped[str] = mapped_column(String(128))
+    wrapper_public_key: Mapped[str] = mapped_column(String(64))
+    added_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("case_id", "staff_id", name="uq_case_members_staff"),)
+
+
+class CaseTask(Base):
+    """A follow-up: who does it and by when. Its text is sealed under the case key."""
+
+    __tablename__ = "case_tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    text: Mapped[str | None] = mapped_column(Text)  # ciphertext under the case key
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the owner was told it is due
+    flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # supervisors were told it is overdue
+
+
+class HandoverNote(Base):
+    """A note for the next shift, sealed for every helpline staff key the org key signed."""
+
+    __tablename__ = "handover_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    note: Mapped[str] = mapped_column(Text)  # ciphertext
+    note_keys: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    read_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+# -- following a referral through (issue 19, migration 0007d) ------------------------------------
+
+
+class ReferralFollow(Base):
+    """What an agency said it will do on an open referral and by when (a default from the urgency
+    until it says). ``plan`` grows each time the date is set again, so the reminders and escalations
+    of an earlier date (``referral_escalations`` kinds ``p<plan>:<step>``) never block the next."""
+
+    __tablename__ = "referral_follow"
+
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True)
+    plan: Mapped[int] = mapped_column(Integer, default=1)
+    action_kind: Mapped[str | None] = mapped_column(String(32))  # an action kind code; None: the default date
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # None once the referral is closed
+    set_by: Mapped[str] = mapped_column(String(48))
+    set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the first action taken (statistics)
+
+    __table_args__ = (Index("ix_referral_follow_due", "due_at"),)
+
+
+class ReferralSupport(Base):
+    """One kind of support the child received, recorded by the agency when it closes (codes only)."""
+
+    __tablename__ = "referral_support"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # psychological, social, ..., none
+    reason: Mapped[str | None] = mapped_column(String(32))  # why none
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("referral_id", "kind", name="uq_referral_support_kind"),)
+
+# -- who is on duty, and whose console is gone (ADR 0027) ------------------------------------------
+
+
+class StaffPresence(Base):
+    """When a staff member's console was last heard from, and when its last socket closed.
+
+    Written when a console socket opens or closes and, while one is open, at most once a minute
+    from its pings; read to tell a child whether a counsellor is on duty and a supervisor whether a
+    chat's counsellor is gone (chat/presence.py)."""
+
+    __tablename__ = "staff_presence"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 # -- voice calls (issue 24, docs/adr/0033-voice-calls.md) ---------------------------------------------

@@ -12,8 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from helpline.sentinel_url import is_sentinel_url, parse_sentinel_url
 
 
 class SettingsError(ValueError):
@@ -62,12 +64,17 @@ def _bool(text: str) -> bool:
 def _database_url(text: str) -> str:
     if not text.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    if parse_qs(urlsplit(text).query).get("pooler", ["transaction"]) != ["transaction"]:
+        raise ValueError("pooler= takes one value, transaction (PgBouncer in transaction pooling mode)")
     return text
 
 
 def _redis_url(text: str) -> str:
+    if is_sentinel_url(text):
+        parse_sentinel_url(text)  # a ValueError names what is wrong
+        return text
     if text and not text.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError("must be empty (in-process broker) or a redis:// URL")
+        raise ValueError("must be empty (in-process broker), a redis:// URL or a redis+sentinel:// URL")
     return text
 
 
@@ -122,10 +129,12 @@ def _log_level(text: str) -> str:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_DATABASE_URL", "sqlite+aiosqlite:///var/helpline.db",
-            "SQLAlchemy URL: sqlite+aiosqlite:///path (embedded) or postgresql+asyncpg://…",
+            "SQLAlchemy URL: sqlite+aiosqlite:///path (embedded) or postgresql+asyncpg://… (behind PgBouncer in "
+            "transaction pooling add ?pooler=transaction; docs/deploy.md)",
             _database_url, secret=True),
     Setting("HELPLINE_REDIS_URL", "",
-            "Redis URL for pub/sub between processes; empty uses the in-process broker (one process only)",
+            "Redis URL for pub/sub between processes, or a Sentinel set: redis+sentinel://host:port,host:port/"
+            "service (docs/deploy.md); empty uses the in-process broker (one process only)",
             _redis_url, secret=True),
     Setting("HELPLINE_REDIS_PREFIX", "helpline:", "Prefix for every Redis key and channel"),
     Setting("HELPLINE_DATA_DIR", "var", "Folder for the embedded database, keys and the mail outbox", Path),
@@ -183,6 +192,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_REQUIRE_WRAP_UP", "true",
             "A counsellor records the case of an ended chat before accepting the next one", _bool),
     Setting("HELPLINE_LONG_WAIT_MINUTES", "5", "A child waiting longer than this alerts supervisors", _positive_int),
+    Setting("HELPLINE_MESSAGE_OFFER_MINUTES", "20",
+            "A waiting child whose estimated wait is longer than this (or who has no counsellor on duty) is "
+            "offered 116 111 and a message the next counsellor answers (a decimal is allowed)", _positive_float),
+    Setting("HELPLINE_TAKEOVER_AFTER_SECONDS", "180",
+            "A chat whose counsellor's console has been gone this long may be taken over by a supervisor or "
+            "returned to the queue (ADR 0027)", _positive_int),
     Setting("HELPLINE_THROTTLE_MAX_ROWS", "10000",
             "Most rows the failure counters (sign-in, resume) may hold; past it the least telling are "
             "dropped, never a lock (ADR 0023)", _positive_int),
@@ -199,6 +214,24 @@ SETTINGS: tuple[Setting, ...] = (
             "Minutes an agency has to acknowledge an urgent referral before it escalates", _positive_int),
     Setting("HELPLINE_ACK_ROUTINE_MINUTES", "4320",
             "Minutes an agency has to acknowledge a routine referral before it escalates", _positive_int),
+    Setting("HELPLINE_ACTION_EMERGENCY_HOURS", "24",
+            "Hours an agency has to act on an emergency referral after acknowledging it, unless it sets a date",
+            _positive_float),
+    Setting("HELPLINE_ACTION_URGENT_HOURS", "72",
+            "Hours an agency has to act on an urgent referral after acknowledging it, unless it sets a date",
+            _positive_float),
+    Setting("HELPLINE_ACTION_ROUTINE_HOURS", "240",
+            "Hours an agency has to act on a routine referral after acknowledging it, unless it sets a date",
+            _positive_float),
+    Setting("HELPLINE_FOLLOW_REMINDER_HOURS", "24",
+            "Hours before an action date that the agency's officers are reminded (at most half the time given)",
+            _positive_float),
+    Setting("HELPLINE_FOLLOW_STEP_HOURS", "24",
+            "Hours between the escalation steps of a missed action date: the agency's fallback contact, the "
+            "helpline's supervisors, then the State Agency", _positive_float),
+    Setting("HELPLINE_FOLLOW_STATE_AGENCY", "ashdmf",
+            "Directory code of the agency told last when an action date is missed (the State Agency for the "
+            "Rights and Protection of the Child); empty stops at the supervisors"),
     Setting("HELPLINE_SMTP_HOST", "",
             "Mail server for referral notices; empty writes each notice to the outbox folder in HELPLINE_DATA_DIR"),
     Setting("HELPLINE_SMTP_PORT", "587", "Mail server port", _positive_int),

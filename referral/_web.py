@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from helpline import validate
 from helpline.staffweb import Refused, StaffCall
-from referral import deadlines, reading, service
+from referral import deadlines, follow, reading, service
 from referral.service import ReferralError, WrappedKey
 
 KEYS = validate.list_of(validate.mapping(validate.choice("reader", "wrapped_key", "wrapper_public_key"),
@@ -23,7 +23,14 @@ ACTION: dict[str, validate.Check] = {"kind": validate.choice(*service.ACTION_KIN
 TEXT: dict[str, validate.Check] = {"body": BODY}
 RETURN: dict[str, validate.Check] = {"reason": validate.choice(*service.RETURN_REASONS),
                                      "body": validate.Optional(BODY)}
-CLOSE: dict[str, validate.Check] = {"outcome": validate.choice(*service.OUTCOMES), "body": validate.Optional(BODY)}
+CLOSE: dict[str, validate.Check] = {
+    "outcome": validate.choice(*service.OUTCOMES), "body": validate.Optional(BODY),
+    # Which support the child received (issue 19): several where true, or "none" with the reason.
+    "support": validate.Optional(validate.list_of(validate.choice(*follow.SUPPORT_KINDS), len(follow.SUPPORT_KINDS))),
+    "none_reason": validate.Optional(validate.choice(*follow.NONE_REASONS)),
+}
+PLAN: dict[str, validate.Check] = {"kind": validate.choice(*service.ACTION_KINDS), "due": validate.string(32),
+                                   "body": validate.Optional(BODY)}
 CREATE: dict[str, validate.Check] = {
     "agency": validate.string(48), "urgency": validate.choice(*service.URGENCIES),
     "chi_category": validate.string(64),
@@ -68,6 +75,7 @@ async def referral_read(call: StaffCall) -> Response:
     printed = call.request.query_params.get("purpose") == "print"
     async with writing(call) as db:
         item = await reading.read(db, call.staff, rid_of(call), printed=printed)
+        item["follow"] = await follow.status(db, item["id"])
     return JSONResponse(item)
 
 

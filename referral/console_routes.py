@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute
 
 from helpline.models import Agency
 from helpline.staffweb import StaffCall, staff_route
-from referral import deadlines, directory, reading, service
+from referral import categories, deadlines, directory, readable, reading, service
 from referral._web import ADD_KEYS, CREATE, REROUTE, TEXT, keys_of, referral_keys, referral_read, rid_of, writing
 
 POST = ("POST",)
@@ -39,12 +39,17 @@ async def console_readers(call: StaffCall) -> Response:
     async with writing(call) as db:
         agency = await service.agency_by_code(db, code)
         people = await service.readers(db, agency, call.staff)
-        return JSONResponse({"agency": directory.public(agency), "readers": [service.reader_info(s) for s in people]})
+        # Whether anyone at the agency can read it, and its fallback if nobody can (issue 19).
+        count = await readable.officers(db, agency.id)
+        return JSONResponse({"agency": directory.public(agency), "readers": [service.reader_info(s) for s in people],
+                             "officers": count, "fallback": None if count else await readable.fallback_of(db, agency)})
 
 
 async def console_create(call: StaffCall) -> Response:
     data = await call.body(CREATE)
     async with writing(call) as db:
+        categories.check(data["chi_category"])
+        await readable.require(db, await service.agency_by_code(db, data["agency"]))
         referral = await service.create(
             db, call.staff, call.services.settings, agency_code=data["agency"], urgency=data["urgency"],
             chi_category=data["chi_category"], consent=data["consent"], content=data["content"],
@@ -69,6 +74,7 @@ async def console_answer(call: StaffCall) -> Response:
 async def console_reroute(call: StaffCall) -> Response:
     data = await call.body(REROUTE)
     async with writing(call) as db:
+        await readable.require(db, await service.agency_by_code(db, data["agency"]))
         referral = await service.reroute(db, call.staff, call.services.settings, rid_of(call), data["agency"],
                                          keys_of(call, data["keys"]), deadlines.now())
         agency = await db.get(Agency, referral.agency_id)

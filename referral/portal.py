@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from helpline import taxonomy
 from helpline.i18n import pick_locale
 from helpline.staffweb import StaffCall, services_of, staff_route
-from referral import deadlines, reading, service
+from referral import deadlines, follow, reading, service
 from referral._web import ACTION, ADD_KEYS, CLOSE, NOTHING, RETURN, TEXT, referral_keys, referral_read, rid_of, writing
 
 POST = ("POST",)
@@ -34,6 +34,7 @@ async def portal_page(request: Request) -> Response:
     config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff",
               "outcomes": list(service.OUTCOMES), "action_kinds": list(service.ACTION_KINDS),
               "return_reasons": list(service.RETURN_REASONS),
+              "support_kinds": list(follow.SUPPORT_KINDS), "none_reasons": list(follow.NONE_REASONS),
               "categories": {sub["code"]: sub["label"] for cat in taxonomy.load().translated(locale)["categories"]
                              for sub in cat["sub"]}}
     return services.render(request, "portal.html", {
@@ -43,15 +44,18 @@ async def portal_page(request: Request) -> Response:
 
 async def portal_acknowledge(call: StaffCall) -> Response:
     async with writing(call) as db:
-        referral = await service.acknowledge(db, call.staff, rid_of(call), deadlines.now())
+        now = deadlines.now()
+        referral = await service.acknowledge(db, call.staff, rid_of(call), now)
+        await follow.on_acknowledged(db, referral, call.staff, call.services.settings, now)
         return JSONResponse({"state": referral.state})
 
 
 async def portal_action(call: StaffCall) -> Response:
     data = await call.body(ACTION)
     async with writing(call) as db:
-        referral = await service.record_action(db, call.staff, rid_of(call), data["kind"], data["body"],
-                                               deadlines.now())
+        now = deadlines.now()
+        referral = await service.record_action(db, call.staff, rid_of(call), data["kind"], data["body"], now)
+        await follow.on_action(db, referral, call.staff, call.services.settings, now)
         return JSONResponse({"state": referral.state})
 
 
@@ -67,13 +71,18 @@ async def portal_return(call: StaffCall) -> Response:
     async with writing(call) as db:
         referral = await service.give_back(db, call.staff, rid_of(call), data["reason"], data["body"],
                                            deadlines.now())
+        await follow.stop(db, referral.id)
         return JSONResponse({"state": referral.state})
 
 
 async def portal_close(call: StaffCall) -> Response:
     data = await call.body(CLOSE)
     async with writing(call) as db:
-        referral = await service.close(db, call.staff, rid_of(call), data["outcome"], data["body"], deadlines.now())
+        now = deadlines.now()
+        if data["support"] is not None:  # refused before anything changes
+            follow.check_support(data["support"], data["none_reason"])
+        referral = await service.close(db, call.staff, rid_of(call), data["outcome"], data["body"], now)
+        await follow.on_closed(db, referral, call.staff, data["support"], data["none_reason"], now)
         return JSONResponse({"state": referral.state, "outcome": referral.outcome})
 
 

@@ -93,7 +93,8 @@ async def open_referrals(db: AsyncSession, filters: Filters, now: dt.datetime) -
         query = query.where(Agency.county == filters.county) if filters.county != UNKNOWN else \
             query.where(Agency.county.is_(None))
     if filters.category != ALL:
-        query = query.where(r.chi_category == filters.category)
+        # The category and its sub-codes (the console records ``violence.physical``; issue 19).
+        query = query.where((r.chi_category == filters.category) | r.chi_category.startswith(filters.category + "."))
     counts: Counter[str] = Counter()
     for sent_at in (await db.execute(query)).scalars():
         if sent_at is None:

@@ -57,6 +57,7 @@ CONTACT_TABLES: tuple[tuple[str, str], ...] = (
 )
 REFERRAL_TABLES: tuple[tuple[str, str, str], ...] = (
     ("agency_kind", "agency_kind", N_("Referrals by agency type")),
+    ("category", "category", N_("Referrals by category")),
     ("agency_county", "county", N_("Referrals by agency county")),
     ("urgency", "r_urgency", N_("Referrals by urgency")),
     ("ack", "ack", N_("Acknowledgement against the deadline")),

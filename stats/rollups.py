@@ -111,6 +111,12 @@ def local_day(moment: dt.datetime, tz: ZoneInfo) -> dt.date:
     return moment.astimezone(tz).date()
 
 
+def top_category(code: str | None) -> str:
+    """The CHI category a code belongs to: the console records sub-codes (``violence.physical``), the
+    dashboard counts and filters by the category (``violence``), sub-codes included (issue 19)."""
+    return code.split(".", 1)[0] if code else NONE
+
+
 def county_for(conv: ConversationFacts) -> str:
     if conv.county:
         return conv.county
@@ -133,10 +139,10 @@ def conversation_values(conv: ConversationFacts, tz: ZoneInfo) -> list[tuple[str
              ("age_band", conv.case_age_band or conv.age_band or UNKNOWN),
              ("gender", conv.case_gender or conv.gender or UNKNOWN),
              ("county", county_for(conv)), ("municipality", conv.municipality or UNKNOWN),
-             ("category", conv.category or NONE), ("risk", conv.risk or NONE), ("outcome", conv.outcome or NONE),
+             ("category", top_category(conv.category)), ("risk", conv.risk or NONE), ("outcome", conv.outcome or NONE),
              ("contact_type", conv.contact_type or NONE), ("feedback", conv.feedback or NONE),
              ("urgency", str(conv.urgency))]
-    pairs.extend(("secondary", code) for code in sorted(set(conv.secondary)))
+    pairs.extend(("secondary", code) for code in sorted({top_category(c) for c in conv.secondary}))
     if (conv.blocked_at is not None and conv.ended_at is not None
             and abs(conv.blocked_at - conv.ended_at) <= BLOCK_WINDOW):
         pairs.append(("blocked", "yes"))
@@ -152,7 +158,8 @@ def conversation_values(conv: ConversationFacts, tz: ZoneInfo) -> list[tuple[str
 def referral_values(ref: ReferralFacts) -> list[tuple[str, str]]:
     pairs = [("total", "all"), ("agency_kind", ref.agency_kind), ("agency_county", ref.agency_county or UNKNOWN),
              ("urgency", ref.urgency), ("state", "closed" if ref.state == "closed" else "open"),
-             ("outcome", ref.outcome or NONE), ("escalated", "yes" if ref.escalated else "no")]
+             ("outcome", ref.outcome or NONE), ("escalated", "yes" if ref.escalated else "no"),
+             ("category", top_category(ref.category))]
     if ref.acknowledged_at is not None:
         in_time = ref.ack_deadline_at is None or ref.acknowledged_at <= ref.ack_deadline_at
         pairs.append(("ack", "in_time" if in_time else "late"))
@@ -191,7 +198,7 @@ def aggregate_conversations(rows: Iterable[ConversationFacts], tz: ZoneInfo) -> 
     for conv in rows:
         day = local_day(conv.created_at, tz)
         values = conversation_values(conv, tz)
-        for county, category, keep in _grains(county_for(conv), conv.category or NONE):
+        for county, category, keep in _grains(county_for(conv), top_category(conv.category)):
             for dim, value in values:
                 if available(county, category, dim) and (keep is None or dim in keep):
                     counts["c", day, county, category, dim, value] += 1
@@ -203,7 +210,7 @@ def aggregate_referrals(rows: Iterable[ReferralFacts], tz: ZoneInfo) -> Counter[
     for ref in rows:
         day = local_day(ref.created_at, tz)
         values = referral_values(ref)
-        for county, category, _keep in _grains(ref.agency_county or UNKNOWN, ref.category):
+        for county, category, _keep in _grains(ref.agency_county or UNKNOWN, top_category(ref.category)):
             for dim, value in values:
                 counts["r", day, county, category, dim, value] += 1
     return counts

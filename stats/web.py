@@ -23,7 +23,7 @@ from helpline import taxonomy
 from helpline.i18n import pick_locale, translate
 from helpline.models import utcnow
 from helpline.staffweb import Refused, StaffCall, staff_route
-from stats import charts, rollups
+from stats import charts, pathway, rollups
 from stats.export import csv_rows, report_json
 from stats.queries import Filters, debrief_count, load_slice
 from stats.report import Report, build_report
@@ -74,7 +74,9 @@ async def make_report(services: Services, filters: Filters, locale: str) -> Repo
         current = await load_slice(db, filters)
         previous = await load_slice(db, filters.previous(), with_open=False)
         debriefs = await debrief_count(db, filters)
-    return build_report(current, previous, filters, int(services.settings.stats_k), locale, debriefs)
+        path = await pathway.load(db, filters, tz, sum(current.dim("c", "total").values()))
+    report = build_report(current, previous, filters, int(services.settings.stats_k), locale, debriefs)
+    return pathway.add_to(report, path, int(services.settings.stats_k), locale)  # issue 19
 
 
 def _locale(call: StaffCall) -> str:

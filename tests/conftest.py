@@ -7,14 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.pgbouncer import stop_shared_pgbouncer
 from tests.support import ServerProcess, Stack, destroy_stack, make_stack
 
-BACKENDS = ["sqlite", "postgres"]
+BACKENDS = ["sqlite", "postgres"]  # a few tests add "pgbouncer" (tests/pgbouncer.py, ADR 0031)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    stop_shared_pgbouncer()
 
 
 @pytest.fixture(params=BACKENDS)
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
-    """A migrated installation on SQLite + in-process broker, then on PostgreSQL + Redis."""
+    """A migrated installation on SQLite + in-process broker, then on PostgreSQL + Redis (and, for the
+    tests marked `also_through_pgbouncer`, on PostgreSQL through PgBouncer + Redis)."""
     built = make_stack(request.param, tmp_path)
     try:
         yield built

@@ -46,6 +46,17 @@ class Stack:
     env: dict[str, str]
     org_public_key: bytes = b""
     servers: list[ServerProcess] = field(default_factory=list)
+    owns_database: bool = True  # made by make_stack on the shared PostgreSQL: destroy_stack drops it
+
+    @property
+    def on_postgres(self) -> bool:
+        """PostgreSQL + Redis, straight or through PgBouncer (tests/pgbouncer.py)."""
+        return self.backend != "sqlite"
+
+    @property
+    def direct_postgres_dsn(self) -> str:
+        """asyncpg's DSN of this stack's database on PostgreSQL itself (not through PgBouncer)."""
+        return f"postgresql://postgres@127.0.0.1:5432/{self.database_url.rsplit('/', 1)[1].split('?')[0]}"
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -157,21 +168,31 @@ def clear_redis_prefix(prefix: str) -> None:
     client.close()
 
 
-def make_stack(backend: str, tmp_path: Path, extra: dict[str, str] | None = None) -> Stack:
-    """Builds a migrated installation with keys, on the given backend."""
+def make_stack(backend: str, tmp_path: Path, extra: dict[str, str] | None = None,
+               database_url: str | None = None) -> Stack:
+    """Builds a migrated installation with keys, on the given backend (or, given ``database_url``, in
+    that existing PostgreSQL database, which destroy_stack then leaves to its owner)."""
     from helpline.commands.database import upgrade_database
     from helpline.keys import init_org_key, load_public_key
 
     data = tmp_path / "var"
     data.mkdir(parents=True, exist_ok=True)
     tag = secrets.token_hex(4)
+    owns_database = database_url is None
     if backend == "sqlite":
         database_url, redis_url = f"sqlite+aiosqlite:///{data}/helpline.db", ""
+    elif database_url is not None:
+        check_redis()
+        redis_url = REDIS_URL
     else:
         name = f"helpline_test_{tag}"
         create_pg_database(name)
         check_redis()
         database_url, redis_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", REDIS_URL
+        if backend == "pgbouncer" or os.environ.get("HELPLINE_TEST_PGBOUNCER") == "1":
+            from tests.pgbouncer import shared_pgbouncer
+
+            database_url = shared_pgbouncer().url(name)
     prefix = f"hltest-{tag}:"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELPLINE_")}
     env.update({
@@ -185,14 +206,16 @@ def make_stack(backend: str, tmp_path: Path, extra: dict[str, str] | None = None
     init_org_key(data / "org-signing.key", data / "org-public.key")
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(upgrade_database, database_url).result()
-    return Stack(backend, data, database_url, redis_url, prefix, env, load_public_key(data / "org-public.key"))
+    return Stack(backend, data, database_url, redis_url, prefix, env, load_public_key(data / "org-public.key"),
+                 owns_database=owns_database)
 
 
 def destroy_stack(stack: Stack) -> None:
     for server in stack.servers:
         server.stop()
-    if stack.backend == "postgres":
-        drop_pg_database(stack.database_url.rsplit("/", 1)[1])
+    if stack.on_postgres:
+        if stack.owns_database:
+            drop_pg_database(stack.database_url.rsplit("/", 1)[1].split("?")[0])
         clear_redis_prefix(stack.redis_prefix)
 
 

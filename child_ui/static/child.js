@@ -298,10 +298,11 @@
     });
     $('queue-panel').hidden = name !== 'queue';
     $('ended-panel').hidden = name !== 'ended';
-    $('message-form').hidden = $('end-chat').hidden = name === 'ended' || chat.state === 'refused';
+    $('message-form').hidden = $('end-box').hidden = name === 'ended' || chat.state === 'refused';
     if (name === 'chat' && previous !== 'chat') $('code-box').open = false;
     // Move focus only when a new section appears, never while the child is typing in the chat.
     if (appearing) $(sectionId).querySelector('h1').focus();
+    afterShow(name, previous);
   }
 
   function setConnection(state) {
@@ -491,6 +492,7 @@
     if (reply.state === 'ended' || reply.state === 'abandoned') show('ended');
     else if (reply.counsellor) onAssigned({ conv: reply.conv, counsellor: reply.counsellor });
     else show('queue');
+    if (reply.state === 'message') withWaiting(function (w) { w.saved(); });
     if (chat.state !== 'refused') becomeReady();
   }
 
@@ -617,6 +619,7 @@
 
   function startChat(event) {
     event.preventDefault();
+    var fromTop = event.submitter && event.submitter.id === 'prechat-start-now';
     var early = socket && !session && socket.readyState <= 1 ? socket : null;
     socket = null; // so resetChat keeps the early socket open
     resetChat();
@@ -628,6 +631,9 @@
       type: 'start', id: newId(), token: session.token, public_key: W.b64uEncode(session.keys.publicKey),
       self_key: W.wrapKey(chat.key, session.self), prechat: prechatAnswers(), device: deviceToken()
     };
+    if (chat.startFrame.prechat.danger) showEmergencyNumbers();
+    if (fromTop) questionsWhileWaiting();
+    if (!CONFIG.open) chat.startFrame.message = true; // out of hours: a chat to leave a message in (ADR 0027)
     show('queue');
     if (!early) return connect();
     socket = early;
@@ -664,6 +670,7 @@
       .forEach(function (id) { $(id).textContent = ''; });
     $('queue-position').textContent = _('Finding your place in the queue…');
     setFeedbackDisabled(false);
+    resetPhoneParts();
   }
 
   /* Ends this page's hold on the chat: no more reconnects, nothing kept in the tab. */
@@ -687,11 +694,33 @@
       : _('Your place in the queue: {n}').replace('{n}', formatNumber(p.position));
     var seconds = Math.max(0, Number(p.wait_seconds) || 0);
     var minutes = Math.round(seconds / 60);
-    var wait = seconds < 60 ? _('Expected wait: less than a minute')
+    var wait = p.wait_seconds === null ? '' : seconds < 60 ? _('Expected wait: less than a minute')
       : ngettext('Expected wait: about {n} minute', 'Expected wait: about {n} minutes', minutes);
+    if (p.offer_message || waiting) withWaiting(function (w) { w.position(p); });
     // Rewrite only what changed, so the live region does not repeat itself.
     if ($('queue-position').textContent !== position) $('queue-position').textContent = position;
     if ($('queue-wait').textContent !== wait) $('queue-wait').textContent = wait;
+  }
+
+  // -- while waiting: 116 111, a left message, "in danger now" (child_waiting.js, ADR 0027) ----
+
+  var waiting = null;
+  var waitingWanted = [];
+
+  /* Loads the waiting bundle once, when a waiting child first needs it. */
+  function withWaiting(then) {
+    if (waiting) return then(waiting);
+    if (waitingWanted.push(then) > 1) return;
+    var script = document.createElement('script');
+    script.src = CONFIG.waiting.src;
+    script.integrity = CONFIG.waiting.integrity;
+    script.onload = function () {
+      waiting = window.HelplineWaiting({ lang: CONFIG.lang, $: $, org: ORG_KEY, deliver: deliver,
+        note: function (text) { addMessage('note', text); }, emergency: showEmergencyNumbers,
+        chat: function () { return chat; }, session: function () { return session; } });
+      waitingWanted.forEach(function (fn) { fn(waiting); });
+    };
+    document.head.appendChild(script);
   }
 
   /* A counsellor took the chat. Wrap the conversation key for them only if the pinned org key
@@ -878,7 +907,7 @@
     script.integrity = CONFIG.voice.integrity;
     script.onload = function () {
       voice = window.HelplineVoiceChild({
-        W: W, send: send, newId: newId, box: $('voice'), askButton: $('voice-ask'), audio: $('voice-audio'),
+        W: W, lang: CONFIG.lang, send: send, newId: newId, box: $('voice'), askButton: $('voice-ask'), audio: $('voice-audio'),
         note: function (text) { addMessage('note', text); },
         chat: function () { return chat.key && chat.conv && chat.state !== 'ended' ? chat : null; }
       });
@@ -889,6 +918,66 @@
   EVENTS.signal = function (frame) {
     if (chat.key && frame.conv === chat.conv) withVoice(function (v) { v.signal(frame); });
   };
+
+  // -- a cheap phone: danger numbers, starting first, the end where the child is looking --------
+
+  /* 112 and 129 (and 116 111) as tel: links at the top of the chat screen, for a child in danger
+   * now: shown at once from the pre-chat answer, and by the waiting screen's "I am in danger now".
+   * Returns the block, so a caller can move focus to it. */
+  function showEmergencyNumbers() {
+    var box = $('emergency-numbers');
+    box.hidden = false;
+    return box;
+  }
+
+  /* What each screen shows beyond its section: an ended chat says so at the top of the page, where
+   * the child is looking, asks "did it help?" only if a counsellor talked with her, and no longer
+   * says "Connected"; the questions answered while waiting belong to the queue only. */
+  function afterShow(name, previous) {
+    $('connection-state').hidden = name === 'ended';
+    $('later-questions').hidden = name !== 'queue' || !$('later-questions').contains($('prechat-questions'));
+    $('feedback').hidden = chat.state !== 'ended';
+    if (name !== 'ended' || previous === 'ended') return;
+    keepChatting();
+    $('ended-title').focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  }
+
+  /* "End chat" asks once; "No" gives the chat back as it was. */
+  function askToEnd() {
+    $('end-chat').hidden = true;
+    $('end-confirm').hidden = false;
+    $('end-yes').focus();
+  }
+
+  function keepChatting() {
+    var asking = !$('end-confirm').hidden;
+    $('end-confirm').hidden = true;
+    $('end-chat').hidden = false;
+    if (asking && document.body.getAttribute('data-state') !== 'ended') $('end-chat').focus();
+  }
+
+  /* Started from the top of the questions: they move below the message box, and each answer
+   * chosen while waiting is sent at once (the `prechat` frame, docs/protocol.md). */
+  function questionsWhileWaiting() {
+    $('later-questions').appendChild($('prechat-questions'));
+  }
+
+  function answerLater() {
+    if (!$('later-questions').contains($('prechat-questions')) || !session) return;
+    var answers = prechatAnswers();
+    if (answers.danger) showEmergencyNumbers();
+    // Through the outbox: built once the start is acknowledged, sent once, in order.
+    deliver(function (id) { return { type: 'prechat', id: id, conv: chat.conv, prechat: answers }; });
+  }
+
+  function resetPhoneParts() {
+    $('emergency-numbers').hidden = true;
+    keepChatting();
+    if ($('prechat-questions').parentNode !== $('prechat-form')) {
+      $('prechat-form').insertBefore($('prechat-questions'), $('prechat-submit'));
+    }
+  }
 
   // -- quick exit -------------------------------------------------------------------------------
 
@@ -986,6 +1075,7 @@
       preconnect();
     });
     on('prechat-form', 'submit', startChat);
+    on('closed-message', 'click', function () { show('prechat'); preconnect(); });
     on('resume-link', 'click', function () {
       $('resume-error').textContent = '';
       $('resume-submit').disabled = false;
@@ -993,6 +1083,7 @@
     });
     on('resume-back', 'click', function () { show('welcome'); });
     on('resume-form', 'submit', resumeWithCode);
+    on('in-danger', 'click', function () { withWaiting(function (w) { w.danger(); }); });
     on('message-form', 'submit', sendMessage);
     on('message-input', 'input', sendTyping);
     // Enter sends on computers; on phones it makes a new line and the Send button sends.
@@ -1006,7 +1097,10 @@
     window.addEventListener('online', function () {
       if (!stopped && !socket) connect();
     });
-    on('end-chat', 'click', endChat);
+    on('end-chat', 'click', askToEnd);
+    on('end-yes', 'click', endChat);
+    on('end-no', 'click', keepChatting);
+    on('prechat-questions', 'change', answerLater);
     on('ended-panel', 'click', sendFeedback);
     on('copy-code', 'click', copyCode);
     on('new-chat', 'click', function () {

@@ -49,14 +49,13 @@
     var key = W.newConversationKey();
     var mine = nacl.box.keyPair();
     try {
-      var keys = readers.map(function (reader) {
-        var publicKey = W.b64uDecode(reader.public_key);
-        if (!W.verifyStaffKey(ORG_KEY, reader.id, publicKey, reader.signature, W.REPORT_ROLES)) {
-          throw new Error(_('We could not check the police keys, so nothing was sent. Please call 116 111.'));
-        }
-        return { reader: reader.id, wrapper_public_key: W.b64uEncode(mine.publicKey),
-          wrapped_key: W.wrapKey(key, W.sharedKey(publicKey, mine.secretKey)) };
-      });
+      var keys;
+      try {
+        keys = W.wrapForReaders(ORG_KEY, readers, key, mine.secretKey, W.REPORT_ROLES);
+      } catch (e) {
+        throw new Error(_('We could not check the police keys, so nothing was sent. Please call 116 111.'));
+      }
+      keys.forEach(function (item) { item.wrapper_public_key = W.b64uEncode(mine.publicKey); });
       return { content: W.seal(key, W.pad(W.utf8(JSON.stringify(report)))), keys: keys };
     } finally {
       key.fill(0);

@@ -1,18 +1,18 @@
 /* The child's side of a voice call (issue 24, docs/adr/0033-voice-calls.md), in the voice_child
- * bundle (one per language, helpline/voice.py) that child.js loads only when a call starts. The child asks for a call or answers the
+ * bundle (its strings in front, helpline/bundle.py) that child.js loads only when a call starts. The child asks for a call or answers the
  * counsellor's offer; the voice is disguised on this device before it is sent (on by default);
  * one tap ends the call; nothing is recorded. The counsellor's page always makes the offer. */
 (function (root) {
   'use strict';
 
   var V = root.HelplineVoice;
-  var STRINGS = root.HELPLINE_VOICE_STRINGS || {}; // in front of this bundle, in the page's language
   var DISGUISE = 0.75; // the pitch factor of the disguised voice: a quarter lower
 
   /* api (from child.js): W, _, send(frame, onReply), newId(), chat() -> {conv, key} or null,
    * note(text), box (the #voice element). */
   root.HelplineVoiceChild = function (api) {
     var W = api.W, box = api.box;
+    var STRINGS = (root.HELPLINE_BUNDLE_STRINGS || {})[api.lang] || {}; // in front of this bundle (helpline/bundle.py)
     function _(text) { return STRINGS[text] || text; }
     var call = null, callId = null, ticket = null, early = [], disguise = true, stateLine = null;
 

@@ -64,7 +64,7 @@
 
   /* One section at a time: chats, cases, referrals, supervision or admin. */
   function showView(view) {
-    ['work', 'cases', 'referrals', 'supervise', 'admin'].forEach(function (name) {
+    ['work', 'cases', 'casework', 'referrals', 'supervise', 'admin'].forEach(function (name) {
       var section = $('screen-' + name);
       if (section) section.hidden = name !== view;
     });
@@ -367,8 +367,10 @@
     request({ type: 'accept', conv: conv }).then(function (ack) {
       var chat = openChat(conv, ack.prechat || item);
       chat.childKey = ack.child_public_key;
-      note(chat, _('Waiting for the child’s page to share the conversation key…')).classList.add('waiting-key');
       select(conv);
+      if (ack.key) return takeKey(conv, ack.key, ack.wrapper_public_key); // a left message (ADR 0027)
+      if (chat.key) return; // the child's page was quicker than the ack
+      note(chat, _('Waiting for the child’s page to share the conversation key…')).classList.add('waiting-key');
       recoverKey(chat, 3000);
     }).catch(function (error) {
       var known = {

@@ -1,5 +1,5 @@
 /* Case records: the wrap-up form after a chat ends, and the case list. The case note is sealed
- * here under a fresh key, wrapped for every helpline staff key the org key signed. */
+ * here under a fresh key, wrapped for its author and the supervisors (ADR 0026). */
 (function () {
   'use strict';
 
@@ -21,7 +21,9 @@
   }
 
   /* Every reader's key must be signed by the pinned org key for a helpline role that reads case
-   * notes (counsellor, supervisor); one that is not stops the save before anything is encrypted. */
+   * notes (counsellor, supervisor); one that is not stops the save before anything is encrypted.
+   * Need to know (ADR 0026): the note is wrapped for its author and the supervisors (as the org key
+   * signed them) only; once the contact is linked to a case, the case's team reads it too. */
   function readers() {
     return C.get('/console/api/colleagues').then(function (data) {
       return data.staff.filter(function (card) {
@@ -31,7 +33,7 @@
           throw new Error(_('The key of {name} is not signed by the helpline for case notes. Nothing was saved: ask an admin.')
             .replace('{name}', card.name || card.id));
         }
-        return true;
+        return card.id === C.me().id || W.staffKeyRole(C.ORG_KEY, card.id, publicKey, card.signature) === 'supervisor';
       });
     });
   }

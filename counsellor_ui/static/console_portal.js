@@ -64,6 +64,7 @@
       R.drawConsent($('referral-consent'), read.consent);
       R.drawEvents($('referral-events'), read, key);
       drawActions(read.state, !!key);
+      C.follow.drawPlan(read);
       document.body.classList.toggle('print-view', !!print);
       $('referral-print').textContent = print ? _('Print') : _('Print view');
       $('referral-back').textContent = print ? _('Leave the print view') : _('Back to the list');
@@ -117,7 +118,10 @@
   $('close-form').addEventListener('submit', function (event) {
     event.preventDefault();
     var body = open.key ? sealed('close-body') : null;
-    step('close', { outcome: $('close-outcome').value, body: body }, _('The referral is closed.'))
+    var support = C.follow.closeExtras();  // which support the child received (issue 19)
+    if (!support) return;
+    step('close', { outcome: $('close-outcome').value, body: body, support: support.support,
+      none_reason: support.none_reason }, _('The referral is closed.'))
       .then(function () { $('close-body').value = ''; });
   });
   $('return-form').addEventListener('submit', function (event) {
@@ -145,5 +149,6 @@
     if (view === 'referrals') showList(false);
     else $('referral-view').hidden = true;
   });
-  C.portal = { showList: showList, openReferral: openReferral };
+  C.portal = { showList: showList, openReferral: openReferral, step: step,
+    current: function () { return open; } };
 }());

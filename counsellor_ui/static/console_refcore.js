@@ -122,6 +122,8 @@
   }
 
   function describe(event) {
+    var more = C.referrals.describeMore && C.referrals.describeMore(event);  // console_follow.js (issue 19)
+    if (more) return more;
     if (event.kind === 'created') return _('Referral written');
     if (event.kind === 'transition') {
       var to = event.to;

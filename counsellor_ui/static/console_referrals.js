@@ -50,6 +50,7 @@
         form.querySelector('.suggestion').textContent = data.suggested
           ? _('Suggested: {agency}').replace('{agency}', f.agency.options[f.agency.selectedIndex].text)
           : _('No agency to suggest: choose one.');
+        if (C.referralCheck) C.referralCheck.watch(form);  // nobody there to read it? (console_refcheck.js)
         return data;
       });
     }
@@ -105,6 +106,7 @@
       button.disabled = true;
       status.textContent = _('Encrypting and sending…');
       C.get('/console/api/referral-readers?agency=' + encodeURIComponent(agency)).then(function (info) {
+        if (C.referralCheck && !C.referralCheck.show(form, info)) throw new Error(C.referralCheck.refusal(info));
         var key = W.newConversationKey();
         return C.post('/console/api/referrals', {
           agency: agency, urgency: f.urgency.value, chi_category: f.chi_category.value, consent: consent,
@@ -252,4 +254,5 @@
     });
   });
   C.referralForm = referralForm;
+  C.referralShow = show;  // the supervisors' overdue list opens a referral here (console_follow.js)
 }());

@@ -151,9 +151,13 @@
     if (alerts[frame.alert]) return;
     var item = el('li', { 'data-alert': String(frame.alert), 'class': 'alert-' + frame.kind });
     var what = frame.kind === 'emergency' ? _('Emergency') : _('Help asked');
-    item.appendChild(el('span', {}, what + ': ' + (frame.from || '') + ' '));
-    var join = el('button', { type: 'button', 'data-join': String(frame.alert) }, _('Join the chat'));
+    var who = frame.from || (frame.waiting ? _('A waiting child') : '');
+    item.appendChild(el('span', {}, what + ': ' + who + ' '));
+    var join = el('button', { type: 'button', 'data-join': String(frame.alert) },
+      frame.waiting ? _('Accept') : _('Join the chat'));
     join.addEventListener('click', function () {
+      // A waiting child said "I am in danger now" (ADR 0027): nobody holds the chat yet, take it.
+      if (frame.waiting) { C.showView('work'); return C.accept(frame.conv, {}); }
       join.disabled = true;
       C.request({ type: 'join', alert: frame.alert }).catch(function (error) {
         join.disabled = false;
@@ -204,6 +208,18 @@
         });
         td.appendChild(select);
         td.appendChild(button);
+      } else if (chat.holder_gone) {
+        // The counsellor's console has been gone a while: take the chat, or give it back to the queue
+        // (ADR 0027); the child's page wraps the key for whoever answers next.
+        [['me', _('Take over')], ['queue', _('Return to the queue')]].forEach(function (pair) {
+          var act = el('button', { type: 'button', 'data-take-over': pair[0] }, pair[1]);
+          act.addEventListener('click', function () {
+            C.request({ type: 'take_over', conv: chat.conv, to: pair[0] }).then(refresh).catch(function (error) {
+              $('alerts-status').textContent = error.message || '';
+            });
+          });
+          td.appendChild(act);
+        });
       }
       row.appendChild(td);
       body.appendChild(row);

@@ -23,13 +23,14 @@ def cmd_notices_list(args: argparse.Namespace) -> None:
 
 def cmd_notices_send(args: argparse.Namespace) -> None:
     """One run of what the server's worker does: escalate overdue referrals, send due notices."""
-    from referral import deadlines, notices
+    from referral import deadlines, follow_up, notices
 
     settings = settings_or_exit()
 
     async def work(store: Any) -> tuple[int, int]:
         at = deadlines.now()
         escalated = await deadlines.escalate_due(store, settings, at)
+        escalated += await follow_up.follow_up_due(store, settings, at)  # action dates (issue 19)
         return escalated, await notices.deliver_due(store, notices.make_mailer(settings), settings, at)
 
     escalated, sent = asyncio.run(with_store(str(settings.database_url), work))

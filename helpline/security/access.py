@@ -15,14 +15,15 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 
-from helpline.models import Conversation, ConversationAccess, Referral, Role
+from helpline.models import Case, CaseMember, Conversation, ConversationAccess, Referral, Role
 from helpline.security import permissions
 
 
 class Thing(enum.StrEnum):
     CONVERSATION = "conversation"  # the live chat: its messages and frames
-    CASE = "case"  # the case record of a conversation
+    CASE = "case"  # the case record of a conversation (a contact record)
     REFERRAL = "referral"
+    CASE_FILE = "case_file"  # a case: the contact records about one child over time, its team and tasks
 
 
 class Action(enum.StrEnum):
@@ -37,6 +38,7 @@ class Relation(enum.StrEnum):
 
     HOLDER = "holder"  # holds the chat (or held it to its end); made the referral
     GRANTED = "granted"  # was given the chat's key by its holder or the child (a joined supervisor, ADR 0009)
+    MEMBER = "member"  # on the team of a case (a colleague its owner added; of a contact: of its case)
     SUPERVISOR = "supervisor"  # no tie of their own, but supervises the helpline
     FORMER_HOLDER = "former_holder"  # held the chat and handed it on
     AGENCY_OFFICER = "agency_officer"  # an officer of the agency the referral was sent to
@@ -46,7 +48,7 @@ class Relation(enum.StrEnum):
 # A referral's first state (referral.model.ReferralState.DRAFT; the core imports no feature package).
 DRAFT = "draft"
 
-H, G, SUP, OFF = Relation.HOLDER, Relation.GRANTED, Relation.SUPERVISOR, Relation.AGENCY_OFFICER
+H, G, SUP, OFF, MEM = Relation.HOLDER, Relation.GRANTED, Relation.SUPERVISOR, Relation.AGENCY_OFFICER, Relation.MEMBER
 
 # Which relations may take each action (docs/permissions.md, "Who may see this"). A granted colleague
 # works the chat with its holder, so may do with the chat and its case all the holder may do.
@@ -55,7 +57,7 @@ RULE: dict[tuple[Thing, Action], frozenset[Relation]] = {
     (Thing.CONVERSATION, Action.WRITE): frozenset({H, G}),
     (Thing.CONVERSATION, Action.REFER): frozenset({H, G}),
     (Thing.CONVERSATION, Action.TRANSFER): frozenset({H, G}),
-    (Thing.CASE, Action.READ): frozenset({H, G, SUP}),
+    (Thing.CASE, Action.READ): frozenset({H, G, MEM, SUP}),
     (Thing.CASE, Action.WRITE): frozenset({H, G, SUP}),
     (Thing.CASE, Action.REFER): frozenset({H, G, SUP}),
     (Thing.CASE, Action.TRANSFER): frozenset(),  # a case follows its chat; it is never handed on alone
@@ -63,6 +65,12 @@ RULE: dict[tuple[Thing, Action], frozenset[Relation]] = {
     (Thing.REFERRAL, Action.WRITE): frozenset({H, SUP, OFF}),
     (Thing.REFERRAL, Action.REFER): frozenset(),  # a referral is re-routed (transfer), not referred again
     (Thing.REFERRAL, Action.TRANSFER): frozenset({H, SUP}),
+    # A case (ADR 0026): its owner is the holder; its team reads and works it; only the owner (or a
+    # supervisor) adds a colleague or hands the case on. Referrals are made from its contacts.
+    (Thing.CASE_FILE, Action.READ): frozenset({H, MEM, SUP}),
+    (Thing.CASE_FILE, Action.WRITE): frozenset({H, MEM, SUP}),
+    (Thing.CASE_FILE, Action.REFER): frozenset(),
+    (Thing.CASE_FILE, Action.TRANSFER): frozenset({H, SUP}),
 }
 
 # The role the relation asks for on top of the matrix: the action in the matrix each pair needs.
@@ -79,6 +87,10 @@ _MATRIX_ACTION: dict[tuple[Thing, Action], str] = {
     (Thing.REFERRAL, Action.WRITE): "referral.track",
     (Thing.REFERRAL, Action.REFER): "referral.create",
     (Thing.REFERRAL, Action.TRANSFER): "referral.track",
+    (Thing.CASE_FILE, Action.READ): "case.read",
+    (Thing.CASE_FILE, Action.WRITE): "case.write",
+    (Thing.CASE_FILE, Action.REFER): "referral.create",
+    (Thing.CASE_FILE, Action.TRANSFER): "case.write",
 }
 
 
@@ -100,16 +112,30 @@ def may(role: str, relation: Relation, thing: Thing, action: Action) -> bool:
 
 
 def conversation_relation(staff_id: int, role: str, *, holder_id: int | None, granted: bool,
-                          former_holder: bool = False) -> Relation:
-    """The staff member's relation to a conversation (and so to its case record)."""
+                          former_holder: bool = False, case_member: bool = False) -> Relation:
+    """The staff member's relation to a conversation (and so to its case record). ``case_member``:
+    they are on the team of the case its record is linked to."""
     if holder_id is not None and holder_id == staff_id:
         return Relation.HOLDER
     if granted:
         return Relation.GRANTED
+    if case_member:
+        return Relation.MEMBER
     if permissions.allowed(role, "case.read_all"):
         return Relation.SUPERVISOR
     if former_holder:
         return Relation.FORMER_HOLDER
+    return Relation.OTHER
+
+
+def case_file_relation(staff_id: int, role: str, *, owner_id: int, member: bool) -> Relation:
+    """The staff member's relation to a case: its owner, on its team, a supervisor, or other."""
+    if owner_id == staff_id:
+        return Relation.HOLDER
+    if member:
+        return Relation.MEMBER
+    if permissions.allowed(role, "case.read_all"):
+        return Relation.SUPERVISOR
     return Relation.OTHER
 
 
@@ -166,6 +192,17 @@ def referral_condition(staff_id: int, role: str, staff_agency_id: int | None, ac
         return Referral.created_by == staff_id
     return false()
 
+
+def case_file_condition(staff_id: int, role: str, action: Action) -> ColumnElement[bool]:
+    """SQL on `Case`: the cases on which the action is allowed for this staff member."""
+    if may(role, Relation.SUPERVISOR, Thing.CASE_FILE, action):
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if may(role, Relation.HOLDER, Thing.CASE_FILE, action):
+        parts.append(Case.owner_id == staff_id)
+    if may(role, Relation.MEMBER, Thing.CASE_FILE, action):
+        parts.append(exists().where(CaseMember.case_id == Case.id, CaseMember.staff_id == staff_id))
+    return or_(*parts) if parts else false()
 
 
 def markdown_table() -> str:

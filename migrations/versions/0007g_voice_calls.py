@@ -1,7 +1,7 @@
 """voice_calls: a chat's voice calls, their length only (issue 24, ADR 0033)
 
 Revision ID: 0007g
-Revises: 0006f
+Revises: 0007c
 Create Date: 2026-12-04
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import helpline.models
 
 revision = '0007g'
-down_revision = '0006f'
+down_revision = '0007c'
 branch_labels = None
 depends_on = None
 

@@ -100,7 +100,8 @@ def test_the_chat_locks_itself_when_idle_and_the_code_unlocks_it(
         ana.run(ana.client.say(conv, "Jam këtu për ty."))
         expect(page.locator("#messages")).to_contain_text("Jam këtu për ty.")
         code = page.locator("#resume-code").text_content() or ""
-        page.click("#code-box summary")
+        page.click("#code-box > summary")
+        page.click("#pin-box > summary")
         page.fill("#pin-input", "4821")
         page.click("#pin-save")
         expect(page.locator("#pin-status")).to_contain_text("PIN-i u ruajt")

@@ -227,12 +227,18 @@ def test_referral_to_shkoder_from_console_to_portal_and_back(
 
     tab_to(officer2, "#close-outcome")
     expect(officer2.locator("#close-outcome")).to_have_value("child_protected")
-    officer2.keyboard.press("Tab")
+    officer2.keyboard.press("Tab")  # the support the child received (issue 19): psychological, then legal
+    expect(officer2.locator("#support-psychological")).to_be_focused()
+    officer2.keyboard.press("Space")
+    tab_to(officer2, "#support-legal")
+    officer2.keyboard.press("Space")
+    tab_to(officer2, "#close-body")
     officer2.keyboard.type(CLOSING)
     officer2.keyboard.press("Tab")
     officer2.keyboard.press("Enter")
     expect(officer2.locator("#referral-events li.to-closed")).to_contain_text(CLOSING)
     expect(officer2.locator("#close-form")).to_be_hidden()
+    expect(officer2.locator("#referral-events li[data-kind=support]")).to_contain_text("Mbështetje psikologjike")
     assert axe_violations(officer2) == [], "closed referral (sq)"
 
     # The print view: the referral alone, no navigation; the read is audited as a print.

@@ -114,7 +114,7 @@ async def refer(base_url: str, counsellor: Member, stack: Stack, agency: str = "
     async with counsellor.client(base_url) as http:
         readers = await http.get("/console/api/referral-readers", params={"agency": agency})
         assert readers.status_code == 200, readers.text
-        body = {"agency": agency, "urgency": urgency, "chi_category": "abuse_and_violence.physical",
+        body = {"agency": agency, "urgency": urgency, "chi_category": "violence.physical",
                 "consent": {"identity": "child_consented", "location": "child_consented",
                             "school": "not_shared"},
                 "content": seal_text(key, json.dumps(content or CONTENT, ensure_ascii=False)),

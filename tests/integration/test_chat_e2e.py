@@ -14,6 +14,7 @@ import pytest
 
 from helpline import crypto
 from tests.chat_client import ChildClient, FrameError, StaffClient
+from tests.pgbouncer import also_through_pgbouncer
 from tests.support import REDIS_URL, ROOT, ServerProcess, Stack, add_user
 
 PRECHAT = {"who": "child", "age_band": "13-15", "gender": "girl", "municipality": "Shkodër", "topic": "online"}
@@ -59,7 +60,7 @@ async def database_dump(stack: Stack) -> bytes:
         return b"".join(p.read_bytes() for p in stack.sqlite_path.parent.glob("helpline.db*"))
     import asyncpg
 
-    conn = await asyncpg.connect(stack.database_url.replace("+asyncpg", ""))
+    conn = await asyncpg.connect(stack.direct_postgres_dsn)
     try:
         tables = [r[0] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")]
         rows = [str(r[0]) for t in tables for r in await conn.fetch(f'SELECT t::text FROM "{t}" t')]
@@ -68,6 +69,7 @@ async def database_dump(stack: Stack) -> bytes:
         await conn.close()
 
 
+@also_through_pgbouncer
 async def test_full_chat_both_sides_decrypt_and_no_plaintext_anywhere(stack: Stack, server: ServerProcess) -> None:
     password = add_user(stack, "ana")
     monitor = None
@@ -135,6 +137,7 @@ async def test_no_address_or_user_agent_is_written(stack: Stack, server: ServerP
         assert needle not in log
 
 
+@also_through_pgbouncer
 async def test_reconnects_lose_nothing_and_resent_frames_store_once(
         stack: Stack, start_server: Callable[..., ServerProcess]) -> None:
     password = add_user(stack, "ana")
@@ -318,6 +321,7 @@ async def test_frame_rate_limit_answers_with_an_error_not_a_dropped_socket(
     await child.close()
 
 
+@also_through_pgbouncer
 async def test_a_wave_of_children_starting_at_once_all_get_into_the_queue(
         stack: Stack, start_server: Callable[..., ServerProcess]) -> None:
     """60 starts in the same instant on a fresh server: more than the PostgreSQL pool holds (20).

@@ -32,7 +32,7 @@ async def referral_body(staff: StaffClient, stack: Stack, conv: str, consent: di
         keys.append({"reader": reader["id"], "wrapped_key": crypto.wrap_key(key, public, staff.private_key),
                      "wrapper_public_key": crypto.b64u_encode(bytes(staff.private_key.public_key))})
     return {"agency": "cpu-shkoder", "urgency": "emergency", "conversation": conv,
-            "chi_category": "mental_health.suicidal_thoughts",
+            "chi_category": "mental_health.suicidal",
             "consent": consent, "keys": keys,
             "content": seal_text(key, json.dumps({"place": "Shkodër, lagjja Qafë"}, ensure_ascii=False))}
 

@@ -34,7 +34,7 @@ async def referral_body(staff: StaffClient, stack: Stack, conv: str) -> dict[str
         wrapped.append({"reader": reader["id"], "wrapped_key": crypto.wrap_key(key, public, staff.private_key),
                         "wrapper_public_key": crypto.b64u_encode(bytes(staff.private_key.public_key))})
     content = crypto.seal(key, crypto.pad(json.dumps({"concern": "dhunë"}).encode()))
-    return {"agency": "cpu-shkoder", "urgency": "urgent", "chi_category": "abuse_and_violence.physical",
+    return {"agency": "cpu-shkoder", "urgency": "urgent", "chi_category": "violence.physical",
             "consent": {"identity": "child_consented"}, "content": content, "keys": wrapped, "conversation": conv}
 
 

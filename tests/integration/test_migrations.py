@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 
 from helpline.db import make_engine
 from helpline.models import Base
+from tests.pgbouncer import also_through_pgbouncer
 from tests.support import ROOT, Stack, run_async
 
 
@@ -27,10 +28,12 @@ async def _differences(url: str) -> list[Any]:
         await engine.dispose()
 
 
+@also_through_pgbouncer
 def test_models_and_migrations_agree(stack: Stack) -> None:
     assert run_async(_differences(stack.database_url)) == []
 
 
+@also_through_pgbouncer
 def test_downgrade_to_base_and_upgrade_again(stack: Stack) -> None:
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = stack.database_url

@@ -20,9 +20,11 @@ from tests.integration.referral_support import (
     seal_text,
     unwrap,
 )
+from tests.pgbouncer import also_through_pgbouncer
 from tests.support import ServerProcess, Stack
 
 
+@also_through_pgbouncer
 async def test_refer_read_acknowledge_act_ask_close_and_follow(
         stack: Stack, start_server: Callable[..., ServerProcess]) -> None:
     cli(stack, "directory", "load")
@@ -93,9 +95,10 @@ async def test_refer_read_acknowledge_act_ask_close_and_follow(
         async with person.client(server.url) as console:
             read = (await console.get(f"/console/api/referrals/{rid}")).json()
         steps = [(e["kind"], e["to"]) for e in read["events"]]
+        # "plan": the date the agency acts by (the urgency's default after acknowledging and after each action).
         assert steps == [("created", "draft"), ("transition", "sent"), ("transition", "acknowledged"),
-                         ("transition", "in_progress"), ("action", None), ("question", None), ("answer", None),
-                         ("transition", "closed")]
+                         ("plan", None), ("transition", "in_progress"), ("action", None), ("plan", None),
+                         ("question", None), ("answer", None), ("transition", "closed")]
         if person is sara:  # the supervisor's page also shows every read and step from the audit log
             logged = [(a["actor"], a["action"]) for a in read["audit"]]
             assert (cpo.participant, "referral.read") in logged and (ana.participant, "referral.created") in logged
@@ -103,9 +106,9 @@ async def test_refer_read_acknowledge_act_ask_close_and_follow(
         else:
             assert read["audit"] is None
         their_key = unwrap(person, read)
-        assert open_text(their_key, read["events"][4]["body"]) == "Vizitë në shtëpi, ora 14"
-        assert read["events"][4]["detail"] == {"action": "home_visit"}
-        assert read["events"][4]["actor_name"] == "Drita"
+        assert open_text(their_key, read["events"][5]["body"]) == "Vizitë në shtëpi, ora 14"
+        assert read["events"][5]["detail"] == {"action": "home_visit"}
+        assert read["events"][5]["actor_name"] == "Drita"
 
     # An officer of another municipality: 403, and the attempt is in the audit log.
     async with other.client(server.url) as portal:
@@ -161,10 +164,13 @@ async def test_keys_must_cover_every_reader_and_come_from_the_sender(
     async with ana.client(server.url) as console:
         readers = (await console.get("/console/api/referral-readers", params={"agency": "cpu-shkoder"})).json()
         assert {r["role"] for r in readers["readers"]} == {"counsellor", "officer"}
-        body = {"agency": "cpu-shkoder", "urgency": "urgent", "chi_category": "x", "consent": {},
+        body = {"agency": "cpu-shkoder", "urgency": "urgent", "chi_category": "violence.physical", "consent": {},
                 "content": "A" * 100, "keys": []}
         refused = await console.post("/console/api/referrals", json=body)
         assert refused.status_code == 400
+        # A category the taxonomy does not know (issue 19).
+        made_up = await console.post("/console/api/referrals", json={**body, "chi_category": "abuse.made_up"})
+        assert made_up.status_code == 400 and "abuse.made_up" in made_up.json()["error"], made_up.text
         unknown = await console.post("/console/api/referrals", json={**body, "agency": "cpu-atlantis"})
         assert unknown.status_code == 400 and "cpu-atlantis" in unknown.json()["error"]
         wrong = await console.post("/console/api/referrals", json={**body, "urgency": "someday"})

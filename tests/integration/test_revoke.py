@@ -28,6 +28,7 @@ from helpline.db import make_engine, make_sessionmaker
 from helpline.models import Conversation, ConversationState, Staff
 from tests.chat_client import ChildClient, SocketClosed, StaffClient, signin_body
 from tests.integration.test_chat_e2e import PRECHAT, eventually
+from tests.pgbouncer import also_through_pgbouncer
 from tests.support import ServerProcess, Stack, add_user
 
 # The notice travels in well under a second; the deadline is generous for a loaded 2-core machine.
@@ -106,7 +107,7 @@ def two_processes(stack: Stack, start_server: Callable[..., ServerProcess],
                   **env: str) -> tuple[ServerProcess, ServerProcess]:
     """Two processes sharing PostgreSQL and Redis; on SQLite, one process (in-process broker)."""
     here = start_server(**env)
-    return here, (start_server(**env) if stack.backend == "postgres" else here)
+    return here, (start_server(**env) if stack.on_postgres else here)
 
 
 async def by_admin(stack: Stack, start_server: Callable[..., ServerProcess], path: str,
@@ -122,6 +123,7 @@ async def by_admin(stack: Stack, start_server: Callable[..., ServerProcess], pat
     await scene.assert_locked_out(code)
 
 
+@also_through_pgbouncer
 async def test_disabling_closes_the_open_console_socket_in_every_process(
         stack: Stack, start_server: Callable[..., ServerProcess]) -> None:
     await by_admin(stack, start_server, "disabled", {"disabled": True}, 4401)

@@ -1,11 +1,14 @@
 """Three server processes behave as one helpline (issue 8, scale-out): children and counsellors
 spread over them, coordinated only through PostgreSQL and Redis; every message arrives once and
-in order, whichever process each side is connected to."""
+in order, whichever process each side is connected to; also with PgBouncer in transaction pooling
+mode between the processes and PostgreSQL (ADR 0031)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+
+import pytest
 
 from tests.chat_client import ChildClient, StaffClient
 from tests.integration.test_chat_e2e import PRECHAT, eventually
@@ -39,8 +42,9 @@ class CountingStaff(StaffClient):
         await super()._on_event(frame)
 
 
-async def test_three_processes_deliver_every_message_once_and_in_order(tmp_path: Any) -> None:
-    stack: Stack = make_stack("postgres", tmp_path)
+@pytest.mark.parametrize("backend", ["postgres", "pgbouncer"])
+async def test_three_processes_deliver_every_message_once_and_in_order(tmp_path: Any, backend: str) -> None:
+    stack: Stack = make_stack(backend, tmp_path)
     try:
         servers = [ServerProcess(stack).start() for _ in range(3)]
         stack.servers += servers

@@ -39,6 +39,7 @@ from stats import privacy
 from stats.rollups import county_of_municipality
 from tests.chat_client import StaffClient
 from tests.integration.test_permissions import sample_path, staff_routes
+from tests.pgbouncer import also_through_pgbouncer
 from tests.support import ROOT, Stack, add_user, free_port
 
 pytestmark = pytest.mark.slow
@@ -126,6 +127,7 @@ def assert_same_after_protection(table: dict[str, Any], raw: Counter[str], k: in
     return compared
 
 
+@also_through_pgbouncer
 async def test_the_numbers_match_a_recount_of_the_same_data(stack: Stack, start_server: Any) -> None:
     demo_data(stack)
     server = start_server(HELPLINE_STATS_K="3")

@@ -16,12 +16,13 @@ from helpline.security.access import Action, Relation, Thing
 
 ROOT = Path(__file__).resolve().parents[2]
 C, S, OF, M, A = Role.COUNSELLOR, Role.SUPERVISOR, Role.OFFICER, Role.MANAGER, Role.ADMIN
-HOLDER, GRANTED, SUP, FORMER, OFFICER, OTHER = (
+HOLDER, GRANTED, SUP, FORMER, OFFICER, OTHER, MEMBER = (
     Relation.HOLDER, Relation.GRANTED, Relation.SUPERVISOR, Relation.FORMER_HOLDER, Relation.AGENCY_OFFICER,
-    Relation.OTHER)
+    Relation.OTHER, Relation.MEMBER)
 
 WORKS_THE_CHAT = {(C, HOLDER), (C, GRANTED), (S, HOLDER), (S, GRANTED)}
 CASE_WORK = WORKS_THE_CHAT | {(S, SUP)}
+CASE_TEAM = {(C, HOLDER), (S, HOLDER), (C, MEMBER), (S, MEMBER), (S, SUP)}
 REFERRAL_READERS = {(C, HOLDER), (S, HOLDER), (S, SUP), (OF, OFFICER)}
 
 EXPECTED: dict[tuple[Thing, Action], set[tuple[Role, Relation]]] = {
@@ -29,7 +30,7 @@ EXPECTED: dict[tuple[Thing, Action], set[tuple[Role, Relation]]] = {
     (Thing.CONVERSATION, Action.WRITE): WORKS_THE_CHAT,
     (Thing.CONVERSATION, Action.REFER): WORKS_THE_CHAT,
     (Thing.CONVERSATION, Action.TRANSFER): WORKS_THE_CHAT,
-    (Thing.CASE, Action.READ): CASE_WORK,
+    (Thing.CASE, Action.READ): CASE_WORK | {(C, MEMBER), (S, MEMBER)},
     (Thing.CASE, Action.WRITE): CASE_WORK,
     (Thing.CASE, Action.REFER): CASE_WORK,
     (Thing.CASE, Action.TRANSFER): set(),
@@ -37,6 +38,10 @@ EXPECTED: dict[tuple[Thing, Action], set[tuple[Role, Relation]]] = {
     (Thing.REFERRAL, Action.WRITE): REFERRAL_READERS,
     (Thing.REFERRAL, Action.REFER): set(),
     (Thing.REFERRAL, Action.TRANSFER): {(C, HOLDER), (S, HOLDER), (S, SUP)},
+    (Thing.CASE_FILE, Action.READ): CASE_TEAM,
+    (Thing.CASE_FILE, Action.WRITE): CASE_TEAM,
+    (Thing.CASE_FILE, Action.REFER): set(),
+    (Thing.CASE_FILE, Action.TRANSFER): {(C, HOLDER), (S, HOLDER), (S, SUP)},
 }
 
 CELLS = [(thing, action, role, relation)
@@ -46,7 +51,7 @@ CELLS = [(thing, action, role, relation)
 def test_the_table_covers_every_object_and_action() -> None:
     assert set(EXPECTED) == {(thing, action) for thing in Thing for action in Action}
     assert set(access.RULE) == set(EXPECTED)
-    assert len(CELLS) == 3 * 4 * 5 * 6
+    assert len(CELLS) == 4 * 4 * 5 * 7
 
 
 @pytest.mark.parametrize(("thing", "action", "role", "relation"), CELLS,
@@ -76,6 +81,24 @@ def test_conversation_relations_from_facts() -> None:
     assert rel(C, holder=None) is OTHER
     for role in (OF, M, A):
         assert rel(role) is OTHER
+    assert access.conversation_relation(1, C, holder_id=7, granted=False, case_member=True) is MEMBER
+
+
+def test_case_file_relations_from_facts() -> None:
+    """A case's owner holds it; a colleague she added is a member; a supervisor supervises; no one else."""
+    def rel(role: Role, *, owner: int = 7, member: bool = False) -> Relation:
+        return access.case_file_relation(1, role, owner_id=owner, member=member)
+
+    assert rel(C, owner=1) is HOLDER
+    assert rel(C, member=True) is MEMBER
+    assert rel(S) is SUP
+    assert rel(S, member=True) is MEMBER
+    assert rel(C) is OTHER  # another counsellor: neither the server's rule nor a wrapped key lets her in
+    for role in (OF, M, A):
+        assert rel(role) is OTHER
+        assert not access.may(role, rel(role, member=True), Thing.CASE_FILE, Action.READ)
+    assert access.may(C, MEMBER, Thing.CASE_FILE, Action.WRITE)
+    assert not access.may(C, MEMBER, Thing.CASE_FILE, Action.TRANSFER)  # only the owner adds colleagues
 
 
 def test_referral_relations_from_facts() -> None:

@@ -282,6 +282,90 @@
     return role !== null && Array.isArray(roles) && roles.indexOf(role) >= 0;
   }
 
+  /* Proof of work (helpline/security/pow.py, ADR 0020): the first nonce, counting from 0, such
+   * that SHA-512(seed ":" nonce) starts with `bits` zero bits, found in short slices so the page
+   * stays responsive. The browser's own SHA-512 (https pages) is several times faster than
+   * tweetnacl's on a phone; tweetnacl is the fallback, and both hash the same bytes, so the answer
+   * is the same. Resolves to the nonce as a string, or to null once isAlive() says stop. */
+  var POW_CHUNK = 2000; // tweetnacl hashes per slice
+  var POW_BATCH = 256; // digests asked of crypto.subtle at once
+
+  function zeroBits(digest) {
+    for (var i = 0, count = 0; i < digest.length; i++, count += 8) {
+      if (digest[i]) return count + Math.clz32(digest[i]) - 24;
+    }
+    return count;
+  }
+
+  function asciiBytes(text) {
+    var bytes = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    return bytes;
+  }
+
+  function solveProof(seed, bits, isAlive) {
+    var prefix = seed + ':';
+    var nonce = 0;
+    var subtle = root.crypto && root.crypto.subtle;
+    function alive() { return !isAlive || isAlive(); }
+    return new Promise(function (resolve) {
+      function sliceNative() {
+        if (!alive()) return resolve(null);
+        var tries = [];
+        for (var k = 0; k < POW_BATCH; k++) tries.push(subtle.digest('SHA-512', asciiBytes(prefix + (nonce + k))));
+        Promise.all(tries).then(function (digests) {
+          for (var k = 0; k < digests.length; k++) {
+            if (zeroBits(new Uint8Array(digests[k])) >= bits) return resolve(String(nonce + k));
+          }
+          nonce += POW_BATCH;
+          sliceNative();
+        }, function () { subtle = null; slice(); });
+      }
+      function slice() {
+        if (!alive()) return resolve(null);
+        for (var end = nonce + POW_CHUNK; nonce < end; nonce++) {
+          if (zeroBits(root.nacl.hash(asciiBytes(prefix + nonce))) >= bits) return resolve(String(nonce));
+        }
+        setTimeout(slice, 0);
+      }
+      if (subtle && subtle.digest) sliceNative(); else slice();
+    });
+  }
+
+  root.HelplineWire = {
+    NONCE_BYTES: NONCE_BYTES,
+    KEY_BYTES: KEY_BYTES,
+    PAD_BUCKET: PAD_BUCKET,
+    utf8: utf8,
+    b64uEncode: b64uEncode,
+    b64uDecode: b64uDecode,
+    newResumeSecret: newResumeSecret,
+    formatResumeCode: formatResumeCode,
+    parseResumeCode: parseResumeCode,
+    childKeyPair: childKeyPair,
+    childToken: childToken,
+    pad: pad,
+    unpad: unpad,
+    seal: seal,
+    openSealed: openSealed,
+    encryptMessage: encryptMessage,
+    decryptMessage: decryptMessage,
+    newConversationKey: newConversationKey,
+    sharedKey: sharedKey,
+    wrapKey: wrapKey,
+    unwrapKey: unwrapKey,
+    STAFF_ROLES: STAFF_ROLES,
+    CHAT_ROLES: CHAT_ROLES,
+    REFERRAL_ROLES: REFERRAL_ROLES,
+    REPORT_ROLES: REPORT_ROLES,
+    staffKeyStatement: staffKeyStatement,
+    staffKeyRole: staffKeyRole,
+    verifyStaffKey: verifyStaffKey,
+    zeroBits: zeroBits,
+    solveProof: solveProof
+  };
+
+  // staff only: from here to "end of staff only" the child pages' bundles leave out (helpline/bundle.py)
   /* A short, readable name of a public key that staff compare with `helpline keys sign`:
    * SHA-512(domain || key)[0:10] in four groups of four Crockford characters. */
   function keyFingerprint(publicKey) {
@@ -343,92 +427,12 @@
     return key;
   }
 
-  /* Proof of work (helpline/security/pow.py, ADR 0020): the first nonce, counting from 0, such
-   * that SHA-512(seed ":" nonce) starts with `bits` zero bits, found in short slices so the page
-   * stays responsive. The browser's own SHA-512 (https pages) is several times faster than
-   * tweetnacl's on a phone; tweetnacl is the fallback, and both hash the same bytes, so the answer
-   * is the same. Resolves to the nonce as a string, or to null once isAlive() says stop. */
-  var POW_CHUNK = 2000; // tweetnacl hashes per slice
-  var POW_BATCH = 256; // digests asked of crypto.subtle at once
-
-  function zeroBits(digest) {
-    for (var i = 0, count = 0; i < digest.length; i++, count += 8) {
-      if (digest[i]) return count + Math.clz32(digest[i]) - 24;
-    }
-    return count;
-  }
-
-  function asciiBytes(text) {
-    var bytes = new Uint8Array(text.length);
-    for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-    return bytes;
-  }
-
-  function solveProof(seed, bits, isAlive) {
-    var prefix = seed + ':';
-    var nonce = 0;
-    var subtle = root.crypto && root.crypto.subtle;
-    function alive() { return !isAlive || isAlive(); }
-    return new Promise(function (resolve) {
-      function sliceNative() {
-        if (!alive()) return resolve(null);
-        var tries = [];
-        for (var k = 0; k < POW_BATCH; k++) tries.push(subtle.digest('SHA-512', asciiBytes(prefix + (nonce + k))));
-        Promise.all(tries).then(function (digests) {
-          for (var k = 0; k < digests.length; k++) {
-            if (zeroBits(new Uint8Array(digests[k])) >= bits) return resolve(String(nonce + k));
-          }
-          nonce += POW_BATCH;
-          sliceNative();
-        }, function () { subtle = null; slice(); });
-      }
-      function slice() {
-        if (!alive()) return resolve(null);
-        for (var end = nonce + POW_CHUNK; nonce < end; nonce++) {
-          if (zeroBits(root.nacl.hash(asciiBytes(prefix + nonce))) >= bits) return resolve(String(nonce));
-        }
-        setTimeout(slice, 0);
-      }
-      if (subtle && subtle.digest) sliceNative(); else slice();
-    });
-  }
-
-  root.HelplineWire = {
-    NONCE_BYTES: NONCE_BYTES,
-    KEY_BYTES: KEY_BYTES,
-    PAD_BUCKET: PAD_BUCKET,
-    PBKDF2_ITERATIONS: PBKDF2_ITERATIONS,
-    utf8: utf8,
-    b64uEncode: b64uEncode,
-    b64uDecode: b64uDecode,
-    newResumeSecret: newResumeSecret,
-    formatResumeCode: formatResumeCode,
-    parseResumeCode: parseResumeCode,
-    childKeyPair: childKeyPair,
-    childToken: childToken,
-    pad: pad,
-    unpad: unpad,
-    seal: seal,
-    openSealed: openSealed,
-    encryptMessage: encryptMessage,
-    decryptMessage: decryptMessage,
-    newConversationKey: newConversationKey,
-    sharedKey: sharedKey,
-    wrapKey: wrapKey,
-    unwrapKey: unwrapKey,
-    STAFF_ROLES: STAFF_ROLES,
-    CHAT_ROLES: CHAT_ROLES,
-    REFERRAL_ROLES: REFERRAL_ROLES,
-    REPORT_ROLES: REPORT_ROLES,
-    staffKeyStatement: staffKeyStatement,
-    staffKeyRole: staffKeyRole,
-    verifyStaffKey: verifyStaffKey,
-    keyFingerprint: keyFingerprint,
-    deriveWrappingKey: deriveWrappingKey,
-    deriveSignin: deriveSignin,
-    sealPrivateKey: sealPrivateKey,
-    openPrivateKey: openPrivateKey,
-    zeroBits: zeroBits,
-    solveProof: solveProof
-  };
+  var wire = root.HelplineWire;
+  wire.PBKDF2_ITERATIONS = PBKDF2_ITERATIONS;
+  wire.keyFingerprint = keyFingerprint;
+  wire.deriveWrappingKey = deriveWrappingKey;
+  wire.deriveSignin = deriveSignin;
+  wire.sealPrivateKey = sealPrivateKey;
+  wire.openPrivateKey = openPrivateKey;
+  // end of staff only
 })(typeof window !== 'undefined' ? window : globalThis);
