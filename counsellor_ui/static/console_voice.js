@@ -158,5 +158,12 @@
     if (chat.voice) chat.voice.offer.hidden = true;
   });
   C.on('signal', onSignal);
-  C.voice = { onCallEnded: function (fn) { endedListeners.push(fn); } };
+  C.voice = {
+    onCallEnded: function (fn) { endedListeners.push(fn); },
+    /* A voice call in the case timeline (console_casework.js): a contact of the chat, its length only. */
+    line: function (call) {
+      var minutes = String(Math.max(1, Math.round(call.seconds / 60)));
+      return el('p', _('Voice call, {n} min').replace('{n}', minutes), 'case-voice');
+    }
+  };
 }());
