@@ -42,11 +42,17 @@ caddy:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy; fi; }
 
+## coturn from Debian: the voice call tests start their own TURN server (ADR 0033).
+coturn:
+	@command -v turnserver >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq coturn; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq coturn; fi; }
+
 run: deps
 	$(BIN)/helpline setup
 	$(BIN)/helpline serve
 
-test: deps browser
+test: deps browser coturn
 	$(BIN)/ruff check helpline chat referral stats child_ui counsellor_ui tests benchmarks
 	$(BIN)/bandit -q -c pyproject.toml -r helpline chat referral stats child_ui counsellor_ui
 	$(BIN)/mypy

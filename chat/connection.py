@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from chat import voice
 from chat.protocol import Check, Frame, ProtocolError, parse_frame
 from chat.repository import StoredMessage
 from helpline import metrics, timing
@@ -220,6 +221,13 @@ class ClientConnection:
         await self.chat.broker.publish(f"conv:{frame['conv']}", {"k": "event", "to": "others:" + self.participant,
                                        "frame": {"type": "typing", "conv": frame["conv"], "from": self.participant}})
         return {}
+
+    # Voice calls (chat/voice.py): TURN credentials per call, sealed signalling relayed, never stored.
+    async def on_turn(self, frame: Frame) -> dict[str, Any]:
+        return await voice.ticket(self, frame)
+
+    async def on_signal(self, frame: Frame) -> dict[str, Any]:
+        return await voice.relay(self, frame)
 
     async def on_send(self, frame: Frame) -> dict[str, Any]:
         conv_id, started = frame["conv"], time.monotonic()

@@ -121,6 +121,13 @@ def _proof(name: str, value: Any) -> dict[str, str]:
     return {"seed": value["seed"], "nonce": value["nonce"]}
 
 
+def _call_id(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not 8 <= len(value) <= 32 or value.strip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                              "abcdefghijklmnopqrstuvwxyz0123456789_-"):
+        raise ValueError(f"'{name}' must be 8 to 32 base64url characters")
+    return value
+
+
 def _body(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise ProtocolError("bad_ciphertext", f"'{name}' must be a base64url string")
@@ -162,6 +169,12 @@ CHILD_FRAMES: dict[str, dict[str, Check]] = {
     "leave_message": {"conv": _CONV, "keys": _team_keys},
     "danger": {"conv": _CONV},
 }
+# Voice calls (chat/voice.py, ADR 0033): both sides ask for TURN credentials and relay sealed signalling.
+VOICE_FRAMES: dict[str, dict[str, Check]] = {
+    "turn": {"conv": _CONV, "call": _call_id},
+    "signal": {"conv": _CONV, "body": _body},
+}
+CHILD_FRAMES.update(VOICE_FRAMES)
 
 _PARTICIPANT = _string(48)
 
@@ -180,6 +193,9 @@ STAFF_FRAMES: dict[str, dict[str, Check]] = {
     "status": {"status": _choice("available", "busy", "break")},
     "ping": {},
     "take_over": {"conv": _CONV, "to": _choice("me", "queue")},  # a gone counsellor's chat (ADR 0027)
+    **VOICE_FRAMES,
+    # A call's length, reported by the counsellor's console when it ends (chat/voice.py).
+    "voice_record": {"conv": _CONV, "call": _call_id, "seconds": _seq},
 }
 
 # Fields a frame may leave out, and the value they then take.

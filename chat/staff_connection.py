@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket
 
-from chat import duty, waiting
+from chat import duty, voice, waiting
 from chat.connection import SOCKET_GONE, ClientConnection
 from chat.model import prechat_of
 from chat.protocol import STAFF_FRAMES, Frame, NotYours, ProtocolError
@@ -31,7 +31,7 @@ SESSION_ENDED_CLOSE = 4401
 ROLE_CHANGED_CLOSE = 4403  # the account's role changed, or it may not use the console
 # Frames that change nothing re-use the check made at connect and by the broker's notices; every
 # other staff frame reads the session and staff row again first (docs/adr/0018).
-UNCHECKED_STAFF_FRAMES = frozenset({"ping", "typing", "sync"})
+UNCHECKED_STAFF_FRAMES = frozenset({"ping", "typing", "sync", "signal"})
 RECHECK_RETRY_SECONDS = 5.0  # the database did not answer a timed check: try again this much later
 
 
@@ -133,6 +133,9 @@ class StaffConnection(ClientConnection):
             # A chat they do not hold: in the audit log, as a refused HTTP call on an object is.
             await self._audit_refusal("frame." + frame.type, "object")
             raise
+
+    async def on_voice_record(self, frame: Frame) -> dict[str, Any]:
+        return await voice.record(self, frame)
 
     async def check_member(self, conv_id: str) -> None:
         async with self.services.sessionmaker() as db:

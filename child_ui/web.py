@@ -21,6 +21,7 @@ from chat.model import is_open
 from child_ui import more_help
 from helpline import runtime_config
 from helpline.i18n import BABEL_LOCALES, JS_SOURCES, LOCALES_DIR, pick_locale
+from helpline.voice import voice_config
 
 if TYPE_CHECKING:
     from helpline.app import Services
@@ -171,6 +172,7 @@ async def child_page(request: Request) -> Response:
         "autolock_minutes": services.settings.child_autolock_minutes,
         # Loaded only when a waiting child needs it (child_waiting.js, ADR 0027).
         "waiting": {"src": waiting.src, "integrity": waiting.integrity},
+        **voice_config(services, "voice_child"),
     }
     return _render(services, request, "child.html", {
         **_page_context(services, locale), "config": config, "municipalities": services.municipalities,

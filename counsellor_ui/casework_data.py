@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import repository as repo
-from helpline import validate
+from helpline import validate, voice
 from helpline.models import Case, CaseMember, CaseRecord, CaseTask, Conversation, Role, Staff
 from helpline.security import access
 from helpline.security.access import Action, Thing
@@ -89,6 +89,11 @@ async def timeline(db: AsyncSession, case: Case, reader_participant: str) -> lis
             "note": record.note, "case_note_key": record.case_note_key,
             "note_key": ({"epk": record.note_keys["epk"], "wrapped": keys[reader_participant]}
                          if record.note_keys and reader_participant in keys else None)})
+    # Voice calls of a chat contact (issue 24, ADR 0033): their length, shown under the contact.
+    convs = [str(item["conv"]) for item in out if item["conv"]]
+    calls = await voice.calls_of(db, convs)
+    for item in out:
+        item["voice_calls"] = calls.get(str(item["conv"]), [])
     return out
 
 

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from counsellor_ui import admin, auth, cases, casework, contacts, emergency, followups, handover, keys, mfa, supervise
 from helpline.i18n import month_names, pick_locale
+from helpline.voice import voice_config
 
 if TYPE_CHECKING:
     from helpline.app import Services
@@ -25,7 +26,8 @@ async def console_page(request: Request) -> Response:
     locale = pick_locale(request.query_params.get("lang"))
     bundle = services.bundles["console"]
     config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff",
-              "timezone": str(services.settings.timezone), "months": month_names(locale)}
+              "timezone": str(services.settings.timezone), "months": month_names(locale),
+              **voice_config(services, "voice")}
     return services.render(request, "console.html", {
         "bundle_src": bundle.src, "bundle_integrity": bundle.integrity, "config": config,
     }, locale=locale, headers={"cache-control": "no-store"})

@@ -22,6 +22,7 @@ NACL = ROOT / "node_modules" / "tweetnacl" / "nacl.min.js"
 WIRE = ROOT / "helpline" / "static" / "js" / "wire.js"
 READERS = ROOT / "helpline" / "static" / "js" / "readers.js"  # sealing for a team of readers (ADR 0027)
 L10N = ROOT / "helpline" / "static" / "js" / "l10n.js"  # staff pages: dates, times, plurals
+VOICE = ROOT / "helpline" / "static" / "js" / "voice.js"
 SOURCES: dict[str, list[Path]] = {
     # The child's pages (child_ui/): the chat page and, below, the public report page.
     "child": [NACL, WIRE, ROOT / "child_ui" / "static" / "child.js"],
@@ -31,7 +32,8 @@ SOURCES: dict[str, list[Path]] = {
                                            "console_refcheck",
                                            "console_emergency", "console_directory", "console_casework",
                                            "console_followups", "console_waiting", "console_contact_form",
-                                           "console_lines", "console_layout", "console_notify", "console_services"))],
+                                           "console_lines", "console_layout", "console_notify", "console_services",
+                                           "console_voice"))],
     # The officers' portal at /referrals: the console's core and sign-in, then its own page script.
     "portal": [NACL, WIRE, L10N, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                                    for name in ("console", "console_auth", "console_refcore", "console_follow",
@@ -41,6 +43,9 @@ SOURCES: dict[str, list[Path]] = {
     # Loaded by the chat page only when a waiting child needs it (116 111, a left message, "I am in
     # danger now"): on top of the child bundle, so without tweetnacl and wire.js, and with its own strings.
     "child_waiting": [READERS, ROOT / "child_ui" / "static" / "child_waiting.js"],
+    # Voice calls (ADR 0033): loaded by the pages only when a call starts, after their own bundle.
+    "voice": [VOICE],
+    "voice_child": [VOICE, ROOT / "child_ui" / "static" / "voice_child.js"],
 }
 
 
@@ -71,7 +76,7 @@ class BundleError(RuntimeError):
 # a comment go (a `/* … */` block from the start of a line to the end of one, or a `//` line), so no
 # code changes; the sources in git keep every comment.
 COMMENT_LINES = re.compile(rb"^[ \t]*(?:/\*(?:[^*]|\*(?!/))*\*/|//[^\n]*)[ \t]*\n", re.M)
-STRIPPED = {"child", "report", "child_waiting"}
+STRIPPED = {"child", "report", "child_waiting", "voice_child"}
 # What else the child pages' first load need not carry (issue 20: 30 KB with the chat on a cheap phone):
 # wire.js's staff-only section (sign-in derivation, private-key sealing, fingerprints), and the
 # indentation of our own lines (our scripts have no template literal or line continuation, so no
@@ -89,7 +94,8 @@ def slim(text: bytes) -> bytes:
 
 # A bundle loaded after the page carries its own strings, in every locale, from the catalogs: the
 # page's config block holds only those of the first load (ADR 0008).
-OWN_STRINGS = {"child_waiting": ROOT / "child_ui" / "static" / "child_waiting.js"}
+OWN_STRINGS = {"child_waiting": ROOT / "child_ui" / "static" / "child_waiting.js",
+               "voice_child": ROOT / "child_ui" / "static" / "voice_child.js"}
 
 
 def own_strings(path: Path) -> bytes:

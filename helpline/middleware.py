@@ -73,7 +73,7 @@ class SecurityHeaders:
             (b"x-frame-options", b"DENY"),
             (b"cross-origin-opener-policy", b"same-origin"),
             (b"cross-origin-resource-policy", b"same-origin"),
-            (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+            (b"permissions-policy", b"camera=(), microphone=(self), geolocation=(), payment=(), usb=(), "
                                     b"interest-cohort=()"),
         ]
 

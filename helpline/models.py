@@ -693,3 +693,20 @@ class ServiceContact(Base):
     website: Mapped[str | None] = mapped_column(String(200))
     hours: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+# -- voice calls (issue 24, docs/adr/0033-voice-calls.md) ---------------------------------------------
+
+
+class VoiceCall(Base):
+    """A voice call of a chat, as its counsellor's console reported it: how long, never what was said.
+    A contact of the chat with channel "voice" (until case contacts carry channels, ADR 0033)."""
+
+    __tablename__ = "voice_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[str] = mapped_column(String(32))
+    seconds: Mapped[int] = mapped_column(Integer)
+    ended_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("conversation_id", "call_id", name="uq_voice_calls_call"),)

@@ -261,6 +261,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_METRICS_TOKEN", "",
             "Bearer token Prometheus sends for /metrics (empty: /metrics answers 404); keep /metrics off the "
             "proxy (deploy/Caddyfile)", secret=True),
+    # Voice calls through the helpline's own TURN server (coturn, ADR 0033).
+    Setting("HELPLINE_TURN_URL", "",
+            "The helpline's TURN server for voice calls, e.g. turn:turn.example.al:3478?transport=udp (empty: no "
+            "voice calls); pages use only this server, relay only"),
+    Setting("HELPLINE_TURN_SECRET", "",
+            "coturn's static-auth-secret (use-auth-secret): credentials per call are an HMAC of expiry:call id",
+            secret=True),
+    Setting("HELPLINE_TURN_TTL_SECONDS", "3600", "How long a call's TURN credentials work", _positive_int),
 )
 
 

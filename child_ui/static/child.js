@@ -823,6 +823,7 @@
     }
     chat.state = e.state;
     $('typing').hidden = true;
+    if (voice) voice.quit();
     show('ended');
   }
 
@@ -919,6 +920,29 @@
     else manual();
   }
 
+  // -- voice calls (issue 24, ADR 0033): the call is child_ui/static/voice_child.js, loaded on first use --
+  var voice = null, voiceWaiting = [];
+  function withVoice(run) {
+    if (voice) return run(voice);
+    voiceWaiting.push(run);
+    if (voiceWaiting.length > 1 || !CONFIG.voice) return;
+    var script = document.createElement('script');
+    script.src = CONFIG.voice.src;
+    script.integrity = CONFIG.voice.integrity;
+    script.onload = function () {
+      voice = window.HelplineVoiceChild({
+        W: W, lang: CONFIG.lang, send: send, newId: newId, box: $('voice'), askButton: $('voice-ask'), audio: $('voice-audio'),
+        note: function (text) { addMessage('note', text); },
+        chat: function () { return chat.key && chat.conv && chat.state !== 'ended' ? chat : null; }
+      });
+      voiceWaiting.splice(0).forEach(function (fn) { fn(voice); });
+    };
+    document.head.appendChild(script);
+  }
+  EVENTS.signal = function (frame) {
+    if (chat.key && frame.conv === chat.conv) withVoice(function (v) { v.signal(frame); });
+  };
+
   // -- a cheap phone: danger numbers, starting first, the end where the child is looking --------
 
   /* 112 and 129 (and 116 111) as tel: links at the top of the chat screen, for a child in danger
@@ -986,6 +1010,7 @@
   function quickExit(event) {
     if (event) event.preventDefault();
     stopped = true;
+    if (voice) voice.quit(); // the call ends with the page (ADR 0033)
     if (socket) socket.close();
     socket = null;
     Object.keys(timers).forEach(function (k) { clearTimeout(timers[k]); clearInterval(timers[k]); });
@@ -1042,6 +1067,7 @@
    * only ever holds one entry and quick exit leaves no way back. */
   function initEveryPage() {
     on('quick-exit', 'click', quickExit);
+    if ($('voice-ask')) on('voice-ask', 'click', function () { withVoice(function (v) { v.ask(); }); });
     document.addEventListener('keydown', onKey);
     document.addEventListener('click', function (event) {
       var link = event.target.closest && event.target.closest('a[data-replace]');

@@ -259,6 +259,7 @@
         labelOf(taxonomy.categories, contact.primary_category), labelOf(taxonomy.risk_levels, contact.risk),
         labelOf(taxonomy.outcomes, contact.outcome)].filter(function (x) { return x; }).join(' · ');
       li.appendChild(head);
+      if (C.voice) (contact.voice_calls || []).forEach(function (call) { li.appendChild(C.voice.line(call)); });
       if (contact.note) {
         var text = noteText(contact, key);
         var note = document.createElement('p');
