@@ -152,8 +152,10 @@
 
   // -- open, link, add a colleague ---------------------------------------------------------------
 
-  function openNewCase(record) {
-    signedColleagues().then(function (cards) {
+  /* Opens a case from one of my records ({record, note, note_keys}), for me and the supervisors:
+   * resolves to the new case's id. The contact form uses it too, right after a call is saved. */
+  function createCase(record) {
+    return signedColleagues().then(function (cards) {
       var team = cards.filter(function (c) { return c.id === C.me().id || c.signedRole === 'supervisor'; });
       if (!team.some(function (c) { return c.id === C.me().id; })) throw new Error(_('Your key is not signed by the helpline yet.'));
       var caseKey = W.newConversationKey();
@@ -163,18 +165,27 @@
         record: record.record, epk: wrapped.epk, keys: wrapped.keys,
         case_note_key: noteKey ? W.wrapKey(noteKey, caseKey) : null
       });
-    }).then(function (answer) { return refresh().then(function () { openCase(answer['case']); }); }).catch(fail);
+    }).then(function (answer) { return answer['case']; });
   }
 
-  function linkRecord(caseId, record) {
-    C.get('/console/api/casework/' + caseId).then(function (view) {
+  /* Links one of my records to a case I am on, its note key sealed under the case key. */
+  function attachRecord(caseId, record) {
+    return C.get('/console/api/casework/' + caseId).then(function (view) {
       var caseKey = caseKeyOf(view);
       if (!caseKey) throw new Error(_('The key of this case is not wrapped for you: ask its owner to add you.'));
       var noteKey = record.note ? myNoteKey(record) : null;
       return C.post('/console/api/casework/' + caseId + '/contacts', {
         record: record.record, case_note_key: noteKey ? W.wrapKey(noteKey, caseKey) : null
       });
-    }).then(function () { return refresh().then(function () { openCase(caseId); }); }).catch(fail);
+    });
+  }
+
+  function openNewCase(record) {
+    createCase(record).then(function (id) { return refresh().then(function () { openCase(id); }); }).catch(fail);
+  }
+
+  function linkRecord(caseId, record) {
+    attachRecord(caseId, record).then(function () { return refresh().then(function () { openCase(caseId); }); }).catch(fail);
   }
 
   function addMember(event) {
@@ -255,7 +266,8 @@
     contacts.forEach(function (contact) {
       var li = document.createElement('li');
       var head = document.createElement('p');
-      head.textContent = [when(contact.created_at), contact.author, labelOf(taxonomy.contact_types, contact.contact_type),
+      head.textContent = [when(contact.created_at), contact.author, labelOf(taxonomy.channels, contact.channel),
+        labelOf(taxonomy.contact_types, contact.contact_type),
         labelOf(taxonomy.categories, contact.primary_category), labelOf(taxonomy.risk_levels, contact.risk),
         labelOf(taxonomy.outcomes, contact.outcome)].filter(function (x) { return x; }).join(' · ');
       li.appendChild(head);
@@ -360,7 +372,7 @@
   C.hook('view', function (view) { if (view === 'casework') refresh(); });
 
   C.casework = {
-    openCase: openCase, signedColleagues: signedColleagues, wrapFor: wrapFor, openWrapped: openWrapped,
+    openCase: openCase, createCase: createCase, attachRecord: attachRecord, signedColleagues: signedColleagues, wrapFor: wrapFor, openWrapped: openWrapped,
     sealText: sealText, openText: openText, when: when, button: button, caseName: caseName
   };
   C.runFollowups = function () {};

@@ -179,12 +179,60 @@
         data.note_keys = note.note_keys;
       }) : Promise.resolve();
       sealed.then(function () { return C.post(path, data, 'PUT'); })
-        .then(function (record) { options.onSaved(record, form); })
+        .then(function (record) { options.onSaved(record, form, data); })
         .catch(function (e) { error.textContent = e.message; });
     });
     form.ready = ready;
     form.timer = timer;
     return form;
+  }
+
+  function actionButton(text, onClick) {
+    var b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = text;
+    b.addEventListener('click', onClick);
+    return b;
+  }
+
+  /* Once a contact is saved: open a case from it, or link it to one of the open cases I am on
+   * (console_casework.js does the keys: the note key is sealed under the case key, here). */
+  function offerCase(box, saved, data) {
+    if (!C.casework) return;
+    var record = { record: saved.id, note: data.note || null, note_keys: data.note_keys || null };
+    var offer = document.createElement('div');
+    offer.className = 'contact-case';
+    var text = document.createElement('p');
+    text.textContent = _('Open a case from this contact, or link it to an open case.');
+    var error = document.createElement('p');
+    error.className = 'error';
+    error.setAttribute('role', 'alert');
+    function done(promise) {
+      error.textContent = '';
+      promise.then(function (caseId) {
+        if (offer.parentNode) offer.parentNode.removeChild(offer);
+        C.casework.openCase(caseId);
+      }).catch(function (e) { error.textContent = e.message; });
+    }
+    offer.appendChild(text);
+    offer.appendChild(actionButton(_('Open a case'), function () { done(C.casework.createCase(record)); }));
+    box.appendChild(offer);
+    C.get('/console/api/casework').then(function (list) {
+      var open = list.cases.filter(function (c) { return c.status === 'open'; });
+      if (!open.length) return;
+      var label = document.createElement('label');
+      label.textContent = _('Link to') + ' ';
+      var select = document.createElement('select');
+      open.forEach(function (c) {
+        select.appendChild(new Option(C.casework.caseName(c.id) + ' (' + c.owner_name + ')', c.id));
+      });
+      label.appendChild(select);
+      offer.appendChild(label);
+      offer.appendChild(actionButton(_('Link'), function () {
+        var caseId = Number(select.value);
+        done(C.casework.attachRecord(caseId, record).then(function () { return caseId; }));
+      }));
+    }).catch(function () {}).then(function () { offer.appendChild(error); });
   }
 
   /* "Record a contact" in the cases view: the form for a call, e-mail, visit, letter or report. */
@@ -193,20 +241,23 @@
     var existing = box.querySelector('form');
     if (existing) { existing.querySelector('.contact-timer').focus(); return; }
     var form = contactForm(box, {
-      onSaved: function () {
+      onSaved: function (saved, _form, data) {
         box.removeChild(form);
         var done = box.querySelector('.case-saved') || document.createElement('p');
         done.className = 'case-saved';
         done.setAttribute('role', 'status');
         done.textContent = _('Contact recorded.');
         box.appendChild(done);
+        offerCase(box, saved, data);
         $('record-contact-open').focus();
         var search = $('case-search');
         if (search && search.requestSubmit) search.requestSubmit();
       }
     });
-    var saved = box.querySelector('.case-saved');
-    if (saved) box.removeChild(saved);
+    ['.case-saved', '.contact-case'].forEach(function (selector) {
+      var old = box.querySelector(selector);
+      if (old) box.removeChild(old);
+    });
     form.ready.then(function () { form.querySelector('.contact-timer').focus(); });
   }
 

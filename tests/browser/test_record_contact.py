@@ -64,7 +64,7 @@ class Keys:
         self.count += 1
 
 
-def fill_by_keyboard(page: Page, keys: Keys) -> None:
+def fill_by_keyboard(page: Page, keys: Keys, note: str = NOTE) -> None:
     """From the stopped timer: Tab to each field and type the first letters of the choice."""
     form = page.locator("#record-contact form")
     for name, code in CHOICES:
@@ -81,7 +81,7 @@ def fill_by_keyboard(page: Page, keys: Keys) -> None:
         expect(field).to_have_value(code)
     keys.press("Tab")  # to the note
     expect(form.locator("[name=note]")).to_be_focused()
-    page.keyboard.type(NOTE)  # her words: not counted as form-filling
+    page.keyboard.type(note)  # her words: not counted as form-filling
     keys.press("Control+Enter")
 
 
