@@ -64,7 +64,8 @@ def spec(*, chat: bool) -> dict[str, validate.Check]:
         "note_keys": Optional(_note_keys),
     }
     if not chat:
-        fields["channel"] = validate.choice(*(c for c in tax.codes("channels") if c != "chat"))
+        # Chats and their voice calls (ADR 0033) are recorded from the chat, never by hand.
+        fields["channel"] = validate.choice(*(c for c in tax.codes("channels") if c not in ("chat", "voice")))
         fields["started_at"] = MOMENT
         fields["duration_seconds"] = Optional(validate.integer(0, MAX_DURATION))
     return fields

@@ -58,8 +58,8 @@ def order_and_labels(name: str) -> dict[str, str]:
         return dict(WEEKDAYS)
     if name in FIXED:
         return dict(FIXED[name])
-    if name in ("wait", "duration", "ack_hours", "open_age"):
-        edges = {"wait": WAIT_EDGES, "duration": DURATION_EDGES, "ack_hours": ACK_EDGES,
-                 "open_age": OPEN_AGE_EDGES}[name]
+    if name in ("wait", "duration", "call_duration", "ack_hours", "open_age"):
+        edges = {"wait": WAIT_EDGES, "duration": DURATION_EDGES, "call_duration": DURATION_EDGES,
+                 "ack_hours": ACK_EDGES, "open_age": OPEN_AGE_EDGES}[name]
         return {str(e): str(e) for e in (*edges, edges[-1] * 10)}
     return _taxonomy_labels(name)

@@ -43,6 +43,7 @@ class Report:
 
 
 BUCKET_UNITS = {"wait": N_("seconds, up to"), "duration": N_("minutes, up to"),
+                "call_duration": N_("minutes, up to"),
                 "ack_hours": N_("hours, up to"), "open_age": N_("days since sent, up to")}
 
 CONTACT_TABLES: tuple[tuple[str, str], ...] = (
@@ -54,6 +55,7 @@ CONTACT_TABLES: tuple[tuple[str, str], ...] = (
     ("county", N_("County")), ("municipality", N_("Municipality")), ("risk", N_("Risk seen")),
     ("outcome", N_("Outcome")), ("urgency", N_("Urgency in the queue")), ("feedback", N_("Did the chat help?")),
     ("wait", N_("Queue wait")), ("duration", N_("Chat duration")),
+    ("call_duration", N_("Length of calls")),  # every channel but the chat, that has its length (voice calls too)
 )
 REFERRAL_TABLES: tuple[tuple[str, str, str], ...] = (
     ("agency_kind", "agency_kind", N_("Referrals by agency type")),

@@ -34,7 +34,15 @@ from helpline.models import (
     StatsState,
     utcnow,
 )
-from stats.facts import ConversationFacts, ReferralFacts, _aware, contact_facts
+from stats.facts import (
+    ConversationFacts,
+    ReferralFacts,
+    _aware,
+    contact_facts,
+    first_voice_call,
+    voice_changed_starts,
+    voice_facts,
+)
 
 ALL = "*"
 UNKNOWN = "?"
@@ -85,7 +93,8 @@ def county_for(conv: ConversationFacts) -> str:
 
 def conversation_values(conv: ConversationFacts, tz: ZoneInfo) -> list[tuple[str, str]]:
     """(dimension, value) pairs one contact adds 1 to. The queue, its wait, the chat's length, the
-    child's feedback and returning belong to chats; every channel counts in the rest."""
+    child's feedback and returning belong to chats; the other channels' lengths are "call_duration";
+    every channel counts in the rest."""
     local = conv.created_at.astimezone(tz)
     pairs = [("total", "all"), ("channel", conv.channel), ("hour", str(local.hour)),
              ("weekday", str(local.weekday())), ("contact_by", conv.contact_by or UNKNOWN),
@@ -97,6 +106,9 @@ def conversation_values(conv: ConversationFacts, tz: ZoneInfo) -> list[tuple[str
     pairs.extend(("secondary", code) for code in sorted({top_category(c) for c in conv.secondary}))
     if conv.channel == "chat":
         pairs.extend(_chat_values(conv))
+    elif conv.accepted_at is not None and conv.ended_at is not None:
+        minutes = (conv.ended_at - conv.accepted_at).total_seconds() / 60
+        pairs.append(("call_duration", str(bucket(minutes, DURATION_EDGES))))
     return pairs
 
 
@@ -260,6 +272,7 @@ async def _refresh_run(store: Store, first: dt.date, last: dt.date, tz: ZoneInfo
     async with store.read() as db:
         counts = aggregate_conversations(await conversation_facts(db, start, end), tz)
         counts.update(aggregate_conversations(await contact_facts(db, start, end), tz))
+        counts.update(aggregate_conversations(await voice_facts(db, start, end), tz))
         counts.update(aggregate_referrals(await referral_facts(db, start, end), tz))
     rows = [{"source": k[0], "day": k[1], "county": k[2], "category": k[3], "dim": k[4], "value": k[5][:140],
              "n": n} for k, n in counts.items()]
@@ -285,6 +298,7 @@ async def _changed_days(db: AsyncSession, since: dt.datetime, tz: ZoneInfo) -> s
              .where(Escalation.created_at >= since))
     for query in (case_q, contact_q, ref_q, esc_q):
         days.update(local_day(_aware(v) or since, tz) for v in (await db.execute(query)).scalars())
+    days.update(local_day(started, tz) for started in await voice_changed_starts(db, since))
     return days
 
 
@@ -301,7 +315,8 @@ async def ensure_fresh(store: Store, tz: ZoneInfo, *, max_age: dt.timedelta = dt
             first_seen = _aware((await db.execute(select(func.min(Conversation.created_at)))).scalar())
             first_ref = _aware((await db.execute(select(func.min(Referral.created_at)))).scalar())
             first_contact = _aware((await db.execute(select(func.min(CaseRecord.started_at)))).scalar())
-            starts = [d for d in (first_seen, first_ref, first_contact) if d is not None]
+            first_call = await first_voice_call(db)
+            starts = [d for d in (first_seen, first_ref, first_contact, first_call) if d is not None]
             since = min(starts) if starts else now
             days = _all_days(local_day(since, tz), local_day(now, tz))
         else:

@@ -61,7 +61,7 @@ def counts_table(table_id: str, title: str, label_set: str, current: Mapping[str
 
 
 def _label(label_set: str, key: str, msgid: str, locale: str) -> str:
-    if label_set in ("hour", "wait", "duration", "ack_hours", "open_age") or label_set == "municipality":
+    if label_set in ("hour", "wait", "duration", "call_duration", "ack_hours", "open_age", "municipality"):
         return msgid
     return translate(locale, msgid)
 

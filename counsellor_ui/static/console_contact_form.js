@@ -107,7 +107,8 @@
 
   function setUp(form, tax, prefill) {
     var f = form.elements;
-    if (f.channel) fill(f.channel, tax.channels.filter(function (c) { return c.code !== 'chat'; }));
+    // Chats and their voice calls (ADR 0033) are recorded from the chat, never by hand.
+    if (f.channel) fill(f.channel, tax.channels.filter(function (c) { return c.code !== 'chat' && c.code !== 'voice'; }));
     fill(f.contact_by, tax.contact_by, _('(not given)'));
     fill(f.contact_type, tax.contact_types);
     fill(f.primary_category, tax.categories, _('(none)'));
