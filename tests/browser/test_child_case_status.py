@@ -87,8 +87,8 @@ def test_a_returning_child_who_agreed_sees_where_her_case_stands(stack: Stack, s
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     status = page.locator("#case-status")
     expect(status).to_be_visible()
-    expect(status).to_contain_text("Çfarë po ndodh me kërkesën për ndihmë")
-    expect(status).to_contain_text("kërkuam ndihmë për ty te: Njësia për Mbrojtjen e Fëmijëve – Bashkia Shkodër")
+    expect(status).to_contain_text("Çfarë po ndodh me kërkesën tënde")
+    expect(status).to_contain_text("kërkuam ndihmë për ty te Njësia për Mbrojtjen e Fëmijëve – Bashkia Shkodër")
     expect(status).to_contain_text("ata na thanë se e morën kërkesën")
     text = status.text_content() or ""
     assert "godet" not in text and "violence" not in text and "dhun" not in text.lower()

@@ -154,7 +154,7 @@ def test_the_officer_records_what_the_agency_will_do_and_by_when_in_albanian(
     expect(page.locator("#referral-status")).to_have_text("Plani u regjistrua.")
     expect(page.locator("#plan-current")).to_contain_text("Vizitë në shtëpi")
     latest = page.locator("#referral-events li[data-kind=plan]").last
-    expect(latest).to_contain_text("E planifikuar: Vizitë në shtëpi")
+    expect(latest).to_contain_text("Planifikuar: Vizitë në shtëpi")
     expect(latest).to_contain_text("Vizitë të martën me punonjësen sociale")  # decrypted in the page
     assert axe_violations(page) == [], "plan (sq)"
     due = run_async(query(stack, "SELECT action_kind, due_at FROM referral_follow"))
