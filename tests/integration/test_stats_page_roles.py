@@ -30,7 +30,7 @@ async def test_stats_page_answers_each_role_in_its_language(stack: Stack, start_
         answer = await counsellor.get("/stats")  # her account's language: Albanian
         assert answer.status_code == 403
         assert answer.headers["content-type"].startswith("text/html")
-        assert '<html lang="sq">' in answer.text and "Roli juaj nuk i sheh ato." in answer.text
+        assert '<html lang="sq">' in answer.text and "Roli juaj nuk ka qasje në to." in answer.text
         answer = await counsellor.get("/stats", params={"lang": "en"})
         assert answer.status_code == 403 and '<html lang="en">' in answer.text
         assert "Your role does not see them." in answer.text
