@@ -126,15 +126,9 @@ async def list_cases(call: StaffCall) -> Response:
     query = (
         select(Conversation, CaseRecord).outerjoin(CaseRecord, CaseRecord.conversation_id == Conversation.id)
         .where(Conversation.state.in_([ConversationState.ACTIVE, ConversationState.ENDED])))
-    query = query.where(access.conversation_condition(call.staff.id, call.staff.role, Thing.CASE, Action.READ))
-    if start:
-        query = query.where(Conversation.created_at >= start)
-    if end:
-        query = query.where(Conversation.created_at < end + dt.timedelta(days=1))
-    if category:
-        query = query.where(CaseRecord.primary_category == category)
-    if risk:
-        query = query.where(CaseRecord.risk == risk)
+    query = contacts.listing_filters(
+        query.where(access.conversation_condition(call.staff.id, call.staff.role, Thing.CASE, Action.READ)),
+        Conversation.created_at, start=start, end=end, category=category, risk=risk)
     if status == "recorded":
         query = query.where(CaseRecord.id.is_not(None))
     elif status == "pending":

@@ -10,9 +10,9 @@ is asked for or stored. Every read and write is audited.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse, Response
 
@@ -72,19 +72,30 @@ async def read_contact(call: StaffCall) -> Response:
         return JSONResponse({"contact": contact_form.record_dict(record, with_note=True)})
 
 
-async def listed_contacts(db: AsyncSession, call: StaffCall, *, start: dt.datetime | None, end: dt.datetime | None,
-                          category: str | None, risk: str | None, limit: int) -> list[dict[str, Any]]:
-    """The case list's rows for contacts no chat carries (metadata only), newest first."""
-    query = select(CaseRecord).where(CaseRecord.conversation_id.is_(None),
-                                     access.contact_condition(call.staff.id, call.staff.role, Action.READ))
+Row = TypeVarTuple("Row")
+
+
+def listing_filters(query: Select[*Row], moment: Any, *, start: dt.datetime | None, end: dt.datetime | None,
+                    category: str | None, risk: str | None) -> Select[*Row]:
+    """The case list's filters, one rule for chats (by their start) and other contacts (by theirs):
+    from `start`, through the whole day of `end`, a main category, a risk level."""
     if start:
-        query = query.where(CaseRecord.started_at >= start)
+        query = query.where(moment >= start)
     if end:
-        query = query.where(CaseRecord.started_at < end + dt.timedelta(days=1))
+        query = query.where(moment < end + dt.timedelta(days=1))
     if category:
         query = query.where(CaseRecord.primary_category == category)
     if risk:
         query = query.where(CaseRecord.risk == risk)
+    return query
+
+
+async def listed_contacts(db: AsyncSession, call: StaffCall, *, start: dt.datetime | None, end: dt.datetime | None,
+                          category: str | None, risk: str | None, limit: int) -> list[dict[str, Any]]:
+    """The case list's rows for contacts no chat carries (metadata only), newest first."""
+    query = listing_filters(select(CaseRecord).where(
+        CaseRecord.conversation_id.is_(None), access.contact_condition(call.staff.id, call.staff.role, Action.READ)),
+        CaseRecord.started_at, start=start, end=end, category=category, risk=risk)
     rows = (await db.execute(query.order_by(CaseRecord.started_at.desc()).limit(limit))).scalars()
     return [{**contact_form.record_dict(r, with_note=False), "state": "recorded",
              "created_at": (r.started_at or r.created_at).isoformat(), "ended_at": None,
