@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 import chat.web
+import child_ui.easy_read
 import child_ui.report
 import child_ui.status
 import child_ui.web
@@ -163,6 +164,7 @@ def _routes() -> list[BaseRoute]:
 
     routes += stats_yearly.routes
     routes += child_ui.report.routes  # the public page for reporting illegal content (issue 4)
+    routes += child_ui.easy_read.routes  # easy-read safety pages (issue 23)
     routes += referral.admin_directory.routes  # admins edit the agency directory (issue 4)
     routes += metrics.routes + metrics.operator_routes  # /readyz and /metrics (ADR 0032)
     routes += referral.follow_routes.routes  # action dates and the overdue list (issue 19)

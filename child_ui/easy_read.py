@@ -1,0 +1,58 @@
+"""Easy-read safety pages (issue 23): for children with intellectual disabilities, and for any child who
+reads with difficulty. One short sentence a line, each beside a picture we drew (inline SVG, no request
+leaves the page), large text, the helpline's number as a big button. Reached from the start page in
+two taps: the "easy-read pages" link, then a page (docs/adr/0040-easy-read-pages-and-a-second-pack.md).
+
+The pages are templates under child_ui/templates/help/easy/; a helpline pack may override or add them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from child_ui import web
+from helpline.i18n import pick_locale
+
+if TYPE_CHECKING:
+    from helpline.app import Services
+
+# In the order the index lists them. Each is child_ui/templates/help/easy/<slug>.html.
+EASY_PAGES = ("hurt", "helpers", "talk", "photos")
+
+# Until the helpline pack gives them (helpline.pack.numbers), the numbers the child pages show.
+DEFAULT_NUMBERS = {"helpline": "116 111", "emergency": "112", "police": "129"}
+
+
+def _context(services: Services, request: Request, slug: str) -> tuple[str, dict[str, Any]]:
+    locale = pick_locale(request.query_params.get("lang"))
+    context = {**web._page_context(services, locale), "slug": slug, "state": "help", "easy_pages": EASY_PAGES,
+               "config": {"quick_exit_url": services.settings.quick_exit_url, "lang": locale}}
+    context.setdefault("numbers", DEFAULT_NUMBERS)
+    return locale, context
+
+
+async def easy_index(request: Request) -> Response:
+    """The list of easy-read pages, each with its picture."""
+    services: Services = request.app.state.services
+    locale, context = _context(services, request, "easy")
+    return web._render(services, request, "help/easy/index.html", context, locale)
+
+
+async def easy_page(request: Request) -> Response:
+    """One easy-read page; a page that does not exist says so in the same easy words, with a 404."""
+    services: Services = request.app.state.services
+    slug = request.path_params.get("slug", "")
+    found = slug in EASY_PAGES
+    locale, context = _context(services, request, slug if found else "easy")
+    return web._render(services, request, f"help/easy/{slug}.html" if found else "help/easy/index.html", context,
+                       locale, status_code=200 if found else 404)
+
+
+routes = [
+    Route("/easy", easy_index),
+    Route("/easy/{slug:str}", easy_page),
+]
