@@ -8,8 +8,10 @@ The pages are templates under child_ui/templates/help/easy/; a helpline pack may
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -27,10 +29,18 @@ EASY_PAGES = ("hurt", "helpers", "talk", "photos")
 DEFAULT_NUMBERS = {"helpline": "116 111", "emergency": "112", "police": "129"}
 
 
+@functools.cache
+def stylesheet() -> str:
+    """The easy-read pages' own styles, inlined after child.css and allowed by their CSP hash (ADR 0004)."""
+    path = web.STATIC / "easy.css"
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
 def _context(services: Services, request: Request, slug: str) -> tuple[str, dict[str, Any]]:
     locale = pick_locale(request.query_params.get("lang"))
     context = {**web._page_context(services, locale), "slug": slug, "state": "help", "easy_pages": EASY_PAGES,
-               "config": {"quick_exit_url": services.settings.quick_exit_url, "lang": locale}}
+               "config": {"quick_exit_url": services.settings.quick_exit_url, "lang": locale},
+               "easy_css": Markup(stylesheet())}  # noqa: S704 - our own stylesheet  # nosec B704
     context.setdefault("numbers", DEFAULT_NUMBERS)
     return locale, context
 

@@ -211,7 +211,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             timing.dump()
             metrics.process_stopped()
 
-    csp = content_security_policy([_style_hash(str(services.child_css))] if services.child_css else [])
+    styles = [str(services.child_css), child_ui.easy_read.stylesheet()]  # inlined, allowed by hash (ADR 0004)
+    csp = content_security_policy([_style_hash(css) for css in styles if css])
     app = Starlette(
         routes=_routes(),
         lifespan=lifespan,

@@ -103,3 +103,12 @@ def test_the_easy_read_link_is_hidden_during_a_chat(stack: Stack, server: Server
     page.click("#start-chat")
     expect(page.locator("body")).to_have_attribute("data-state", "prechat")
     expect(page.locator("#easy")).to_be_hidden()
+
+
+def test_easy_read_pages_at_200_percent_text_fit_320_px(stack: Stack, server: ServerProcess, page: Page) -> None:
+    problems: dict[str, list[str]] = {}
+    for slug in ("", *EASY_PAGES):
+        page.goto(server.url + f"/easy/{slug}".rstrip("/"))
+        page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
+        problems[slug or "index"] = [*layout_problems(page), *beyond_the_edge(page)]
+    assert {name: found for name, found in problems.items() if found} == {}
