@@ -14,8 +14,9 @@ ever open):
 What stays, for statistics and the audit trail: the conversation rows (times, pre-chat answers,
 `last_seq` = how many messages there were, feedback), case records without their note
 (categories, risk, outcome), referral rows without their content (agency, urgency, category,
-states, times), case rows and their follow-ups' dates without any text, referral events without bodies (who moved what when), and the audit chain, which
-gets one `retention.purge` row per run that removed anything.
+states, times), case rows and their follow-ups' dates without any text, referral events without
+bodies (who moved what when), and the audit chain, which gets one `retention.purge` row per run
+that removed anything.
 
 `helpline purge` runs it once; every server process runs it at start and then every
 HELPLINE_PURGE_INTERVAL_MINUTES, as a job of the app's scheduler (helpline/jobs.py). Runs are
