@@ -39,12 +39,17 @@ def names(texts: Iterable[object]) -> set[str]:
     return found
 
 
-def _plural_problems(where: str, catalog: Catalog, locale: str) -> list[str]:
+def _has_plural_header(path: Path) -> bool:
+    """Babel fills a missing Plural-Forms in from the locale: look at the file's own header entry."""
+    header = path.read_text(encoding="utf-8").split('msgid "', 2)[:2]
+    return "Plural-Forms:" in "".join(header)
+
+
+def _plural_problems(where: str, path: Path, catalog: Catalog, locale: str) -> list[str]:
     problems: list[str] = []
-    headers = dict(catalog.mime_headers)
     expected = plural_counts(locale)
     wanted = " or ".join(str(n) for n in sorted(expected))
-    if "Plural-Forms" not in headers:
+    if not _has_plural_header(path):
         problems.append(f"{where}: no Plural-Forms header ({locale} has {wanted} plural forms)")
         return problems
     if catalog.num_plurals not in expected:
@@ -99,7 +104,7 @@ def check_catalogs(root: Path, languages: tuple[str, ...]) -> tuple[list[str], d
         except Exception as exc:  # noqa: BLE001 - any parse error is reported with the file
             problems.append(f"{where}: cannot be read ({exc})")
             continue
-        problems += _plural_problems(where, catalog, locale) + _placeholder_problems(where, catalog)
+        problems += _plural_problems(where, path, catalog, locale) + _placeholder_problems(where, catalog)
         parsed[(locale, domain)] = catalog
     return problems, parsed
 

@@ -218,11 +218,11 @@ def _environment_data_dir() -> Path:
     return Path(raw)
 
 
-def use(data_dir: Path | str) -> Pack:
-    """Makes this data folder's pack the active one (the app factory and commands call it)."""
+def use(data_dir: Path | str | None) -> Pack:
+    """Makes this data folder's pack the active one (the app factory calls it); None: HELPLINE_DATA_DIR's."""
     global _active, _data_dir
-    _data_dir = Path(data_dir)
-    _active = for_data_dir(_data_dir)
+    _data_dir = Path(data_dir) if data_dir is not None else None
+    _active = for_data_dir(_data_dir or _environment_data_dir())
     return _active
 
 
