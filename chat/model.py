@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from helpline import lifecycle
+from helpline import lifecycle, runtime_config
 from helpline.lifecycle import IllegalTransition
 from helpline.models import Conversation, Staff
 from helpline.models import ConversationState as State
@@ -130,8 +130,6 @@ def prechat_of(conv: Conversation) -> dict[str, Any]:
 
 
 def is_open(settings: Settings, now: dt.datetime | None = None, hours: tuple[int, int] | None = None) -> bool:
-    """Open at ``now``? ``hours`` (from helpline.runtime_config) overrides the environment's."""
-    start, end = hours or settings.opening_hours
+    """Open at ``now``? ``hours`` (from helpline.runtime_config) replace the pack's week by one range a day."""
     local = (now or dt.datetime.now(dt.UTC)).astimezone(settings.timezone)
-    minute = local.hour * 60 + local.minute
-    return bool(start <= minute < end if start < end else minute >= start or minute < end)
+    return runtime_config.week(settings, hours).is_open(local)
