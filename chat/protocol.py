@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from helpline import validate
+from helpline import pack, validate
 from helpline.crypto import CryptoError, b64u_decode
 
 
@@ -42,7 +42,7 @@ class Blocked(ProtocolError):
     """The child's identity or device is blocked: no chat for it (chat/abuse.py, ChatService.start)."""
 
     def __init__(self) -> None:
-        super().__init__("blocked", "This chat is closed. You can call 116 111.")
+        super().__init__("blocked", "This chat is closed. You can call %(helpline)s." % pack.numbers())
 
 
 Check = validate.Check
