@@ -1,6 +1,6 @@
 /* Numbers and names reach translated strings as placeholders, never inside them (ADR 0038):
- * HelplineFmt(_('Call %(helpline)s.'), CONFIG.numbers) -> 'Call 116 111.'. The page config carries
- * the pack's numbers; a placeholder with no value stays as written, so a test sees it. */
+ * HelplineFmt(_('Call %(helpline)s.'), CONFIG.numbers) is the sentence with the number in. The page
+ * config carries the pack's numbers; a placeholder with no value stays as written, so a test sees it. */
 (function (root) {
   'use strict';
 
