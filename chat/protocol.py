@@ -42,7 +42,7 @@ class Blocked(ProtocolError):
     """The child's identity or device is blocked: no chat for it (chat/abuse.py, ChatService.start)."""
 
     def __init__(self) -> None:
-        super().__init__("blocked", "This chat is closed. You can call %(helpline)s." % pack.numbers())
+        super().__init__("blocked", f"This chat is closed. You can call {pack.numbers()['helpline']}.")
 
 
 Check = validate.Check

@@ -65,3 +65,23 @@ def test_no_page_writes_a_number_or_the_brand(path: Path) -> None:
     found = [f"line {n}: {line.strip()}" for n, line in enumerate(path.read_text("utf-8").splitlines(), 1)
              if written_numbers(line)]
     assert found == []
+
+
+@pytest.mark.parametrize("locale", ["sq", "en"])
+def test_every_sentence_with_a_number_formats_with_the_packs_numbers(locale: str) -> None:
+    """Each message whose placeholders are all the pack's keys takes `% pack.numbers()` in every locale,
+    and then says the pack's numbers (the Python side: reports, the emergency protocol, blocked chats)."""
+    values = pack.numbers()
+    placeholder = re.compile(r"%\((\w+)\)[sdr]")
+    checked = 0
+    for domain in ("child", "console"):
+        with (LOCALES_DIR / locale / "LC_MESSAGES" / f"{domain}.po").open("rb") as handle:
+            catalog = read_po(handle, locale=locale, domain=domain)
+        for message in catalog:
+            names = set(placeholder.findall(str(message.id))) if isinstance(message.id, str) else set()
+            if not names or not names <= set(values):
+                continue
+            said = (message.string or message.id) % values
+            assert all(values[name] in said for name in names), said
+            checked += 1
+    assert checked >= 20

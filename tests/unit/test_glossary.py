@@ -76,8 +76,8 @@ PLURAL_IMPERATIVE = re.compile(r"^\w+(?:ni|ini|uni|jeni|jani|juni)$")  # "Ruani"
 
 
 def test_staff_buttons_use_the_short_imperative_in_albanian() -> None:
-    sources = [*(ROOT / "counsellor_ui" / "static").glob("*.js"), *(ROOT / "counsellor_ui" / "templates").rglob("*.html"),
-               *(ROOT / "stats" / "templates").rglob("*.html")]
+    sources = [*(ROOT / "counsellor_ui" / "static").glob("*.js"),
+               *(ROOT / "counsellor_ui" / "templates").rglob("*.html"), *(ROOT / "stats" / "templates").rglob("*.html")]
     labels = {label for path in sources for pattern in BUTTONS for label in pattern.findall(path.read_text("utf-8"))}
     assert len(labels) > 40, "the button patterns no longer find the console's buttons"
     with (LOCALES_DIR / "sq" / "LC_MESSAGES" / "console.po").open("rb") as handle:
