@@ -99,7 +99,7 @@ def estimate_wait_seconds(position: int, flow: QueueFlow) -> int | None:
 
 
 def offer_message(wait_seconds: int | None, limit_minutes: float) -> bool:
-    """Whether the waiting child's page offers 116 111 and a message: nobody on duty, or too long."""
+    """Whether the waiting child's page offers our number and a message: nobody on duty, or too long."""
     return wait_seconds is None or wait_seconds > limit_minutes * 60
 
 

@@ -43,7 +43,7 @@ class Blocked(ProtocolError):
     """The child's identity or device is blocked: no chat for it (chat/abuse.py, ChatService.start)."""
 
     def __init__(self) -> None:
-        super().__init__("blocked", "This chat is closed. You can call 116 111.")
+        super().__init__("blocked", f"This chat is closed. You can call {pack.numbers()['helpline']}.")
 
 
 Check = validate.Check

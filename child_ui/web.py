@@ -158,8 +158,9 @@ def _render(services: Services, request: Request, template: str, context: dict[s
 def _page_context(services: Services, locale: str) -> dict[str, Any]:
     bundle = services.bundles["child"]
     other = "en" if locale == "sq" else "sq"
+    numbers = pack.numbers()  # the pack's numbers and brand reach the catalog's strings as placeholders
     return {"bundle_src": bundle.src, "bundle_integrity": bundle.integrity, "inline_css": services.child_css,
-            "safety_pages": SAFETY_PAGES, "brand": pack.active().brand,
+            "safety_pages": SAFETY_PAGES, "brand": numbers["brand"], "numbers": numbers,
             "lang_query": "" if locale == "sq" else f"?lang={locale}",
             "other_lang": other, "other_lang_name": LANGUAGE_NAMES[other]}
 
@@ -178,6 +179,7 @@ async def child_page(request: Request) -> Response:
         "ws_path": "/ws/child",
         "lang": locale,
         "autolock_minutes": services.settings.child_autolock_minutes,
+        "numbers": pack.numbers(),  # for fmt(): `%(helpline)s` in a string (helpline/static/js/fmt.js)
         # Loaded only when a waiting child needs it (child_waiting.js, ADR 0027).
         "waiting": {"src": waiting.src, "integrity": waiting.integrity},
         **voice_config(services, "voice_child"),
@@ -194,7 +196,7 @@ async def safety_page(request: Request) -> Response:
     services: Services = request.app.state.services
     locale = pick_locale(request.query_params.get("lang"))
     slug = request.path_params.get("slug", "")
-    config = {"quick_exit_url": services.settings.quick_exit_url, "lang": locale}
+    config = {"quick_exit_url": services.settings.quick_exit_url, "lang": locale, "numbers": pack.numbers()}
     found = slug in SAFETY_PAGES
     extra: dict[str, Any] = {}
     if slug == "more-help":  # the unit of the municipality she picks (issue 19)

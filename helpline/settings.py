@@ -196,7 +196,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_LONG_WAIT_MINUTES", "5", "A child waiting longer than this alerts supervisors", _positive_int),
     Setting("HELPLINE_MESSAGE_OFFER_MINUTES", "20",
             "A waiting child whose estimated wait is longer than this (or who has no counsellor on duty) is "
-            "offered 116 111 and a message the next counsellor answers (a decimal is allowed)", _positive_float),
+            "offered our number and a message the next counsellor answers (a decimal is allowed)", _positive_float),
     Setting("HELPLINE_TAKEOVER_AFTER_SECONDS", "180",
             "A chat whose counsellor's console has been gone this long may be taken over by a supervisor or "
             "returned to the queue (ADR 0027)", _positive_int),

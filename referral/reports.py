@@ -76,7 +76,7 @@ async def create_report(db: AsyncSession, settings: Settings, server_secret: byt
     # how many reports arrive (check_report_proof); a report with one is never refused for the rest.
     agency, people = await report_readers(db)
     if not people:
-        raise ReferralError(503, N_("Reports cannot be received right now. Please call 116 111."))
+        raise ReferralError(503, N_("Reports cannot be received right now. Please call %(helpline)s."), pack.numbers())
     code = new_report_code()
     referral = Referral(id=new_id(), agency_id=agency.id, urgency="urgent", chi_category=f"illegal_content.{kind}",
                         state=ReferralState.DRAFT.value, consent={}, content=check_body(content, MAX_CONTENT_BYTES),
