@@ -233,7 +233,7 @@ class Hub:
 
     def position_frame(self, conv_id: str, position: int, wait: int | None) -> dict[str, Any]:
         """A waiting child's place and wait; ``on_duty`` False (no wait) when nobody can answer, and
-        ``offer_message`` when the page should offer 116 111 and a message (ADR 0027)."""
+        ``offer_message`` when the page should offer our number and a message (ADR 0027)."""
         offer = model.offer_message(wait, self.chat.settings.message_offer_minutes)
         return {"type": "position", "conv": conv_id, "position": position, "wait_seconds": wait,
                 "on_duty": wait is not None, "offer_message": offer}

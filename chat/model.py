@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from helpline import lifecycle
+from helpline import lifecycle, runtime_config
 from helpline.lifecycle import IllegalTransition
 from helpline.models import Conversation, Staff
 from helpline.models import ConversationState as State
@@ -99,7 +99,7 @@ def estimate_wait_seconds(position: int, flow: QueueFlow) -> int | None:
 
 
 def offer_message(wait_seconds: int | None, limit_minutes: float) -> bool:
-    """Whether the waiting child's page offers 116 111 and a message: nobody on duty, or too long."""
+    """Whether the waiting child's page offers our number and a message: nobody on duty, or too long."""
     return wait_seconds is None or wait_seconds > limit_minutes * 60
 
 
@@ -130,8 +130,6 @@ def prechat_of(conv: Conversation) -> dict[str, Any]:
 
 
 def is_open(settings: Settings, now: dt.datetime | None = None, hours: tuple[int, int] | None = None) -> bool:
-    """Open at ``now``? ``hours`` (from helpline.runtime_config) overrides the environment's."""
-    start, end = hours or settings.opening_hours
+    """Open at ``now``? ``hours`` (from helpline.runtime_config) replace the pack's week by one range a day."""
     local = (now or dt.datetime.now(dt.UTC)).astimezone(settings.timezone)
-    minute = local.hour * 60 + local.minute
-    return bool(start <= minute < end if start < end else minute >= start or minute < end)
+    return runtime_config.week(settings, hours).is_open(local)

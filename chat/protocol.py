@@ -9,10 +9,11 @@ string holds no control character or lone surrogate either.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from helpline import validate
+from helpline import pack, taxonomy, validate
 from helpline.crypto import CryptoError, b64u_decode
 
 
@@ -42,7 +43,7 @@ class Blocked(ProtocolError):
     """The child's identity or device is blocked: no chat for it (chat/abuse.py, ChatService.start)."""
 
     def __init__(self) -> None:
-        super().__init__("blocked", "This chat is closed. You can call 116 111.")
+        super().__init__("blocked", f"This chat is closed. You can call {pack.numbers()['helpline']}.")
 
 
 Check = validate.Check
@@ -82,12 +83,20 @@ def _seq(name: str, value: Any) -> int:
 _choice = validate.choice
 
 
-PRECHAT_FIELDS: dict[str, tuple[str, ...] | None] = {
+def _topics() -> tuple[str, ...]:
+    return pack.active().topics
+
+
+def _age_bands() -> tuple[str, ...]:
+    return taxonomy.load().codes("age_bands")  # the page offers the pack's; "adult" is recorded too
+
+
+# Each question's answers: fixed, from the helpline pack (a function), or free text (None).
+PRECHAT_FIELDS: dict[str, tuple[str, ...] | Callable[[], tuple[str, ...]] | None] = {
     "who": ("child", "adult"),
-    "age_band": ("under10", "10-12", "13-15", "16-17", "18plus", "adult"),
+    "age_band": _age_bands,
     "gender": ("girl", "boy", "other", "unsaid"),
-    "topic": ("online", "bullying", "family", "relationships", "school", "feelings", "health",
-              "violence", "other"),
+    "topic": _topics,
     "municipality": None,
 }
 
@@ -108,7 +117,7 @@ def _prechat(name: str, value: Any) -> dict[str, Any]:
             if options is None:
                 clean[key] = _string(64)(f"prechat.{key}", raw)
             else:
-                clean[key] = _choice(*options)(f"prechat.{key}", raw)
+                clean[key] = _choice(*(options() if callable(options) else options))(f"prechat.{key}", raw)
         else:
             raise ValueError(f"'prechat.{key}' is not a pre-chat question")
     return clean

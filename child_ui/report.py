@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from child_ui import web
+from helpline import pack
 from helpline.i18n import pick_locale
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ async def report_page(request: Request) -> Response:
     locale = pick_locale(request.query_params.get("lang"))
     bundle = services.bundles["report"]
     config: dict[str, Any] = {"strings": report_strings(locale), "lang": locale,
-                              "quick_exit_url": services.settings.quick_exit_url}
+                              "quick_exit_url": services.settings.quick_exit_url, "numbers": pack.numbers()}
     context = {**web._page_context(services, locale), "bundle_src": bundle.src,
                "bundle_integrity": bundle.integrity, "config": config, "state": "report", "slug": "",
                "kinds": KINDS}

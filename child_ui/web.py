@@ -3,31 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import gzip
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_time
 from babel.messages.extract import extract_javascript
 from babel.numbers import get_decimal_symbol, get_group_symbol
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from chat.model import is_open
 from child_ui import more_help
-from helpline import runtime_config
-from helpline.i18n import BABEL_LOCALES, JS_SOURCES, LOCALES_DIR, pick_locale
+from helpline import pack, runtime_config, taxonomy
+from helpline.i18n import BABEL_LOCALES, JS_SOURCES, cached, domain_translations, pick_locale
 from helpline.voice import voice_config
 
 if TYPE_CHECKING:
     from helpline.app import Services
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "helpline" / "data"
 STATIC = Path(__file__).resolve().parent / "static"
 
 # The safety pages, in the order the start page lists them. Each is child_ui/templates/help/<slug>.html.
@@ -39,9 +36,19 @@ PLURAL_RULES = {"(n != 1)": "one-other"}
 
 
 def municipalities() -> list[dict[str, str]]:
-    path = DATA / "municipalities.json"
-    loaded: list[dict[str, str]] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-    return loaded
+    """The helpline pack's municipalities (and their counties) for the pre-chat question."""
+    return [dict(m) for m in pack.active().municipalities]
+
+
+def prechat_choices(locale: str) -> dict[str, list[tuple[str, str]]]:
+    """The pack's pre-chat topics and age bands, (code, label) in its order; the labels are the taxonomy's
+    ``child_label`` (else ``label``) msgids, translated with the child catalog."""
+    data = taxonomy.load().data
+    labels = {name: {item["code"]: item.get("child_label") or item.get("label") or item["code"]
+                     for item in data.get(name, [])} for name in ("topics", "age_bands")}
+    active, catalog = pack.active(), child_translations(locale)
+    return {"topic": [(code, catalog.gettext(labels["topics"].get(code, code))) for code in active.topics],
+            "age_band": [(code, catalog.gettext(labels["age_bands"].get(code, code))) for code in active.age_bands]}
 
 
 def stylesheet() -> str:
@@ -60,18 +67,19 @@ def opens_at(services: Services, locale: str, hours: tuple[int, int] | None = No
 
     ``hours`` are the admins' opening hours (helpline.runtime_config) when they override the default."""
     settings = services.settings
-    if is_open(settings, hours=hours):
+    local = dt.datetime.now(dt.UTC).astimezone(settings.timezone)
+    week = runtime_config.week(settings, hours)
+    if week.is_open(local):
         return None
-    start = (hours or settings.opening_hours)[0]
-    return format_clock(dt.time(start // 60, start % 60), locale)
+    start = week.next_opening(local)
+    return format_clock(start.time(), locale) if start is not None else None
 
 
-@functools.cache
 def child_translations(locale: str) -> NullTranslations:
-    """The child domain alone. The merged catalog lets the console's wording win for a msgid both use
-    ("Connected", "Counsellor", "Under 10"); the child pages keep their own (docs/glossary.md)."""
-    loaded = Translations.load(str(LOCALES_DIR), [locale], "child")
-    return loaded if isinstance(loaded, Translations) else NullTranslations()
+    """The child domain alone (the pack's catalog over the core's). The merged catalog lets the console's
+    wording win for a msgid both use ("Connected", "Counsellor", "Under 10"); the child pages keep their
+    own (docs/glossary.md)."""
+    return domain_translations(locale, ("child",))
 
 
 def _js_messages(path: Path) -> list[str]:
@@ -92,7 +100,7 @@ def _js_plural_ids(path: Path) -> list[tuple[str, str]]:
         return found
 
 
-@functools.cache
+@cached
 def child_js_config(locale: str) -> dict[str, Any]:
     """Everything child.js needs to speak the locale: strings, plural forms and their rule, number symbols.
 
@@ -150,8 +158,9 @@ def _render(services: Services, request: Request, template: str, context: dict[s
 def _page_context(services: Services, locale: str) -> dict[str, Any]:
     bundle = services.bundles["child"]
     other = "en" if locale == "sq" else "sq"
+    numbers = pack.numbers()  # the pack's numbers and brand reach the catalog's strings as placeholders
     return {"bundle_src": bundle.src, "bundle_integrity": bundle.integrity, "inline_css": services.child_css,
-            "safety_pages": SAFETY_PAGES, "brand": "ALO 116 111",
+            "safety_pages": SAFETY_PAGES, "brand": numbers["brand"], "numbers": numbers,
             "lang_query": "" if locale == "sq" else f"?lang={locale}",
             "other_lang": other, "other_lang_name": LANGUAGE_NAMES[other]}
 
@@ -170,12 +179,14 @@ async def child_page(request: Request) -> Response:
         "ws_path": "/ws/child",
         "lang": locale,
         "autolock_minutes": services.settings.child_autolock_minutes,
+        "numbers": pack.numbers(),  # for fmt(): `%(helpline)s` in a string (helpline/static/js/fmt.js)
         # Loaded only when a waiting child needs it (child_waiting.js, ADR 0027).
         "waiting": {"src": waiting.src, "integrity": waiting.integrity},
         **voice_config(services, "voice_child"),
     }
     return _render(services, request, "child.html", {
         **_page_context(services, locale), "config": config, "municipalities": services.municipalities,
+        "prechat": prechat_choices(locale),
         "open": open_now, "opens_at": config["opens_at"], "state": "welcome" if open_now else "closed", "slug": "",
     }, locale)
 
@@ -185,7 +196,7 @@ async def safety_page(request: Request) -> Response:
     services: Services = request.app.state.services
     locale = pick_locale(request.query_params.get("lang"))
     slug = request.path_params.get("slug", "")
-    config = {"quick_exit_url": services.settings.quick_exit_url, "lang": locale}
+    config = {"quick_exit_url": services.settings.quick_exit_url, "lang": locale, "numbers": pack.numbers()}
     found = slug in SAFETY_PAGES
     extra: dict[str, Any] = {}
     if slug == "more-help":  # the unit of the municipality she picks (issue 19)

@@ -294,10 +294,10 @@ async def delete_canned(call: StaffCall) -> Response:
 async def _settings_view(call: StaffCall) -> dict[str, Any]:
     current = await runtime_config.current(call.services.store, call.services.settings)
     return {
-        "opening_hours": runtime_config.format_hours(current["opening_hours"]),
+        "opening_hours": current["opening_hours"],
         "max_chats": current["max_chats"],
         "overridden": current["overridden"],
-        "defaults": {"opening_hours": runtime_config.format_hours(current["defaults"]["opening_hours"]),
+        "defaults": {"opening_hours": current["defaults"]["opening_hours"],
                      "max_chats": current["defaults"]["max_chats"]},
         "timezone": str(call.services.settings.timezone),
     }

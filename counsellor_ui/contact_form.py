@@ -21,7 +21,7 @@ from helpline.staffweb import Refused, StaffCall
 from helpline.validate import Optional
 from stats.rollups import county_of_municipality
 
-county_of = county_of_municipality  # each municipality's county (helpline/data/municipalities.json)
+county_of = county_of_municipality  # each municipality's county (the helpline pack's municipalities.json)
 MAX_NOTE_BYTES = 16384
 MAX_DURATION = 24 * 3600
 KEY = validate.string(96, 96)  # a wrapped 32-byte key: 72 bytes in base64url

@@ -1,4 +1,4 @@
-"""Contacts that did not come through the chat: a 116 111 call, an e-mail, a visit, a letter, a report.
+"""Contacts that did not come through the chat: a call to the helpline, an e-mail, a visit, a letter, a report.
 
 The console records one with the same form and rules as a chat's wrap-up (counsellor_ui.contact_form)
 into the same table, ``case_records`` (docs/adr/0025-one-contact-one-form.md). The browser names the

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
-from helpline import runtime_config, validate
+from helpline import pack, runtime_config, validate
 from helpline.i18n import N_
 from helpline.models import Debrief, Role, Staff, utcnow
 from helpline.security import audit
@@ -25,7 +25,7 @@ DEFAULT_PROTOCOL = N_(
     "1. Stay in the chat. Tell the child you are getting help and that you are staying with them.\n"
     "2. Ask where the child is now and whether they are safe this minute.\n"
     "3. A supervisor has been alerted and will join you.\n"
-    "4. If a life is in danger now, prepare an emergency referral to the police (129) or the Child "
+    "4. If a life is in danger now, prepare an emergency referral to the police (%(police)s) or the Child "
     "Protection Officer. Ask the child what they agree to share.\n"
     "5. If the child does not agree and a life is at risk, ask a supervisor to approve sharing without "
     "consent. Share only what is needed.\n"
@@ -39,7 +39,7 @@ def _refusal(call: StaffCall, exc: ReferralError) -> Refused:
 async def protocol(call: StaffCall) -> Response:
     text = await runtime_config.emergency_protocol(call.services.store, call.locale)
     return JSONResponse({
-        "protocol": text or call.t(DEFAULT_PROTOCOL),
+        "protocol": text or call.t(DEFAULT_PROTOCOL) % pack.numbers(),
         "custom": text is not None,
         "items": list(CONSENT_ITEMS),
         "ask_reasons": list(disclosures.ASK_REASONS),

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from counsellor_ui import admin, auth, cases, casework, contacts, emergency, followups, handover, keys, mfa, supervise
+from helpline import pack
 from helpline.i18n import month_names, pick_locale
 from helpline.voice import voice_config
 
@@ -27,7 +28,7 @@ async def console_page(request: Request) -> Response:
     bundle = services.bundles["console"]
     config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff",
               "timezone": str(services.settings.timezone), "months": month_names(locale),
-              **voice_config(services, "voice")}
+              "numbers": pack.numbers(), **voice_config(services, "voice")}
     return services.render(request, "console.html", {
         "bundle_src": bundle.src, "bundle_integrity": bundle.integrity, "config": config,
     }, locale=locale, headers={"cache-control": "no-store"})

@@ -41,7 +41,7 @@ from chat.broker import Broker, make_broker
 from chat.hub import STAFF_CHANNEL, Hub, revoke_notice
 from chat.service import ChatService
 from chat.teamwork import Teamwork
-from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, metrics, openapi, retention, staffweb, timing
+from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, metrics, openapi, pack, retention, staffweb, timing
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
 from helpline.jobs import Scheduler
 from helpline.middleware import BodyLimit, ForgetClient, PublicHost, SecurityHeaders, content_security_policy
@@ -125,6 +125,9 @@ def build_services(settings: Settings) -> Services:
     chat_service = ChatService(store, broker, settings)
     org_public = keys.load_public_key(settings.org_public_key_file)
     css = child_ui.web.stylesheet()
+    templates = i18n.make_environment([ROOT / "child_ui" / "templates", ROOT / "stats" / "templates",
+                                       ROOT / "counsellor_ui" / "templates"])
+    templates.globals.update(brand=pack.active().brand, numbers=pack.numbers())
     return Services(
         settings=settings, engine=engine, sessionmaker=sessionmaker, store=store, broker=broker,
         chat=chat_service, teamwork=Teamwork(chat_service),
@@ -132,8 +135,7 @@ def build_services(settings: Settings) -> Services:
         org_signing_key=keys.load_optional_signing_key(settings.org_key_file),
         server_secret=keys.load_or_create_secret(settings.secret_file),
         bundles=bundle.build_all(org_public),
-        templates=i18n.make_environment([ROOT / "child_ui" / "templates", ROOT / "stats" / "templates",
-                                         ROOT / "counsellor_ui" / "templates"]),
+        templates=templates,
         child_css=Markup(css),  # noqa: S704 - our own stylesheet, not user input  # nosec B704
         municipalities=child_ui.web.municipalities(),
     )
@@ -180,6 +182,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     datadir.keep_private()  # the database, its WAL, the outbox: the service user's only
     datadir.tighten(settings)
+    helpline_pack = pack.use(settings.data_dir)  # the installed helpline pack, else packs/al
+    i18n.configure(helpline_pack.languages, helpline_pack.default_language)
     throttle.configure(settings.throttle_max_rows)
     timing.configure(settings.timing_file)
     services = build_services(settings)

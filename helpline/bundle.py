@@ -22,11 +22,12 @@ NACL = ROOT / "node_modules" / "tweetnacl" / "nacl.min.js"
 WIRE = ROOT / "helpline" / "static" / "js" / "wire.js"
 READERS = ROOT / "helpline" / "static" / "js" / "readers.js"  # sealing for a team of readers (ADR 0027)
 L10N = ROOT / "helpline" / "static" / "js" / "l10n.js"  # staff pages: dates, times, plurals
+FMT = ROOT / "helpline" / "static" / "js" / "fmt.js"  # `%(helpline)s` in a string from the page's numbers
 VOICE = ROOT / "helpline" / "static" / "js" / "voice.js"
 SOURCES: dict[str, list[Path]] = {
     # The child's pages (child_ui/): the chat page and, below, the public report page.
-    "child": [NACL, WIRE, ROOT / "child_ui" / "static" / "child.js"],
-    "console": [NACL, WIRE, L10N, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
+    "child": [NACL, WIRE, FMT, ROOT / "child_ui" / "static" / "child.js"],
+    "console": [NACL, WIRE, L10N, FMT, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                               for name in ("console", "console_auth", "console_cases", "console_supervise",
                                            "console_admin", "console_refcore", "console_referrals", "console_follow",
                                            "console_refcheck",
@@ -39,9 +40,10 @@ SOURCES: dict[str, list[Path]] = {
                                    for name in ("console", "console_auth", "console_refcore", "console_follow",
                                                 "console_portal"))],
     # The public page for reporting illegal content at /report: it encrypts the report itself.
-    "report": [NACL, WIRE, READERS, ROOT / "child_ui" / "static" / "report.js"],
-    # Loaded by the chat page only when a waiting child needs it (116 111, a left message, "I am in
-    # danger now"): on top of the child bundle, so without tweetnacl and wire.js, and with its own strings.
+    "report": [NACL, WIRE, READERS, FMT, ROOT / "child_ui" / "static" / "report.js"],
+    # Loaded by the chat page only when a waiting child needs it (the helpline's number, a left message,
+    # "I am in danger now"): on top of the child bundle, so without tweetnacl, wire.js and fmt.js, and with
+    # its own strings.
     "child_waiting": [READERS, ROOT / "child_ui" / "static" / "child_waiting.js"],
     # Voice calls (ADR 0033): loaded by the pages only when a call starts, after their own bundle.
     "voice": [VOICE],

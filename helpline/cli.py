@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from helpline.commands import directory, notices, records, server, staff, statistics
+from helpline.commands import pack as pack_commands
 from helpline.commands.database import cmd_db_upgrade
 from helpline.commands.first_run import cmd_setup
 from helpline.datadir import keep_private
@@ -58,7 +59,7 @@ def _add_directory_commands(sub: argparse._SubParsersAction[argparse.ArgumentPar
     agencies = sub.add_parser("directory", help="agencies that receive referrals").add_subparsers(
         required=True, metavar="ACTION")
     load = agencies.add_parser("load", help="add or update every agency of the data file (by code)")
-    load.add_argument("--file", help="data file (default referral/data/agencies.json)")
+    load.add_argument("--file", help="data file (default: the helpline pack's agencies.json)")
     load.set_defaults(func=directory.cmd_directory_load)
     listing = agencies.add_parser("list", help="list the agencies")
     listing.add_argument("--kind")
@@ -72,6 +73,17 @@ def _add_directory_commands(sub: argparse._SubParsersAction[argparse.ArgumentPar
     officer.add_argument("code")
     officer.add_argument("--email", help="where their referral notices go")
     officer.set_defaults(func=directory.cmd_directory_officer)
+
+
+def _add_pack_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    packs = sub.add_parser("pack", help="the helpline pack: languages, numbers, places, directory (docs/packs.md)"
+                           ).add_subparsers(required=True, metavar="ACTION")
+    check = packs.add_parser("check", help="name every problem of a pack folder (exit 1 if there is one)")
+    check.add_argument("dir", help="the pack folder (with pack.toml)")
+    check.set_defaults(func=pack_commands.cmd_pack_check)
+    load = packs.add_parser("load", help="check a pack, then install it in the data folder and load its directory")
+    load.add_argument("dir", help="the pack folder (with pack.toml)")
+    load.set_defaults(func=pack_commands.cmd_pack_load)
 
 
 def _add_audit_and_notice_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -125,6 +137,7 @@ def parser() -> argparse.ArgumentParser:
     _add_staff_commands(sub)
     _add_operation_commands(sub)
     _add_directory_commands(sub)
+    _add_pack_commands(sub)
     _add_audit_and_notice_commands(sub)
     _add_statistics_commands(sub)
     return top

@@ -1,26 +1,34 @@
 """Babel catalogs for templates, server messages and browser scripts.
 
 Each area has its own domain (``child``, ``console``) so its catalog can be edited
-on its own; at run time they are merged into one translation per locale.
+on its own; at run time they are merged into one translation per locale. The helpline pack's
+catalogs (``<pack>/locales``) come first; a string they lack comes from the core catalog, then, for a
+language other than English (the msgids' own), from the default language's.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+import io
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from babel.dates import get_month_names
 from babel.messages.extract import extract_javascript
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+
+from helpline import pack
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES_DIR = ROOT / "locales"
 DOMAINS = ("child", "console")
-LOCALES = ("sq", "en")
+LOCALES: tuple[str, ...] = ("sq", "en")
 DEFAULT_LOCALE = "sq"
+SOURCE_LANGUAGE = "en"  # the msgids are English: an English string missing from a catalog is already right
 BABEL_LOCALES = {"sq": "sq_AL", "en": "en"}
 JS_SOURCES: dict[str, list[Path]] = {
     "child": [ROOT / "child_ui" / "static" / "child.js"],
@@ -28,24 +36,86 @@ JS_SOURCES: dict[str, list[Path]] = {
 }
 
 
-def pick_locale(requested: str | None, fallback: str = DEFAULT_LOCALE) -> str:
-    return requested if requested in LOCALES else fallback
+F = TypeVar("F", bound=Callable[..., Any])
+_CACHES: list[Callable[[], None]] = []
 
 
-@functools.cache
-def translations(locale: str) -> NullTranslations:
-    """All domains of one locale merged; English falls back to the msgid itself."""
-    merged: NullTranslations | None = None
-    for domain in DOMAINS:
-        loaded = Translations.load(str(LOCALES_DIR), [locale], domain)
-        if not isinstance(loaded, Translations):
-            continue
+def cached(function: F) -> F:
+    """functools.cache, emptied by configure() (a new pack brings other catalogs)."""
+    wrapped = functools.cache(function)
+    _CACHES.append(wrapped.cache_clear)
+    return wrapped  # type: ignore[return-value]
+
+
+def configure(languages: Iterable[str], default: str) -> None:
+    """The languages the service speaks (the helpline pack's), the first page's being ``default``."""
+    global LOCALES, DEFAULT_LOCALE
+    LOCALES = tuple(languages)
+    DEFAULT_LOCALE = default if default in LOCALES else LOCALES[0]
+    for locale in LOCALES:
+        BABEL_LOCALES.setdefault(locale, locale)
+    for clear in _CACHES:
+        clear()
+
+
+def locales() -> tuple[str, ...]:
+    return LOCALES
+
+
+def default_locale() -> str:
+    return DEFAULT_LOCALE
+
+
+def pick_locale(requested: str | None, fallback: str | None = None) -> str:
+    return requested if requested in LOCALES else (fallback or DEFAULT_LOCALE)
+
+
+def pack_catalog(root: Path, locale: str, domain: str) -> Translations | None:
+    """A pack's catalog: its compiled .mo (`helpline pack load`), else its .po compiled in memory."""
+    folder = root / "locales" / locale / "LC_MESSAGES"
+    mo, po = folder / f"{domain}.mo", folder / f"{domain}.po"
+    if mo.is_file() and (not po.is_file() or mo.stat().st_mtime_ns >= po.stat().st_mtime_ns):
+        with mo.open("rb") as handle:
+            return Translations(handle, domain)
+    if not po.is_file():
+        return None
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=locale, domain=domain)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain)
+
+
+def _stack(found: list[Translations]) -> Translations | None:
+    """Later catalogs win over earlier ones; the first's plural rule stays (same language)."""
+    merged: Translations | None = None
+    for loaded in found:
         if merged is None:
             merged = loaded
         else:
-            assert isinstance(merged, Translations)
             merged.merge(loaded)
+    return merged
+
+
+@cached
+def domain_translations(locale: str, domains: tuple[str, ...] = DOMAINS) -> NullTranslations:
+    """The core catalogs of ``domains`` with the pack's over them, and the default language behind."""
+    core = [Translations.load(str(LOCALES_DIR), [locale], domain) for domain in domains]
+    root = pack.active().root
+    own = [pack_catalog(root, locale, domain) for domain in domains]
+    merged = _stack([c for c in core if isinstance(c, Translations)] + [c for c in own if c is not None])
+    if locale.split("_")[0] != SOURCE_LANGUAGE and locale != DEFAULT_LOCALE:
+        behind = domain_translations(DEFAULT_LOCALE, domains)
+        if merged is None:
+            return behind
+        merged.add_fallback(behind)
     return merged or NullTranslations()
+
+
+def translations(locale: str) -> NullTranslations:
+    """All domains of one locale merged; English falls back to the msgid itself."""
+    return domain_translations(locale, DOMAINS)
 
 
 def N_(message: str) -> str:  # noqa: N802 - the marker name pybabel extracts by default
@@ -69,7 +139,7 @@ def js_messages(path: Path) -> list[str]:
         return messages
 
 
-@functools.cache
+@cached
 def js_strings(domain: str, locale: str) -> dict[str, str]:
     """The translated strings a browser script asks for with ``_("…")``, for its config block."""
     catalog = translations(locale)

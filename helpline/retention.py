@@ -6,13 +6,17 @@ ever open):
 - conversations ended or abandoned before the cut-off: every message, the wrapped conversation
   keys, transfer notes, and the case record's encrypted note with its wrapped note keys;
 - referrals closed before the cut-off: the encrypted content (left empty), the encrypted bodies
-  of their events (questions, answers, actions) and the wrapped referral keys.
+  of their events (questions, answers, actions) and the wrapped referral keys;
+- cases closed before the cut-off: the case key wrapped for each of its team (the team rows go),
+  the follow-up texts, and each linked contact's note key sealed under the case key;
+- shift handover notes written before the cut-off.
 
 What stays, for statistics and the audit trail: the conversation rows (times, pre-chat answers,
 `last_seq` = how many messages there were, feedback), case records without their note
 (categories, risk, outcome), referral rows without their content (agency, urgency, category,
-states, times), referral events without bodies (who moved what when), and the audit chain, which
-gets one `retention.purge` row per run that removed anything.
+states, times), case rows and their follow-ups' dates without any text, referral events without
+bodies (who moved what when), and the audit chain, which gets one `retention.purge` row per run
+that removed anything.
 
 `helpline purge` runs it once; every server process runs it at start and then every
 HELPLINE_PURGE_INTERVAL_MINUTES, as a job of the app's scheduler (helpline/jobs.py). Runs are
@@ -31,10 +35,14 @@ from sqlalchemy.engine import CursorResult
 
 from helpline.db import Store
 from helpline.models import (
+    Case,
+    CaseMember,
     CaseRecord,
+    CaseTask,
     Conversation,
     ConversationKey,
     ConversationState,
+    HandoverNote,
     Message,
     Referral,
     ReferralEvent,
@@ -63,6 +71,9 @@ class Purged:
     referral_contents: int = 0
     referral_event_bodies: int = 0
     referral_keys: int = 0
+    case_keys: int = 0
+    case_task_texts: int = 0
+    handover_notes: int = 0
 
     @property
     def total(self) -> int:
@@ -83,6 +94,8 @@ async def purge(store: Store, settings: Settings, now: dt.datetime | None = None
     old_convs = select(Conversation.id).where(Conversation.state.in_(CLOSED_CONVERSATIONS),
                                               Conversation.ended_at.is_not(None), Conversation.ended_at <= before)
     old_refs = select(Referral.id).where(Referral.closed_at.is_not(None), Referral.closed_at <= before)
+    # A closed case's last change is its closing (reopening or any edit moves updated_at on).
+    old_cases = select(Case.id).where(Case.status == "closed", Case.updated_at <= before)
     async with store.write() as db:
         done = Purged(
             messages=_count(await db.execute(delete(Message).where(Message.conversation_id.in_(old_convs)))),
@@ -103,6 +116,13 @@ async def purge(store: Store, settings: Settings, now: dt.datetime | None = None
                 update(ReferralEvent).where(ReferralEvent.referral_id.in_(old_refs), ReferralEvent.body.is_not(None))
                 .values(body=None))),
             referral_keys=_count(await db.execute(delete(ReferralKey).where(ReferralKey.referral_id.in_(old_refs)))),
+            case_keys=_count(await db.execute(delete(CaseMember).where(CaseMember.case_id.in_(old_cases)))) + _count(
+                await db.execute(update(CaseRecord).where(CaseRecord.case_id.in_(old_cases),
+                                                          CaseRecord.case_note_key.is_not(None))
+                                 .values(case_note_key=None))),
+            case_task_texts=_count(await db.execute(
+                update(CaseTask).where(CaseTask.case_id.in_(old_cases), CaseTask.text.is_not(None)).values(text=None))),
+            handover_notes=_count(await db.execute(delete(HandoverNote).where(HandoverNote.created_at <= before))),
         )
         if done.total:
             await audit.record(db, "system", "retention.purge", "content",

@@ -15,15 +15,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from helpline import pack
 from helpline.db import StoreUnavailable
 from helpline.models import ConfigValue, utcnow
+from helpline.opening import OpeningHours, format_range
 
 if TYPE_CHECKING:
     from helpline.db import Store
     from helpline.settings import Settings
 
 CACHE_SECONDS = 5.0
-OPENING_HOURS = "opening_hours"  # [start minute, end minute] in the helpline's time zone
+OPENING_HOURS = "opening_hours"  # [start minute, end minute] every day, in the helpline's time zone
 MAX_CHATS = "max_chats"
 MAX_CHATS_LIMIT = 20
 EMERGENCY_PROTOCOL = "emergency_protocol"  # {locale: text}; the catalog's default where absent
@@ -55,7 +57,7 @@ def parse_hours(text: str) -> tuple[int, int] | None:
 
 
 def format_hours(hours: tuple[int, int] | list[int]) -> str:
-    return f"{hours[0] // 60:02d}:{hours[0] % 60:02d}-{hours[1] // 60:02d}:{hours[1] % 60:02d}"
+    return format_range(hours)
 
 
 def valid_max_chats(value: Any) -> int | None:
@@ -84,12 +86,26 @@ async def _values(store: Store) -> dict[str, Any]:
     return _cache
 
 
-async def opening_hours(store: Store, settings: Settings) -> tuple[int, int]:
+async def opening_hours(store: Store, settings: Settings) -> tuple[int, int] | None:
+    """One range for every day when the console or HELPLINE_OPENING_HOURS sets one, else None."""
     hours = valid_hours((await _values(store)).get(OPENING_HOURS))
     if hours is not None:
         return hours
-    default: tuple[int, int] = settings.opening_hours
+    default: tuple[int, int] | None = settings.opening_hours
     return default
+
+
+def week(settings: Settings, hours: tuple[int, int] | None = None) -> OpeningHours:
+    """The hours that apply: ``hours`` (from opening_hours above) every day, else the pack's week."""
+    if hours is not None:
+        return OpeningHours.daily(hours)
+    if settings.opening_hours is not None:
+        return OpeningHours.daily(settings.opening_hours)
+    return pack.active().hours
+
+
+def describe(hours: tuple[int, int] | list[int] | OpeningHours) -> str:
+    return hours.describe() if isinstance(hours, OpeningHours) else format_hours(hours)
 
 
 def _max_chats_or_default(stored: Any, settings: Settings) -> int:
@@ -122,10 +138,10 @@ async def current(store: Store, settings: Settings) -> dict[str, Any]:
     """What applies now and whether it comes from the console or the environment."""
     values = await _values(store)
     return {
-        OPENING_HOURS: list(await opening_hours(store, settings)),
+        OPENING_HOURS: describe(week(settings, await opening_hours(store, settings))),
         MAX_CHATS: await max_chats(store, settings),
         "overridden": sorted(k for k in KEYS if k in values),
-        "defaults": {OPENING_HOURS: list(settings.opening_hours), MAX_CHATS: settings.max_chats},
+        "defaults": {OPENING_HOURS: describe(week(settings)), MAX_CHATS: settings.max_chats},
     }
 
 

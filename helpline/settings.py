@@ -7,7 +7,6 @@ default. A bad value stops the start with a message that names the variable.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from helpline.opening import parse_range
 from helpline.sentinel_url import is_sentinel_url, parse_sentinel_url
 
 
@@ -85,18 +85,19 @@ def _stats_k(text: str) -> int:
     return value
 
 
-def _opening_hours(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", text.strip())
-    if not match:
-        raise ValueError("must look like 08:00-22:00 (00:00-24:00 means always open)")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    start, end = h1 * 60 + m1, h2 * 60 + m2
-    if not (0 <= start < 24 * 60 and 0 < end <= 24 * 60 and m1 < 60 and m2 < 60):
-        raise ValueError("hours must be within 00:00-24:00")
-    return start, end
+def _opening_hours(text: str) -> tuple[int, int] | None:
+    """Empty: the helpline pack's week (helpline.opening); else one range for every day."""
+    if not text.strip():
+        return None
+    try:
+        return parse_range(text)
+    except ValueError:
+        raise ValueError("must be empty or look like 08:00-22:00 (00:00-24:00 means always open)") from None
 
 
-def _timezone(text: str) -> ZoneInfo:
+def _timezone(text: str) -> ZoneInfo | None:
+    if not text.strip():
+        return None  # the helpline pack's, set in load_settings
     try:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -154,9 +155,10 @@ SETTINGS: tuple[Setting, ...] = (
             "refused (421) except /healthz (empty: taken from the Host header)", _origin),
     Setting("HELPLINE_COOKIE_SECURE", "true", "Send staff cookies only over HTTPS (and http://127.0.0.1)",
             _bool),
-    Setting("HELPLINE_OPENING_HOURS", "00:00-24:00", "Daily chat hours in HELPLINE_TIMEZONE",
-            _opening_hours),
-    Setting("HELPLINE_TIMEZONE", "Europe/Tirane", "Time zone of the opening hours", _timezone),
+    Setting("HELPLINE_OPENING_HOURS", "",
+            "Chat hours for every day in HELPLINE_TIMEZONE, e.g. 08:00-22:00 (empty: the helpline pack's week and "
+            "holidays, docs/packs.md)", _opening_hours),
+    Setting("HELPLINE_TIMEZONE", "", "Time zone of the opening hours (empty: the helpline pack's)", _timezone),
     Setting("HELPLINE_QUICK_EXIT_URL", "https://www.google.com/",
             "Where the child page's quick exit goes (replacing the page in the history)"),
     Setting("HELPLINE_MAX_FRAME_BYTES", "65536", "Largest WebSocket frame accepted", _positive_int),
@@ -194,7 +196,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_LONG_WAIT_MINUTES", "5", "A child waiting longer than this alerts supervisors", _positive_int),
     Setting("HELPLINE_MESSAGE_OFFER_MINUTES", "20",
             "A waiting child whose estimated wait is longer than this (or who has no counsellor on duty) is "
-            "offered 116 111 and a message the next counsellor answers (a decimal is allowed)", _positive_float),
+            "offered our number and a message the next counsellor answers (a decimal is allowed)", _positive_float),
     Setting("HELPLINE_TAKEOVER_AFTER_SECONDS", "180",
             "A chat whose counsellor's console has been gone this long may be taken over by a supervisor or "
             "returned to the queue (ADR 0027)", _positive_int),
@@ -291,7 +293,8 @@ class Settings:
         return str(self.database_url).startswith("sqlite")
 
 
-def _read_dotenv(path: Path) -> dict[str, str]:
+def read_dotenv(path: Path) -> dict[str, str]:
+    """The ``NAME=value`` lines of a ``.env`` file (empty if there is none)."""
     found: dict[str, str] = {}
     if not path.is_file():
         return found
@@ -306,7 +309,7 @@ def _read_dotenv(path: Path) -> dict[str, str]:
 def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
     """Reads and validates every setting; raises SettingsError naming each bad one."""
     env = dict(os.environ if environ is None else environ)
-    file_values = _read_dotenv(dotenv) if dotenv is not None else {}
+    file_values = read_dotenv(dotenv) if dotenv is not None else {}
     known = {s.name for s in SETTINGS}
     problems = [f"{name} is not a Helpline setting" for name in env if name.startswith("HELPLINE_")
                 and name not in known and not name.startswith("HELPLINE_TEST_")]
@@ -317,6 +320,17 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
             values[setting.name] = setting.parse(raw)
         except ValueError as exc:
             problems.append(f"{setting.name}: {exc}")
+    if not problems and values["HELPLINE_TIMEZONE"] is None:
+        _pack_timezone(values, problems)
     if problems:
         raise SettingsError("Helpline cannot start:\n  " + "\n  ".join(problems))
     return Settings(values)
+
+
+def _pack_timezone(values: dict[str, Any], problems: list[str]) -> None:
+    from helpline import pack  # the pack is found through the data folder set above
+
+    try:
+        values["HELPLINE_TIMEZONE"] = _timezone(pack.for_data_dir(values["HELPLINE_DATA_DIR"]).timezone)
+    except (ValueError, OSError) as exc:
+        problems.append(f"the helpline pack's time zone: {exc}")

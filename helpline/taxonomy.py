@@ -1,7 +1,8 @@
 """The contact taxonomy (Child Helpline International's framework, with local additions) as data.
 
-helpline/data/chi_taxonomy.json is versioned; each case record keeps the version it used. Labels are
-English msgids, translated through the console catalog (the Babel extractor below reads them).
+The helpline pack's taxonomy.json (packs/al/taxonomy.json ships) is versioned; each case record keeps
+the version it used. Labels are English msgids, translated through the console catalog; the pre-chat's
+``child_label``s (topics, age bands) through the child catalog (the Babel extractors below read them).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from helpline import pack
 from helpline.i18n import translate
 
-PATH = Path(__file__).resolve().parent / "data" / "chi_taxonomy.json"
 LISTS = ("contact_types", "risk_levels", "outcomes", "age_bands", "genders", "channels", "contact_by")
 
 
@@ -50,9 +51,14 @@ class Taxonomy:
         return result
 
 
-@functools.cache
 def load() -> Taxonomy:
-    data = json.loads(PATH.read_text(encoding="utf-8"))
+    """The active helpline pack's taxonomy."""
+    return read(pack.active().taxonomy_file)
+
+
+@functools.cache
+def read(path: Path) -> Taxonomy:
+    data = json.loads(path.read_text(encoding="utf-8"))
     return Taxonomy(str(data["version"]), data)
 
 
@@ -72,3 +78,13 @@ def extract_labels(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
     """Babel extraction method for the taxonomy file (see locales/console.cfg)."""
     for label in _labels(json.loads(fileobj.read().decode("utf-8"))):
         yield 1, "_", label, []
+
+
+def extract_child_labels(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
+                         options: Any) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel extraction method for the pre-chat labels of the taxonomy file (see locales/child.cfg)."""
+    data = json.loads(fileobj.read().decode("utf-8"))
+    for name in ("topics", "age_bands"):
+        for item in data.get(name, []):
+            if isinstance(item.get("child_label"), str):
+                yield 1, "_", item["child_label"], []

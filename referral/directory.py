@@ -1,6 +1,7 @@
-"""The agency directory: a versioned data file in the repository, loaded into ``agencies`` by code.
+"""The agency directory: a versioned data file of the helpline pack, loaded into ``agencies`` by code.
 
-`helpline directory load` (and `helpline setup`) upsert every agency of referral/data/agencies.json;
+`helpline directory load`, `helpline pack load` (and `helpline setup`) upsert every agency of the pack's
+agencies.json (packs/al/agencies.json ships);
 agencies added by admins (codes not in the file) are left alone. Contacts (fallback address,
 officers) belong to the installation, not the file, so a reload never overwrites them.
 """
@@ -8,8 +9,6 @@ officers) belong to the installation, not the file, so a reload never overwrites
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline import pack
 from helpline.models import Agency
 
-DATA_FILE = Path(__file__).resolve().parent / "data" / "agencies.json"
 KINDS = ("helpline", "cpu", "police", "police_cyber", "state_agency", "health", "education", "social", "ngo",
          "psychological", "legal", "medical", "shelter")  # the last four: the services directory (issue 19)
 FILE_FIELDS = ("name", "kind", "county", "municipality")
@@ -37,8 +36,14 @@ class LoadResult:
     unchanged: int
 
 
-def read_file(path: Path = DATA_FILE) -> dict[str, Any]:
+def data_file() -> Path:
+    """The active helpline pack's agencies.json."""
+    return pack.active().agencies_file
+
+
+def read_file(path: Path | None = None) -> dict[str, Any]:
     """Reads and checks the data file; raises ValueError naming the first bad entry."""
+    path = path or data_file()
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data.get("version"), str) or not isinstance(data.get("agencies"), list):
         raise ValueError(f"{path}: needs a 'version' string and an 'agencies' list")
@@ -55,7 +60,7 @@ def read_file(path: Path = DATA_FILE) -> dict[str, Any]:
     return data
 
 
-async def load(db: AsyncSession, path: Path = DATA_FILE) -> LoadResult:
+async def load(db: AsyncSession, path: Path | None = None) -> LoadResult:
     """Upserts every agency of the file by code, in the caller's transaction; idempotent."""
     data = read_file(path)
     existing = {a.code: a for a in (await db.execute(select(Agency))).scalars()}
@@ -78,20 +83,19 @@ async def load(db: AsyncSession, path: Path = DATA_FILE) -> LoadResult:
     return LoadResult(str(data["version"]), added, updated, unchanged)
 
 
-def slug(name: str) -> str:
-    """'Malësi e Madhe' -> 'malesi-e-madhe': how the data file builds its codes."""
-    plain = unicodedata.normalize("NFKD", name.replace("ë", "e").replace("Ë", "E")).encode("ascii", "ignore")
-    return re.sub(r"[^a-z0-9]+", "-", plain.decode("ascii").lower()).strip("-")
+slug = pack.slug  # 'Malësi e Madhe' -> 'malesi-e-madhe': how routing builds codes from place names
 
 
 def suggest_code(municipality: str | None, county: str | None, concern: str | None) -> str | None:
-    """The agency code a referral form proposes first (the counsellor may pick any other)."""
+    """The agency code a referral form proposes first (the counsellor may pick any other), by the
+    helpline pack's [routing] rules."""
+    rules = pack.active()
     if concern in CYBER_CONCERNS:
-        return "police-cyber"
+        return rules.route("cyber")
     if concern in POLICE_CONCERNS:
-        return f"police-{slug(county)}" if county else "police-state"
+        return rules.route("police", municipality, county) if county else rules.route("police_national")
     if municipality:
-        return f"cpu-{slug(municipality)}"
+        return rules.route("child_protection", municipality, county or rules.county_of.get(municipality))
     return None
 
 

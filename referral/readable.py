@@ -14,18 +14,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline import pack
 from helpline.i18n import N_
 from helpline.models import Agency, Role, Staff
 from referral import repository
 from referral.service import ReferralError
 
-STATE_AGENCY = "ashdmf"
-STATE_POLICE = "police-state"
-FALLBACK_BY_KIND = {"cpu": STATE_AGENCY, "police": STATE_POLICE, "police_cyber": STATE_POLICE}
+# The helpline pack's [routing] rule naming each kind's fallback; any other kind falls back to the State Agency.
+FALLBACK_BY_KIND = {"cpu": "state_agency", "police": "police_national", "police_cyber": "police_national"}
 
 
 def fallback_code(agency: Agency) -> str | None:
-    code = FALLBACK_BY_KIND.get(agency.kind, STATE_AGENCY)
+    code = pack.active().route(FALLBACK_BY_KIND.get(agency.kind, "state_agency"))
     return None if code == agency.code else code
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline import pack
 from helpline.i18n import N_
 from helpline.models import Agency, Referral, Staff
 from helpline.security import audit, pow, throttle
@@ -34,13 +35,17 @@ from referral.service import (
 )
 
 REPORT_KINDS = ("sexual_images", "grooming", "threats", "other")
-REPORT_AGENCY = "police-cyber"
 REPORT_ACTOR = "public:report"
 REPORTS_PER_MINUTE = 30  # reports a minute from which each more doubling makes the proof of work a bit harder
 REPORT_POW = b"report-pow"
 STATUS_LOOKUPS = 20  # look-ups of one code per STATUS_WINDOW; the first of each window is audited
 STATUS_WINDOW = dt.timedelta(hours=1)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on phones
+
+
+def report_agency() -> str:
+    """Who receives the public report page's reports: the helpline pack's cybercrime unit ([routing] cyber)."""
+    return pack.active().route("cyber")
 
 
 def new_report_code() -> str:
@@ -54,7 +59,7 @@ def report_code_hash(server_secret: bytes, code: str) -> str:
 
 
 async def report_readers(db: AsyncSession) -> tuple[Agency, list[Staff]]:
-    agency = await agency_by_code(db, REPORT_AGENCY)
+    agency = await agency_by_code(db, report_agency())
     return agency, await readers(db, agency, None)
 
 
@@ -71,7 +76,7 @@ async def create_report(db: AsyncSession, settings: Settings, server_secret: byt
     # how many reports arrive (check_report_proof); a report with one is never refused for the rest.
     agency, people = await report_readers(db)
     if not people:
-        raise ReferralError(503, N_("Reports cannot be received right now. Please call 116 111."))
+        raise ReferralError(503, N_("Reports cannot be received right now. Please call %(helpline)s."), pack.numbers())
     code = new_report_code()
     referral = Referral(id=new_id(), agency_id=agency.id, urgency="urgent", chi_category=f"illegal_content.{kind}",
                         state=ReferralState.DRAFT.value, consent={}, content=check_body(content, MAX_CONTENT_BYTES),

@@ -1,7 +1,7 @@
 """The services directory (issue 19, ADR 0034): the agency directory plus each service's public
 contacts (helpline.models.ServiceContact), searched by municipality and kind, imported and
 exported as CSV by admins. The 61 Child Protection Units and the police directorates ship in
-referral/data/agencies.json; an installation adds psychological, legal, medical, shelter and NGO
+packs/al/agencies.json; an installation adds psychological, legal, medical, shelter and NGO
 services (and every contact) with a CSV import. An import is all or nothing: one bad row and
 nothing changes, with the row named."""
 

@@ -11,17 +11,15 @@ Only metadata columns are selected, by name: no message, note, referral content 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, and_, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline import pack
 from helpline.db import Store
 from helpline.models import (
     Agency,
@@ -67,10 +65,9 @@ def bucket(value: float, edges: Sequence[int]) -> int:
     return edges[-1] * 10  # beyond the last edge
 
 
-@functools.cache
-def county_of_municipality() -> dict[str, str]:
-    path = Path(__file__).resolve().parent.parent / "helpline" / "data" / "municipalities.json"
-    return {m["name"]: m["county"] for m in json.loads(path.read_text(encoding="utf-8"))}
+def county_of_municipality() -> Mapping[str, str]:
+    """Each municipality's county, from the helpline pack."""
+    return pack.active().county_of
 
 
 def local_day(moment: dt.datetime, tz: ZoneInfo) -> dt.date:

@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from helpline import pack
 from helpline.i18n import pick_locale, translate
 from helpline.models import utcnow
 from helpline.staffweb import Refused, StaffCall, staff_route
@@ -44,7 +45,7 @@ async def page(call: StaffCall) -> Response:
     report, year, locale = await _report(call)
     return call.services.render(call.request, "stats/yearly.html", {
         "report": report, "k": report.k, "year": year, "chart": lambda t: charts.chart(t, report.k, locale),
-        "made": utcnow().astimezone(call.services.settings.timezone).date(),
+        "made": utcnow().astimezone(call.services.settings.timezone).date(), "numbers": pack.numbers(),
     }, locale=locale, headers={"cache-control": "no-store"})
 
 

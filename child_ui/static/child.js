@@ -39,6 +39,11 @@
     return STRINGS[text] || text;
   }
 
+  /* A translated sentence with the pack's numbers and brand in its placeholders (fmt.js, ADR 0038). */
+  function withNumbers(text) {
+    return window.HelplineFmt(text, CONFIG.numbers || {});
+  }
+
   /* Plural forms from the catalog (sq and en have two); {n} becomes the number in the locale's style. */
   function ngettext(singular, plural, n) {
     var forms = PLURALS[singular] || [singular, plural];
@@ -480,7 +485,7 @@
         // by anyone else (the server, say) must not become this chat's key.
         chat.key = W.unwrapKey(reply.self_key, session.self);
       } catch (e) {
-        return giveUp(_('We could not open this chat. Please start a new one or call 116 111.'));
+        return giveUp(withNumbers(_('We could not open this chat. Please start a new one or call %(helpline)s.')));
       }
     }
     chat.conv = reply.conv;
@@ -565,7 +570,7 @@
     }
     if (reply.code === 'closed') return show('closed');
     if (reply.code === 'not_found') return show('welcome');
-    if (reply.code === 'blocked') return giveUp(_('This chat is closed. If you need help, you can call 116 111 for free.'));
+    if (reply.code === 'blocked') return giveUp(withNumbers(_('This chat is closed. If you need help, you can call %(helpline)s for free.')));
     giveUp(_('Something went wrong. Please try again.'));
   }
 
@@ -714,7 +719,8 @@
 
   function onPosition(p) {
     if (p.conv !== chat.conv) return;
-    var position = p.position <= 1 ? _('You are next!')
+    // "You are next!" only when someone is on duty to answer: with nobody, it would promise a reply.
+    var position = p.position <= 1 ? (p.on_duty === false ? _('You are first in the queue.') : _('You are next!'))
       : _('Your place in the queue: {n}').replace('{n}', formatNumber(p.position));
     var seconds = Math.max(0, Number(p.wait_seconds) || 0);
     var minutes = Math.round(seconds / 60);
@@ -726,7 +732,7 @@
     if ($('queue-wait').textContent !== wait) $('queue-wait').textContent = wait;
   }
 
-  // -- while waiting: 116 111, a left message, "in danger now" (child_waiting.js, ADR 0027) ----
+  // -- while waiting: the helpline's number, a left message, "in danger now" (child_waiting.js, ADR 0027)
 
   var waiting = null;
   var waitingWanted = [];
@@ -739,8 +745,8 @@
     script.src = CONFIG.waiting.src;
     script.integrity = CONFIG.waiting.integrity;
     script.onload = function () {
-      waiting = window.HelplineWaiting({ lang: CONFIG.lang, $: $, org: ORG_KEY, deliver: deliver,
-        note: function (text) { addMessage('note', text); }, emergency: showEmergencyNumbers,
+      waiting = window.HelplineWaiting({ lang: CONFIG.lang, numbers: CONFIG.numbers || {}, $: $, org: ORG_KEY,
+        deliver: deliver, note: function (text) { addMessage('note', text); }, emergency: showEmergencyNumbers,
         chat: function () { return chat; }, session: function () { return session; } });
       waitingWanted.forEach(function (fn) { fn(waiting); });
     };
@@ -759,11 +765,11 @@
     } catch (e) { /* not verified below */ }
     var role = ORG_KEY && publicKey ? W.staffKeyRole(ORG_KEY, c.id, publicKey, c.signature) : null;
     if (role === null) {
-      refuseCounsellor(_('We could not check this counsellor. For your safety the chat stops here. Call 116 111.'));
+      refuseCounsellor(withNumbers(_('We could not check this counsellor. For your safety the chat stops here. Call %(helpline)s.')));
       return;
     }
     if (W.CHAT_ROLES.indexOf(role) < 0) {
-      refuseCounsellor(_('The person who joined is not one of our counsellors. For your safety the chat stops here. Call 116 111.'));
+      refuseCounsellor(withNumbers(_('The person who joined is not one of our counsellors. For your safety the chat stops here. Call %(helpline)s.')));
       return;
     }
     if (!chat.wrapped[c.id]) {
@@ -818,7 +824,7 @@
   function onEnded(e) {
     if (e.conv !== chat.conv) return;
     if (e.blocked) {
-      giveUp(_('This chat is closed. If you need help, you can call 116 111 for free.'));
+      giveUp(withNumbers(_('This chat is closed. If you need help, you can call %(helpline)s for free.')));
       return;
     }
     chat.state = e.state;
@@ -945,8 +951,9 @@
 
   // -- a cheap phone: danger numbers, starting first, the end where the child is looking --------
 
-  /* 112 and 129 (and 116 111) as tel: links at the top of the chat screen, for a child in danger
-   * now: shown at once from the pre-chat answer, and by the waiting screen's "I am in danger now".
+  /* The emergency and police numbers (and ours) as tel: links at the top of the chat screen, for a
+   * child in danger now: shown at once from the pre-chat answer, and by the waiting screen's "I am in
+   * danger now".
    * Returns the block, so a caller can move focus to it. */
   function showEmergencyNumbers() {
     var box = $('emergency-numbers');

@@ -1,4 +1,4 @@
-/* While a child waits (ADR 0027): when nobody can answer soon, 116 111 and a message left for the
+/* While a child waits (ADR 0027): when nobody can answer soon, our number and a message left for the
  * team; and "I am in danger now". child.js loads this bundle only when it is needed, so the first
  * load stays small; its strings come with it (HELPLINE_BUNDLE_STRINGS, helpline/bundle.py). The
  * message is written in the chat's own box and encrypted with the chat's key, which is wrapped
@@ -8,12 +8,12 @@
   'use strict';
 
   var W = root.HelplineWire;
-  var NUMBERS = { helpline: ['116111', '116 111'], emergency: ['112', '112'], police: ['129', '129'] };
 
-  /* `page`: what child.js shares: lang, $, org (the pinned key), deliver(build, onDone), note(text),
-   * chat(), session(). */
+  /* `page`: what child.js shares: lang, numbers (the pack's, from the page config), $, org (the pinned
+   * key), deliver(build, onDone), note(text), chat(), session(). */
   root.HelplineWaiting = function (page) {
     var STRINGS = (root.HELPLINE_BUNDLE_STRINGS || {})[page.lang] || {};
+    var NUMBERS = page.numbers || {};
     var $ = page.$;
     var box = null;
     var left = false;
@@ -21,15 +21,16 @@
 
     function _(text) { return STRINGS[text] || text; }
 
-    /* A sentence whose `%(name)s` placeholders become tel: links to NUMBERS[name]. */
+    /* A sentence whose `%(name)s` placeholders become tel: links to the page's numbers (ADR 0038). */
     function withNumbers(el, text) {
       el.textContent = '';
       text.split(/(%\(\w+\)s)/).forEach(function (part) {
         var name = /^%\((\w+)\)s$/.exec(part);
         if (!name || !NUMBERS[name[1]]) return el.appendChild(document.createTextNode(part));
+        if (name[1] === 'brand') return el.appendChild(document.createTextNode(NUMBERS.brand));
         var link = document.createElement('a');
-        link.href = 'tel:' + NUMBERS[name[1]][0];
-        link.textContent = NUMBERS[name[1]][1];
+        link.href = 'tel:' + NUMBERS[name[1]].replace(/\s/g, '');
+        link.textContent = NUMBERS[name[1]];
         el.appendChild(link);
       });
       return el;
@@ -114,7 +115,7 @@
       say(_('Your message is saved. A counsellor will answer it. Keep your resume code: come back with it to read the answer.'));
     }
 
-    /* 112 and 129 as links at the top of the queue screen: the page's one display of them. */
+    /* The emergency and police numbers as links at the top of the queue screen (page.emergency). */
     function danger() {
       page.emergency();
       var chat = page.chat();

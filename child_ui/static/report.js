@@ -14,6 +14,8 @@
   var sending = false;
 
   function _(msg) { return STRINGS[msg] || msg; }
+  /* A sentence with the pack's numbers in its placeholders (fmt.js, ADR 0038). */
+  function withNumbers(text) { return window.HelplineFmt(text, CONFIG.numbers || {}); }
   function $(id) { return document.getElementById(id); }
 
   function api(path, options) {
@@ -23,7 +25,7 @@
     }, options || {})).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         if (!response.ok) {
-          var error = new Error(body.error || _('Something went wrong. Please try again, or call 116 111.'));
+          var error = new Error(body.error || withNumbers(_('Something went wrong. Please try again, or call %(helpline)s.')));
           error.status = response.status;
           error.body = body;
           throw error;
@@ -45,7 +47,7 @@
   /* A fresh report key sealed over the words; wrapped for every reader whose key the pinned org
    * key signed, with a key pair made for this report only. Nothing is sent if one key fails. */
   function encrypt(readers, report) {
-    if (!readers.length) throw new Error(_('Reports cannot be sent right now. Please call 116 111.'));
+    if (!readers.length) throw new Error(withNumbers(_('Reports cannot be sent right now. Please call %(helpline)s.')));
     var key = W.newConversationKey();
     var mine = nacl.box.keyPair();
     try {
@@ -53,7 +55,7 @@
       try {
         keys = W.wrapForReaders(ORG_KEY, readers, key, mine.secretKey, W.REPORT_ROLES);
       } catch (e) {
-        throw new Error(_('We could not check the police keys, so nothing was sent. Please call 116 111.'));
+        throw new Error(withNumbers(_('We could not check the police keys, so nothing was sent. Please call %(helpline)s.')));
       }
       keys.forEach(function (item) { item.wrapper_public_key = W.b64uEncode(mine.publicKey); });
       return { content: W.seal(key, W.pad(W.utf8(JSON.stringify(report)))), keys: keys };

@@ -95,7 +95,9 @@
       select.appendChild(el('option', { value: pair[0] }, pair[1]));
     });
     form.appendChild(select);
-    form.appendChild(el('p', {}, _('The chat ends and this resume code cannot start new chats. The child is told calmly and given 116 111.')));
+    form.appendChild(el('p', {}, window.HelplineFmt(
+      _('The chat ends and this resume code cannot start new chats. The child is told calmly and given %(helpline)s.'),
+      C.CONFIG.numbers)));
     form.appendChild(el('button', { type: 'submit' }, _('Block and end')));
     var cancel = el('button', { type: 'button', 'class': 'secondary' }, _('Cancel'));
     form.appendChild(cancel);

@@ -17,7 +17,7 @@ def load_directory(url: str, path: Path | None = None) -> Any:
 
     async def work(store: Any) -> Any:
         async with store.write() as db:
-            return await directory.load(db, path or directory.DATA_FILE)
+            return await directory.load(db, path)
 
     return asyncio.run(with_store(url, work))
 

@@ -45,4 +45,6 @@ def cmd_purge(args: argparse.Namespace) -> None:
     done = asyncio.run(with_store(str(settings.database_url), work))
     print(f"Purged content closed before {retention.cutoff(settings):%Y-%m-%d %H:%M} UTC: {done.messages} "
           f"message(s), {done.case_notes} case note(s), {done.transfer_notes} transfer note(s), "
-          f"{done.referral_contents} referral content(s), {done.referral_event_bodies} referral event text(s).")
+          f"{done.referral_contents} referral content(s), {done.referral_event_bodies} referral event text(s), "
+          f"{done.case_keys} case key(s), {done.case_task_texts} follow-up text(s), "
+          f"{done.handover_notes} handover note(s).")

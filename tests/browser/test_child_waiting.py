@@ -1,6 +1,6 @@
 """Nobody left waiting for nobody (issue 18, acceptance 4; ADR 0027), in Chromium: with no
-counsellor signed in, the child is told so, offered 116 111, can say "I am in danger now" and see
-112 and 129, leaves a message, and later reads a counsellor's answer after resuming with the code
+counsellor signed in, the child is told so (not "You are next!"), offered 116 111, can say "I am in
+danger now" and see 112 and 129, leaves a message, and later reads a counsellor's answer after resuming with the code
 in a fresh browser profile."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from tests.support import ServerProcess, Stack, add_user
 
 TOLD = {"sq": "nuk ka njeri që të përgjigjet", "en": "Nobody can answer in the chat right now."}
 SAVED = {"sq": "Mesazhi yt u ruajt.", "en": "Your message is saved."}
+FIRST = {"sq": "Je në vendin e parë në radhë.", "en": "You are first in the queue."}  # not "You are next!"
 
 
 @pytest.mark.parametrize("lang", ["sq", "en"])
@@ -31,6 +32,7 @@ def test_a_child_leaves_a_message_when_nobody_is_on_duty_and_reads_the_answer_wi
         expect(page.locator("#waiting-why")).to_contain_text(TOLD[lang])
         expect(page.locator('#waiting-offer a[href="tel:116111"]')).to_have_text("116 111")
         expect(page.locator("#queue-wait")).to_have_text("")  # no promise of a wait nobody can keep
+        expect(page.locator("#queue-position")).to_have_text(FIRST[lang])
 
         page.click("#in-danger")
         expect(page.locator('#emergency-numbers a[href="tel:112"]')).to_have_text("112")

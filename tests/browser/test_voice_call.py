@@ -45,12 +45,23 @@ SPY = """(() => {
   window.RTCPeerConnection.prototype = Original.prototype;
 })();"""
 
-# A man in the middle: the SDP's fingerprint is not the one the other side sealed.
-TAMPER = """() => { window.HelplineVoiceTestTamper = (s) => {
-  if (s.sdp) s.sdp = s.sdp.replace(/(a=fingerprint:sha-256 )([0-9A-F]{2})/g,
-                                   (m, a, b) => a + (b === '00' ? '11' : '00'));
-  return s;
-}; }"""
+# A man in the middle: the SDP's fingerprint is not the one the other side sealed. The page's own
+# receive path is wrapped from outside (voice.js may load after this runs), so nothing ships for tests.
+TAMPER = """() => {
+  const tamper = (s) => {
+    if (s.sdp) s.sdp = s.sdp.replace(/(a=fingerprint:sha-256 )([0-9A-F]{2})/g,
+                                     (m, a, b) => a + (b === '00' ? '11' : '00'));
+    return s;
+  };
+  const wrap = (voice) => {
+    const receive = voice.Call.prototype.receive;
+    voice.Call.prototype.receive = function (signal) { return receive.call(this, tamper(signal)); };
+  };
+  if (window.HelplineVoice) { wrap(window.HelplineVoice); return; }
+  let held;
+  Object.defineProperty(window, 'HelplineVoice', {
+    configurable: true, get() { return held; }, set(value) { held = value; wrap(value); } });
+}"""
 
 
 @pytest.fixture

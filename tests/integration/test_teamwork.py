@@ -12,6 +12,7 @@ import pytest
 
 from helpline import crypto
 from helpline.i18n import translate
+from helpline.pack import numbers
 from tests.chat_client import ChildClient, FrameError, StaffClient
 from tests.integration.test_chat_e2e import PRECHAT, database_dump, eventually, open_chat
 from tests.support import ServerProcess, Stack, add_user, run_async
@@ -157,7 +158,7 @@ def test_a_blocked_resume_identity_is_refused_calmly(stack: Stack, server: Serve
         with pytest.raises(FrameError) as refused:
             await again.start(PRECHAT)
         assert refused.value.frame["code"] == "blocked"
-        assert "116 111" in refused.value.frame["message"]
+        assert numbers()["helpline"] in refused.value.frame["message"]
         for client in (child, again, ana):
             await client.close()
 

@@ -47,7 +47,7 @@ def test_exactly_61_municipalities_each_in_its_county(data: dict[str, object]) -
 
 
 def test_consistent_with_the_child_page_municipality_list(data: dict[str, object]) -> None:
-    listed = json.loads((ROOT / "helpline" / "data" / "municipalities.json").read_text(encoding="utf-8"))
+    listed = json.loads((ROOT / "packs" / "al" / "municipalities.json").read_text(encoding="utf-8"))
     assert {(m["name"], m["county"]) for m in listed} == {(u["municipality"], u["county"]) for u in cpus(data)}
 
 

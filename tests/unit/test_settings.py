@@ -12,7 +12,11 @@ from tests.support import ROOT
 
 def test_defaults_load() -> None:
     settings = load_settings({}, dotenv=None)
-    assert settings.uses_sqlite and settings.port == 8000 and settings.opening_hours == (0, 24 * 60)
+    assert settings.uses_sqlite and settings.port == 8000
+    # Hours and time zone come from the helpline pack (packs/al) unless the environment sets them.
+    assert settings.opening_hours is None and str(settings.timezone) == "Europe/Tirane"
+    assert load_settings({"HELPLINE_OPENING_HOURS": "08:00-20:00", "HELPLINE_TIMEZONE": "Europe/Belgrade"},
+                         dotenv=None).values["HELPLINE_OPENING_HOURS"] == (8 * 60, 20 * 60)
 
 
 @pytest.mark.parametrize("name,value", [

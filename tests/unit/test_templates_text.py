@@ -99,36 +99,6 @@ def test_plural_messages_have_every_form_in_albanian(domain: str) -> None:
     assert problems == []
 
 
-# docs/glossary.md: an English term in a child message means this Albanian word in its translation.
-GLOSSARY = {
-    "counsellor": "këshillt",
-    "resume code": "rikthim",
-    "queue": "radh",
-    "quick exit": "dil shpejt",
-    "child protection officer": "për mbrojtjen e fëmijëve",
-    "optional": "sipas dëshirës",
-    "chat": "bised",
-    "municipality": "bashki",
-    "supervisor": "mbikëqyrëse ose mbikëqyrës",  # the child pages never assume a gender
-}
-
-
-def test_child_catalog_follows_the_glossary() -> None:
-    glossary = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8").lower()
-    assert all(word in glossary for word in GLOSSARY.values())
-    with (LOCALES_DIR / "sq" / "LC_MESSAGES" / "child.po").open("rb") as handle:
-        catalog = read_po(handle, locale="sq", domain="child")
-    problems = []
-    for message in catalog:
-        if not message.id:
-            continue
-        english = str(message.id[0] if isinstance(message.id, tuple) else message.id).lower()
-        albanian = str(message.string[0] if isinstance(message.string, tuple) else message.string).lower()
-        problems += [f"{term!r} is not {word!r} in {albanian!r}" for term, word in GLOSSARY.items()
-                     if term in english and word not in albanian]
-    assert problems == []
-
-
 def test_child_script_gets_albanian_plurals_and_babel_number_signs() -> None:
     import datetime as dt
 

@@ -131,8 +131,6 @@
   /* A received signal, already opened and checked against its envelope by the page. */
   Call.prototype.receive = function (signal) {
     var self = this;
-    var tamper = root.HelplineVoiceTestTamper; // tests play a man in the middle here (tests/browser)
-    if (typeof tamper === 'function') signal = tamper(signal);
     if (this.ended) return Promise.resolve();
     if (signal.kind === 'hangup') {
       var why = ['fingerprint', 'left', 'dropped'].indexOf(signal.reason) >= 0 ? signal.reason : 'remote';
