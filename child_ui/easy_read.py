@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from child_ui import web
+from helpline import pack
 from helpline.i18n import pick_locale
 
 if TYPE_CHECKING:
@@ -24,9 +25,6 @@ if TYPE_CHECKING:
 
 # In the order the index lists them. Each is child_ui/templates/help/easy/<slug>.html.
 EASY_PAGES = ("hurt", "helpers", "talk", "photos")
-
-# Until the helpline pack gives them (helpline.pack.numbers), the numbers the child pages show.
-DEFAULT_NUMBERS = {"helpline": "116 111", "emergency": "112", "police": "129"}
 
 
 @functools.cache
@@ -39,9 +37,9 @@ def stylesheet() -> str:
 def _context(services: Services, request: Request, slug: str) -> tuple[str, dict[str, Any]]:
     locale = pick_locale(request.query_params.get("lang"))
     context = {**web._page_context(services, locale), "slug": slug, "state": "help", "easy_pages": EASY_PAGES,
-               "config": {"quick_exit_url": services.settings.quick_exit_url, "lang": locale},
+               "config": {"quick_exit_url": services.settings.quick_exit_url, "lang": locale,
+                          "numbers": pack.numbers()},
                "easy_css": Markup(stylesheet())}  # noqa: S704 - our own stylesheet  # nosec B704
-    context.setdefault("numbers", DEFAULT_NUMBERS)
     return locale, context
 
 
