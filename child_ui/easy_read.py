@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from child_ui import web
+from child_ui import pack_pages, web
 from helpline import pack
 from helpline.i18n import pick_locale
 
@@ -47,7 +47,7 @@ async def easy_index(request: Request) -> Response:
     """The list of easy-read pages, each with its picture."""
     services: Services = request.app.state.services
     locale, context = _context(services, request, "easy")
-    return web._render(services, request, "help/easy/index.html", context, locale)
+    return web._render(services, request, pack_pages.template(locale, "help/easy/index.html"), context, locale)
 
 
 async def easy_page(request: Request) -> Response:
@@ -56,7 +56,8 @@ async def easy_page(request: Request) -> Response:
     slug = request.path_params.get("slug", "")
     found = slug in EASY_PAGES
     locale, context = _context(services, request, slug if found else "easy")
-    return web._render(services, request, f"help/easy/{slug}.html" if found else "help/easy/index.html", context,
+    name = pack_pages.template(locale, f"help/easy/{slug}.html") if found else "help/easy/index.html"
+    return web._render(services, request, name, context,
                        locale, status_code=200 if found else 404)
 
 

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from chat.model import is_open
-from child_ui import more_help
+from child_ui import more_help, pack_pages
 from helpline import pack, runtime_config, taxonomy
 from helpline.i18n import BABEL_LOCALES, JS_SOURCES, cached, domain_translations, pick_locale
 from helpline.voice import voice_config
@@ -201,7 +201,8 @@ async def safety_page(request: Request) -> Response:
     extra: dict[str, Any] = {}
     if slug == "more-help":  # the unit of the municipality she picks (issue 19)
         extra = await more_help.context(services, request)
-    return _render(services, request, f"help/{slug}.html" if found else "help/missing.html",
+    template = pack_pages.template(locale, f"help/{slug}.html") if found else "help/missing.html"
+    return _render(services, request, template,
                    {**_page_context(services, locale), "slug": slug if found else "", "config": config,
                     "state": "help", **extra}, locale, status_code=200 if found else 404)
 

@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket
 
 import chat.web
 import child_ui.easy_read
+import child_ui.pack_pages
 import child_ui.report
 import child_ui.status
 import child_ui.web
@@ -127,6 +128,9 @@ def build_services(settings: Settings) -> Services:
     css = child_ui.web.stylesheet()
     templates = i18n.make_environment([ROOT / "child_ui" / "templates", ROOT / "stats" / "templates",
                                        ROOT / "counsellor_ui" / "templates"])
+    # A pack's own safety pages, found as pack/<locale>/<page>.html (child_ui/pack_pages.py).
+    assert templates.loader is not None
+    templates.loader = jinja2.ChoiceLoader([templates.loader, child_ui.pack_pages.loader()])
     templates.globals.update(brand=pack.active().brand, numbers=pack.numbers())
     return Services(
         settings=settings, engine=engine, sessionmaker=sessionmaker, store=store, broker=broker,

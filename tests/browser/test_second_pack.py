@@ -196,6 +196,14 @@ def test_the_chat_keeps_the_packs_week(stack: Stack, start_server: Callable[...,
     expect(page.locator(".easy-lines a[href='tel:192']")).to_have_count(1)
     assert page.locator("a[href='tel:129']").count() == 0
     assert PACK["brand"] in page.title()
+    # The pack's own page replaces the shipped one in Albanian: Kosovo's Centre for Social Work, by komuna.
+    page.goto(server.url + "/help/more-help")
+    expect(page.locator("article")).to_contain_text("Qendra për Punë Sociale")
+    expect(page.locator("article")).not_to_contain_text("bashki")
+    page.select_option("#unit-municipality", "Gjakovë")
+    page.click(".unit-finder button")
+    expect(page.locator("#unit-title")).to_have_text("Qendra për Punë Sociale Gjakovë")
+    assert axe_violations(page) == []
 
 
 def test_the_serbian_page_shows_serbian_where_translated_and_albanian_elsewhere(
