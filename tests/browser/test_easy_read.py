@@ -50,7 +50,7 @@ def test_every_easy_read_page_is_two_taps_away_axe_clean_and_fits_320_px(
     for slug in EASY_PAGES:
         page.goto(server.url + f"/?lang={lang}")
         expect(page.locator("body")).to_have_attribute("data-state", "welcome")
-        page.locator("#easy a").click()  # tap 1
+        page.locator("#screen-welcome a[href^='/easy']").click()  # tap 1
         page.wait_for_url(f"{server.url}/easy?lang={lang}" if lang != "sq" else f"{server.url}/easy")
         if slug == EASY_PAGES[0]:
             found["index"] = [*axe_violations(page), *layout_problems(page), *beyond_the_edge(page)]
@@ -99,10 +99,10 @@ def test_easy_read_pages_speak_albanian_and_need_no_script(stack: Stack, server:
 
 def test_the_easy_read_link_is_hidden_during_a_chat(stack: Stack, server: ServerProcess, page: Page) -> None:
     page.goto(server.url + "/")
-    expect(page.locator("#easy a")).to_be_visible()
+    expect(page.locator("#screen-welcome a[href^='/easy']")).to_be_visible()
     page.click("#start-chat")
     expect(page.locator("body")).to_have_attribute("data-state", "prechat")
-    expect(page.locator("#easy")).to_be_hidden()
+    expect(page.locator("a[href^='/easy']").first).to_be_hidden()
 
 
 def test_easy_read_pages_at_200_percent_text_fit_320_px(stack: Stack, server: ServerProcess, page: Page) -> None:
