@@ -94,7 +94,7 @@ async def test_two_agencies_each_read_their_share_and_one_thread(
         cpu_id, police_id = legs["cpu-shkoder"]["id"], legs["police-shkoder"]["id"]
 
     # In the database: the police officer holds a key to the thread and to the police's leg only.
-    held = await query(stack, "SELECT k.referral_id FROM referral_keys k WHERE k.reader = :r", {"r": police.participant})
+    held = await query(stack, "SELECT referral_id FROM referral_keys WHERE reader = :r", {"r": police.participant})
     assert held == [(police_id,)]
     held = await query(stack, "SELECT referral_id FROM referral_keys WHERE reader = :r", {"r": cpo.participant})
     assert held == [(cpu_id,)]
