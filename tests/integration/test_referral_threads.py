@@ -154,7 +154,41 @@ async def test_two_agencies_each_read_their_share_and_one_thread(
         assert (await portal.post(f"/referrals/api/referrals/{cpu_id}/acknowledge")).status_code == 200
     states = dict(await query(stack, "SELECT id, state FROM referrals"))
     assert states == {cpu_id: "acknowledged", police_id: "sent"}
+    # An officer who joins the police later gets the thread key from the next reader who holds it.
+    arben = await member(stack, "arben", "officer", agency="police-shkoder")
+    async with police.client(server.url) as portal:
+        read = (await portal.get(f"/referrals/api/referrals/{police_id}")).json()
+        waiting = read["thread"]["missing_readers"]
+        assert [r["id"] for r in waiting] == [arben.participant]
+        stranger = await portal.post(f"/referrals/api/referrals/{police_id}/thread-keys", json={
+            "keys": wrap_for([{"id": cpo.participant, "public_key": crypto.b64u_encode(cpo.public_key),
+                               "signature": (await _signature(stack, cpo))}], police, thread_key,
+                             stack.org_public_key)})
+        assert stranger.status_code == 400  # only readers still waiting
+        passed = await portal.post(f"/referrals/api/referrals/{police_id}/thread-keys",
+                                   json={"keys": wrap_for(waiting, police, thread_key, stack.org_public_key)})
+        assert passed.status_code == 200, passed.text
+    async with arben.client(server.url) as portal:
+        read = (await portal.get(f"/referrals/api/referrals/{police_id}")).json()
+        assert open_text(_thread_key(arben, read), read["thread"]["messages"][0]["body"]) == posted[0][2]
+    # A part is not re-routed to an agency that already has one: returned by the police, refused for the unit.
+    async with police.client(server.url) as portal:
+        back = await portal.post(f"/referrals/api/referrals/{police_id}/return",
+                                 json={"reason": "not_our_competence"})
+        assert back.status_code == 200, back.text
+    async with ana.client(server.url) as console:
+        info = (await console.get("/console/api/referral-readers", params={"agency": "cpu-shkoder"})).json()
+        again = await console.post(f"/console/api/referrals/{police_id}/reroute", headers=EN, json={
+            "agency": "cpu-shkoder", "keys": wrap_for(_readers(info), ana, keys["police-shkoder"],
+                                                      stack.org_public_key)})
+        assert again.status_code == 400 and "is named twice" in again.json()["error"], again.text
+    assert dict(await query(stack, "SELECT id, state FROM referrals"))[police_id] == "returned"
+
     # Nothing readable reached the database.
     for table, column in (("referral_thread_messages", "body"), ("referrals", "content")):
         for (stored,) in await query(stack, f"SELECT {column} FROM {table}"):
             assert "Patrulla" not in stored and "Arta" not in stored and "vizitojmë" not in stored
+
+
+async def _signature(stack: Stack, who: Member) -> str:
+    return str((await query(stack, "SELECT key_signature FROM staff WHERE username = :u", {"u": who.username}))[0][0])
