@@ -154,6 +154,7 @@ async def test_two_agencies_each_read_their_share_and_one_thread(
         assert (await portal.post(f"/referrals/api/referrals/{cpu_id}/acknowledge")).status_code == 200
     states = dict(await query(stack, "SELECT id, state FROM referrals"))
     assert states == {cpu_id: "acknowledged", police_id: "sent"}
+    assert await _pathway(stack) == {"referred": 2, "acknowledged": 1}  # a referral per agency, as they count
     # An officer who joins the police later gets the thread key from the next reader who holds it.
     arben = await member(stack, "arben", "officer", agency="police-shkoder")
     async with police.client(server.url) as portal:
@@ -192,3 +193,23 @@ async def test_two_agencies_each_read_their_share_and_one_thread(
 
 async def _signature(stack: Stack, who: Member) -> str:
     return str((await query(stack, "SELECT key_signature FROM staff WHERE username = :u", {"u": who.username}))[0][0])
+
+
+async def _pathway(stack: Stack) -> dict[str, int]:
+    """The statistics' pathway counts, read as the dashboard reads them."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from helpline.db import make_engine, make_sessionmaker
+    from stats import pathway
+    from stats.queries import Filters
+
+    today = dt.datetime.now(dt.UTC).date()
+    engine = make_engine(stack.database_url)
+    try:
+        async with make_sessionmaker(engine)() as db:
+            path = await pathway.load(db, Filters(today - dt.timedelta(days=1), today + dt.timedelta(days=1)),
+                                      ZoneInfo("Europe/Tirane"), 0)
+    finally:
+        await engine.dispose()
+    return {step: n for step, n in path.counts.items() if step in ("referred", "acknowledged") and n}
