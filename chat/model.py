@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from helpline import lifecycle, runtime_config
+from helpline import lifecycle, pack, runtime_config
 from helpline.lifecycle import IllegalTransition
 from helpline.models import Conversation, Staff
 from helpline.models import ConversationState as State
@@ -31,8 +31,6 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 
 OPEN_STATES = (State.QUEUED, State.ACTIVE, State.MESSAGE)
 
-URGENT_TOPICS = frozenset({"violence"})
-
 CHILD = "child"  # the child's participant id in a conversation
 
 
@@ -45,7 +43,7 @@ def urgency_from_prechat(prechat: dict[str, Any]) -> int:
     """2 = in danger now, 1 = a topic that often means harm, 0 = everything else."""
     if prechat.get("danger") is True:
         return 2
-    if prechat.get("topic") in URGENT_TOPICS:
+    if prechat.get("topic") in pack.active().urgent_topics:  # the helpline pack's [prechat] urgent_topics
         return 1
     return 0
 

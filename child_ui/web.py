@@ -7,7 +7,7 @@ import gzip
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from babel.dates import format_time
+from babel.dates import format_date, format_time
 from babel.messages.extract import extract_javascript
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from babel.support import NullTranslations
@@ -19,6 +19,7 @@ from chat.model import is_open
 from child_ui import more_help, pack_pages
 from helpline import pack, runtime_config, taxonomy
 from helpline.i18n import BABEL_LOCALES, JS_SOURCES, cached, domain_translations, pick_locale
+from helpline.opening import OpeningHours
 from helpline.voice import voice_config
 
 if TYPE_CHECKING:
@@ -62,17 +63,24 @@ def format_clock(time: dt.time, locale: str) -> str:
     return format_time(time, "HH:mm", locale=BABEL_LOCALES[locale])
 
 
-def opens_at(services: Services, locale: str, hours: tuple[int, int] | None = None) -> str | None:
-    """When the chat next opens, as local time of day ("08:00"), or None when open now.
-
-    ``hours`` are the admins' opening hours (helpline.runtime_config) when they override the default."""
+def opens_at(services: Services, locale: str, hours: tuple[int, int] | None = None) -> dict[str, str] | None:
+    """When the chat next opens (see ``next_opening``), or None when open now. ``hours`` are the admins'
+    opening hours (helpline.runtime_config) when they override the default."""
     settings = services.settings
-    local = dt.datetime.now(dt.UTC).astimezone(settings.timezone)
     week = runtime_config.week(settings, hours)
-    if week.is_open(local):
+    return next_opening(week, dt.datetime.now(dt.UTC).astimezone(settings.timezone), locale)
+
+
+def next_opening(week: OpeningHours, local: dt.datetime, locale: str) -> dict[str, str] | None:
+    """Local time of day of the next opening ("08:00"), and whether that is "today", "tomorrow" or
+    "later" (then "day" names the weekday as Babel writes it: "e hënë"); None when open now or never."""
+    start = None if week.is_open(local) else week.next_opening(local)
+    if start is None:
         return None
-    start = week.next_opening(local)
-    return format_clock(start.time(), locale) if start is not None else None
+    days = (start.date() - local.date()).days
+    return {"time": format_clock(start.time(), locale),
+            "when": "today" if days == 0 else "tomorrow" if days == 1 else "later",
+            "day": format_date(start.date(), "EEEE", locale=BABEL_LOCALES[locale])}
 
 
 def child_translations(locale: str) -> NullTranslations:
@@ -174,7 +182,7 @@ async def child_page(request: Request) -> Response:
     config: dict[str, Any] = {
         **child_js_config(locale),
         "open": open_now,
-        "opens_at": opens_at(services, locale, hours),
+        "opens_at": opens_at(services, locale, hours),  # the closed screen's sentence
         "quick_exit_url": services.settings.quick_exit_url,
         "ws_path": "/ws/child",
         "lang": locale,

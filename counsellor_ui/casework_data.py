@@ -86,6 +86,7 @@ async def timeline(db: AsyncSession, case: Case, reader_participant: str) -> lis
             "channel": getattr(record, "channel", None) or "chat", "author": author.display_name,
             "created_at": record.created_at.isoformat(), "contact_type": record.contact_type,
             "primary_category": record.primary_category, "risk": record.risk, "outcome": record.outcome,
+            "municipality": record.municipality,  # the services finder of the case view (issue 19)
             "note": record.note, "case_note_key": record.case_note_key,
             "note_key": ({"epk": record.note_keys["epk"], "wrapped": keys[reader_participant]}
                          if record.note_keys and reader_participant in keys else None)})

@@ -37,6 +37,7 @@ import referral.follow_routes
 import referral.portal
 import referral.report_routes
 import referral.services_routes
+import referral.thread_routes
 import referral.worker
 from chat.broker import Broker, make_broker
 from chat.hub import STAFF_CHANNEL, Hub, revoke_notice
@@ -176,6 +177,7 @@ def _routes() -> list[BaseRoute]:
     routes += referral.follow_routes.routes  # action dates and the overdue list (issue 19)
     routes += child_ui.status.routes  # where her case stands, for the returning child (issue 19)
     routes += referral.services_routes.routes  # the services directory: search, CSV (issue 19)
+    routes += referral.thread_routes.routes  # one referral to several agencies, one thread (ADR 0035)
     console_static = ROOT / "counsellor_ui" / "static"
     routes.append(Mount("/static/console", app=StaticFiles(directory=console_static, check_dir=False)))
     return routes

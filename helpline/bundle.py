@@ -30,7 +30,7 @@ SOURCES: dict[str, list[Path]] = {
     "console": [NACL, WIRE, L10N, FMT, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                               for name in ("console", "console_auth", "console_cases", "console_supervise",
                                            "console_admin", "console_refcore", "console_referrals", "console_follow",
-                                           "console_refcheck",
+                                           "console_refcheck", "console_refthread", "console_refmulti",
                                            "console_emergency", "console_directory", "console_casework",
                                            "console_followups", "console_waiting", "console_contact_form",
                                            "console_lines", "console_layout", "console_notify", "console_services",
@@ -38,7 +38,7 @@ SOURCES: dict[str, list[Path]] = {
     # The officers' portal at /referrals: the console's core and sign-in, then its own page script.
     "portal": [NACL, WIRE, L10N, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                                    for name in ("console", "console_auth", "console_refcore", "console_follow",
-                                                "console_portal"))],
+                                                "console_refthread", "console_portal"))],
     # The public page for reporting illegal content at /report: it encrypts the report itself.
     "report": [NACL, WIRE, READERS, FMT, ROOT / "child_ui" / "static" / "report.js"],
     # Loaded by the chat page only when a waiting child needs it (the helpline's number, a left message,

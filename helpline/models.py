@@ -431,6 +431,8 @@ class Referral(Base):
     source: Mapped[str] = mapped_column(String(12), default="helpline")  # helpline, report
     # A public report's status code, as a keyed hash (the reporter keeps the code).
     report_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # One referral to several agencies (ADR 0035): each agency's leg is a referral; the legs share a thread.
+    thread_id: Mapped[str | None] = mapped_column(ForeignKey("referral_threads.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ack_deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -439,6 +441,47 @@ class Referral(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_referrals_due", "state", "ack_deadline_at"),)
+
+
+class ReferralThread(Base):
+    """The one thread of a referral sent to several agencies (ADR 0035): its legs (``referrals`` with
+    this ``thread_id``) each keep their own key, details and state; the thread has a key of its own,
+    wrapped for every reader of every leg, so each agency and the helpline read every message."""
+
+    __tablename__ = "referral_threads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReferralThreadKey(Base):
+    """The thread key wrapped (NaCl box, by the wrapper's key) for one reader."""
+
+    __tablename__ = "referral_thread_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    thread_id: Mapped[str] = mapped_column(ForeignKey("referral_threads.id", ondelete="CASCADE"))
+    reader: Mapped[str] = mapped_column(String(48))  # staff:<public_id>
+    wrapped_key: Mapped[str] = mapped_column(String(128))
+    wrapper_public_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("thread_id", "reader", name="uq_referral_thread_keys_reader"),)
+
+
+class ReferralThreadMessage(Base):
+    """One message in a shared thread: ciphertext under the thread key; ``agency_id`` names the agency
+    whose officer wrote it (None: the helpline)."""
+
+    __tablename__ = "referral_thread_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    thread_id: Mapped[str] = mapped_column(ForeignKey("referral_threads.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    actor: Mapped[str] = mapped_column(String(48))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ReferralKey(Base):

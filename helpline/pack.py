@@ -61,6 +61,7 @@ class Pack:
     routing: Mapping[str, str]
     topics: tuple[str, ...]
     age_bands: tuple[str, ...]
+    urgent_topics: tuple[str, ...]  # pre-chat topics that queue a child as urgent (often mean harm)
     municipalities: tuple[Mapping[str, str], ...]
 
     @property
@@ -177,13 +178,16 @@ def read(root: Path) -> Pack:
     prechat: dict[str, Any] = meta["prechat"] if isinstance(meta.get("prechat"), dict) else {}
     topics = _codes(prechat, "topics", "pack.toml: [prechat]", problems)
     age_bands = _codes(prechat, "age_bands", "pack.toml: [prechat]", problems)
+    urgent = _codes(prechat, "urgent_topics", "pack.toml: [prechat]", problems) if "urgent_topics" in prechat else ()
+    problems.extend(f"pack.toml: [prechat] urgent_topics: {code} is not one of its topics"
+                    for code in urgent if topics and code not in topics)
     places = _municipalities(root / "municipalities.json", problems)
     if problems:
         raise PackError(problems)
     return Pack(root=root, code=code, brand=brand, languages=languages, default_language=str(default),
                 timezone=timezone, hours=hours, holidays=tuple(sorted(hours.holidays)),
                 numbers=MappingProxyType(numbers), number_labels=MappingProxyType(labels),
-                routing=MappingProxyType(routing), topics=topics, age_bands=age_bands,
+                routing=MappingProxyType(routing), topics=topics, age_bands=age_bands, urgent_topics=urgent,
                 municipalities=tuple(MappingProxyType(m) for m in places))
 
 

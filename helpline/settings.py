@@ -231,9 +231,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELPLINE_FOLLOW_STEP_HOURS", "24",
             "Hours between the escalation steps of a missed action date: the agency's fallback contact, the "
             "helpline's supervisors, then the State Agency", _positive_float),
-    Setting("HELPLINE_FOLLOW_STATE_AGENCY", "ashdmf",
-            "Directory code of the agency told last when an action date is missed (the State Agency for the "
-            "Rights and Protection of the Child); empty stops at the supervisors"),
+    Setting("HELPLINE_FOLLOW_STATE_AGENCY", "pack",
+            "Directory code of the agency told last when an action date is missed (in Albania the State Agency "
+            "for the Rights and Protection of the Child); pack takes the helpline pack's routing.state_agency; "
+            "empty stops at the supervisors"),
     Setting("HELPLINE_SMTP_HOST", "",
             "Mail server for referral notices; empty writes each notice to the outbox folder in HELPLINE_DATA_DIR"),
     Setting("HELPLINE_SMTP_PORT", "587", "Mail server port", _positive_int),

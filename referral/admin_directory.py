@@ -22,7 +22,8 @@ from helpline import validate
 from helpline.models import Agency, OfficerContact, Role, Staff, utcnow
 from helpline.security import audit
 from helpline.staffweb import Refused, StaffCall, staff_route
-from referral import directory, notices
+from referral import directory, notices, services_dir
+from referral.service import ReferralError
 
 BASE = "/admin/api/agencies"
 
@@ -51,6 +52,7 @@ async def list_agencies(call: StaffCall) -> Response:
         officers = (await db.execute(select(Staff, OfficerContact.email)
                                      .outerjoin(OfficerContact, OfficerContact.staff_id == Staff.id)
                                      .where(Staff.role == Role.OFFICER.value).order_by(Staff.username))).all()
+        contacts = await services_dir.contacts_by_agency(db)  # the public contacts, edited per row (issue 19)
     by_agency: dict[int, list[dict[str, Any]]] = {}
     for staff, email in officers:
         if staff.agency_id is not None:
@@ -59,7 +61,8 @@ async def list_agencies(call: StaffCall) -> Response:
                  "disabled": staff.disabled, "key": bool(staff.public_key and staff.key_signature)})
     codes = {a.id: a.code for a in agencies}
     return JSONResponse({
-        "agencies": [{**directory.public(a), "fallback_email": a.fallback_email, "officers": by_agency.get(a.id, [])}
+        "agencies": [{**directory.public(a), "fallback_email": a.fallback_email, "officers": by_agency.get(a.id, []),
+                      "contacts": contacts.get(a.id, dict.fromkeys(services_dir.CONTACT_FIELDS))}
                      for a in agencies],
         "officer_accounts": [{"username": s.username, "name": s.display_name, "agency": codes.get(s.agency_id or -1)}
                              for s, _email in officers],
@@ -68,7 +71,11 @@ async def list_agencies(call: StaffCall) -> Response:
 
 AGENCY: dict[str, validate.Check] = {
     "name": validate.string(160, 2), "fallback_email": validate.Optional(validate.string(254)),
-    "active": validate.boolean}
+    "active": validate.boolean,
+    # The service's public contacts (issue 19), edited with the row; absent: left as they are.
+    "contacts": validate.Optional(validate.mapping(validate.choice(*services_dir.CONTACT_FIELDS),
+                                                   validate.Optional(validate.string(254, 0)),
+                                                   len(services_dir.CONTACT_FIELDS)))}
 OFFICER: dict[str, validate.Check] = {"username": validate.string(64), "email": validate.Optional(validate.string(254))}
 
 
@@ -77,13 +84,21 @@ async def save_agency(call: StaffCall) -> Response:
     async with call.services.store.write() as db:
         agency = await _agency(call, db)
         email = _email(call, data["fallback_email"])
+        if data["contacts"] is not None:  # checked before anything changes
+            try:
+                services_dir.check_contacts(data["contacts"])
+            except ReferralError as exc:
+                raise Refused(exc.status, call.t(exc.message)) from None
         changed = {k: v for k, v in (("name", data["name"]), ("fallback_email", email), ("active", data["active"]))
                    if getattr(agency, k) != v}
         for key, value in changed.items():
             setattr(agency, key, value)
-        if changed:
+        fields = sorted(changed)
+        if data["contacts"] is not None:
+            fields += [f"contact.{name}" for name in await services_dir.set_contacts(db, agency, data["contacts"])]
+        if fields:
             # The audit says what changed, not the addresses themselves.
-            await audit.record(db, call.actor, "agency.updated", f"agency:{agency.code}", {"fields": sorted(changed)})
+            await audit.record(db, call.actor, "agency.updated", f"agency:{agency.code}", {"fields": fields})
         return JSONResponse({**directory.public(agency), "fallback_email": agency.fallback_email})
 
 

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute
 
 from helpline.models import Agency
 from helpline.staffweb import StaffCall, staff_route
-from referral import categories, deadlines, directory, readable, reading, service
+from referral import categories, deadlines, directory, readable, reading, service, threads
 from referral._web import ADD_KEYS, CREATE, REROUTE, TEXT, keys_of, referral_keys, referral_read, rid_of, writing
 
 POST = ("POST",)
@@ -75,6 +75,7 @@ async def console_reroute(call: StaffCall) -> Response:
     data = await call.body(REROUTE)
     async with writing(call) as db:
         await readable.require(db, await service.agency_by_code(db, data["agency"]))
+        await threads.check_reroute(db, rid_of(call), data["agency"])
         referral = await service.reroute(db, call.staff, call.services.settings, rid_of(call), data["agency"],
                                          keys_of(call, data["keys"]), deadlines.now())
         agency = await db.get(Agency, referral.agency_id)

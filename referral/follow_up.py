@@ -26,8 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline import pack
 from helpline.db import Store
-from helpline.i18n import translate
+from helpline.i18n import default_locale, translate
 from helpline.models import Agency, Alert, Escalation, Notice, Referral, ReferralEvent, ReferralFollow
 from helpline.security import audit
 from helpline.settings import Settings
@@ -43,6 +44,12 @@ def kind_of(plan: int, step: str) -> str:
     return f"p{plan}:{step}"
 
 
+def state_agency_code(settings: Settings) -> str:
+    """The agency told last: the setting, or the helpline pack's ``routing.state_agency``; "" for none."""
+    code = str(settings.follow_state_agency)
+    return pack.active().route("state_agency") if code == "pack" else code
+
+
 def schedule(follow: ReferralFollow, settings: Settings) -> list[tuple[str, dt.datetime]]:
     """When each step of this date falls due."""
     assert follow.due_at is not None
@@ -50,7 +57,7 @@ def schedule(follow: ReferralFollow, settings: Settings) -> list[tuple[str, dt.d
     before = min(dt.timedelta(hours=float(settings.follow_reminder_hours)), (due - follow.set_at) / 2)
     step = dt.timedelta(hours=float(settings.follow_step_hours))
     times = [("remind", due - before), ("agency", due), ("supervisors", due + step)]
-    if settings.follow_state_agency:
+    if state_agency_code(settings):
         times.append(("state_agency", due + 2 * step))
     return times
 
@@ -105,14 +112,14 @@ def _text(locale: str, settings: Settings, step: str, agency: Agency, due: dt.da
 async def _targets(db: AsyncSession, settings: Settings, step: str, agency: Agency) -> list[tuple[str, str]]:
     if step == "remind":
         found = await notices._officer_addresses(db, agency.id)
-        return found or ([(agency.fallback_email, "sq")] if agency.fallback_email else [])
+        return found or ([(agency.fallback_email, default_locale())] if agency.fallback_email else [])
     if step == "agency":
-        return [(agency.fallback_email, "sq")] if agency.fallback_email else []
-    state = (await db.execute(select(Agency).where(Agency.code == str(settings.follow_state_agency))))\
+        return [(agency.fallback_email, default_locale())] if agency.fallback_email else []
+    state = (await db.execute(select(Agency).where(Agency.code == state_agency_code(settings))))\
         .scalar_one_or_none()
     if state is None:
         return []
-    found = [(state.fallback_email, "sq")] if state.fallback_email else []
+    found = [(state.fallback_email, default_locale())] if state.fallback_email else []
     return found + [t for t in await notices._officer_addresses(db, state.id) if t not in found]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.i18n import N_
 from helpline.models import Agency, Referral, Role, Staff
 from helpline.security import audit
-from referral import repository
+from referral import repository, threads
 from referral.service import (
     HELPLINE_ROLES,
     URGENCY_RANK,
@@ -32,6 +32,7 @@ def summary(referral: Referral, agency: Agency | None) -> dict[str, Any]:
         "created_at": iso(referral.created_at), "sent_at": iso(referral.sent_at),
         "ack_deadline_at": iso(referral.ack_deadline_at), "acknowledged_at": iso(referral.acknowledged_at),
         "closed_at": iso(referral.closed_at), "updated_at": iso(referral.updated_at),
+        "thread_id": referral.thread_id,
     }
 
 
@@ -73,7 +74,9 @@ async def read(db: AsyncSession, staff: Staff, referral_id: str, *, printed: boo
         for item in history:
             item["actor_name"] = names.get(str(item["actor"]), item["actor"])
     waiting = await missing_readers(db, referral) if key is not None else []
+    thread = await threads.read(db, staff, referral)  # a referral to several agencies (ADR 0035)
     return {
+        "thread": thread,
         "audit": history,
         "missing_readers": [reader_info(s) for s in waiting],
         **summary(referral, agency),

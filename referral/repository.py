@@ -21,6 +21,8 @@ from helpline.models import (
     Referral,
     ReferralEvent,
     ReferralKey,
+    ReferralThreadKey,
+    ReferralThreadMessage,
     Role,
     Staff,
 )
@@ -133,3 +135,37 @@ async def listing(db: AsyncSession, staff: Staff, urgency_rank: dict[str, int], 
     if open_only:
         query = query.where(Referral.state != ReferralState.CLOSED.value)
     return (await db.execute(query.limit(limit))).all()
+
+
+# -- a referral to several agencies: its legs and their shared thread (ADR 0035) --------------------
+
+
+async def legs(db: AsyncSession, thread_id: str) -> Sequence[Any]:
+    """(referral, agency) rows of the thread's legs, in the order they were made."""
+    query = select(Referral, Agency).join(Agency, Agency.id == Referral.agency_id).where(
+        Referral.thread_id == thread_id).order_by(Referral.created_at, Referral.id)
+    return (await db.execute(query)).all()
+
+
+async def thread_key_of(db: AsyncSession, thread_id: str, reader: str) -> ReferralThreadKey | None:
+    query = select(ReferralThreadKey).where(ReferralThreadKey.thread_id == thread_id,
+                                            ReferralThreadKey.reader == reader)
+    return (await db.execute(query)).scalar_one_or_none()
+
+
+async def thread_readers_with_key(db: AsyncSession, thread_id: str) -> set[str]:
+    query = select(ReferralThreadKey.reader).where(ReferralThreadKey.thread_id == thread_id)
+    return set((await db.execute(query)).scalars())
+
+
+async def thread_messages(db: AsyncSession, thread_id: str, limit: int = 500) -> Sequence[ReferralThreadMessage]:
+    query = select(ReferralThreadMessage).where(ReferralThreadMessage.thread_id == thread_id).order_by(
+        ReferralThreadMessage.id).limit(limit)
+    return (await db.execute(query)).scalars().all()
+
+
+async def agency_names(db: AsyncSession, agency_ids: set[int]) -> dict[int, str]:
+    if not agency_ids:
+        return {}
+    rows = (await db.execute(select(Agency.id, Agency.name).where(Agency.id.in_(agency_ids)))).all()
+    return {agency_id: name for agency_id, name in rows}

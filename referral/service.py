@@ -216,8 +216,9 @@ async def send(db: AsyncSession, referral: Referral, actor: Staff | str, agency:
 
 async def create(db: AsyncSession, staff: Staff, settings: Settings, *, agency_code: str, urgency: str,
                  chi_category: str, consent: dict[str, Any], content: str, keys: list[WrappedKey],
-                 conversation_id: str | None, now: dt.datetime) -> Referral:
-    """Creates a referral as a draft and sends it: the two steps are both in its history."""
+                 conversation_id: str | None, now: dt.datetime, thread_id: str | None = None) -> Referral:
+    """Creates a referral as a draft and sends it: the two steps are both in its history. A leg of a
+    referral to several agencies names its shared thread (referral.threads)."""
     if staff.public_key is None or staff.key_signature is None:
         raise ReferralError(409, N_("Set up your key before you refer a case."))
     if urgency not in URGENCIES:
@@ -236,7 +237,8 @@ async def create(db: AsyncSession, staff: Staff, settings: Settings, *, agency_c
     referral = Referral(id=new_id(), agency_id=agency.id, urgency=urgency, chi_category=chi_category,
                         state=ReferralState.DRAFT.value, consent=check_consent(consent),
                         content=check_body(content, MAX_CONTENT_BYTES), created_by=staff.id,
-                        conversation_id=conversation_id, case_id=case_id, created_at=now, updated_at=now)
+                        conversation_id=conversation_id, case_id=case_id, thread_id=thread_id, created_at=now,
+                        updated_at=now)
     db.add(referral)
     await db.flush()
     from referral import disclosures  # the two-person rule; it imports this module's errors

@@ -145,3 +145,39 @@ async def import_rows(db: AsyncSession, rows: list[dict[str, str | None]]) -> di
         contact.updated_at = utcnow()
     await db.flush()
     return {"added": added, "updated": updated}
+
+
+async def contacts_by_agency(db: AsyncSession) -> dict[int, dict[str, str | None]]:
+    """Every service's public contacts by agency id (the admins' directory view)."""
+    rows = (await db.execute(select(ServiceContact))).scalars().all()
+    return {c.agency_id: {f: getattr(c, f) for f in CONTACT_FIELDS} for c in rows}
+
+
+def check_contacts(values: dict[str, str | None]) -> dict[str, str | None]:
+    """One service's contacts as an admin typed them: trimmed, empty as None, checked as an import row is."""
+    clean = {f: (str(values.get(f) or "").strip() or None) for f in CONTACT_FIELDS}
+    if any(len(clean[f] or "") > n for f, n in CONTACT_LIMITS.items()):
+        raise ReferralError(400, N_("A value is too long."))
+    if clean["phone"] and not PHONE.match(clean["phone"]):
+        raise ReferralError(400, N_("A phone number may hold only digits, spaces and + ( ) -."))
+    if clean["email"] and ("@" not in clean["email"] or any(ch.isspace() for ch in clean["email"])):
+        raise ReferralError(400, N_("That is not an email address."))
+    if clean["website"] and not clean["website"].startswith("https://"):
+        raise ReferralError(400, N_("The website must start with https://."))
+    return clean
+
+
+async def set_contacts(db: AsyncSession, agency: Agency, values: dict[str, str | None]) -> list[str]:
+    """Sets one service's public contacts (the admin's edit of one row); returns the fields changed."""
+    clean = check_contacts(values)
+    contact = await db.get(ServiceContact, agency.id)
+    if contact is None:
+        if not any(clean.values()):
+            return []
+        contact = ServiceContact(agency_id=agency.id)
+        db.add(contact)
+    changed = sorted(f for f in CONTACT_FIELDS if getattr(contact, f) != clean[f])
+    for name in CONTACT_FIELDS:
+        setattr(contact, name, clean[name])
+    contact.updated_at = utcnow()
+    return changed

@@ -247,6 +247,11 @@
     $('case-add-task').hidden = !key;
     renderTimeline(view.contacts, key);
     renderTasks(view.tasks, key);
+    // Services near the child (console_services.js), for the municipality of the latest contact that names one.
+    var places = view.contacts.map(function (c) { return c.municipality; }).filter(function (m) { return m; });
+    $('case-services').setAttribute('data-municipality', places.length ? places[places.length - 1] : '');
+    $('case-services').querySelector('.svc-list').textContent = '';
+    $('case-services').querySelector('.svc-status').textContent = '';
   }
 
   function noteText(contact, key) {

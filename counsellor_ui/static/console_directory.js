@@ -76,6 +76,9 @@
     $('agency-name').value = agency.name;
     $('agency-email').value = agency.fallback_email || '';
     $('agency-active').checked = agency.active;
+    contactInputs().forEach(function (input) {   // the service's public contacts (issue 19)
+      input.value = (agency.contacts || {})[input.getAttribute('data-contact')] || '';
+    });
     $('agency-error').textContent = '';
     $('officer-error').textContent = '';
     $('agency-form').hidden = false;
@@ -130,13 +133,19 @@
     $('officer-add').querySelector('button[type=submit]').disabled = !select.options.length;
   }
 
+  function contactInputs() {
+    return Array.prototype.slice.call(document.querySelectorAll('#agency-contacts input[data-contact]'));
+  }
+
   function save(event) {
     event.preventDefault();
     var code = current;
     $('agency-error').textContent = '';
+    var contacts = {};
+    contactInputs().forEach(function (input) { contacts[input.getAttribute('data-contact')] = input.value.trim() || null; });
     C.post(BASE + '/' + encodeURIComponent(code), {
       name: $('agency-name').value.trim(), fallback_email: $('agency-email').value.trim() || null,
-      active: $('agency-active').checked
+      active: $('agency-active').checked, contacts: contacts
     }, 'PUT').then(load).then(function () {
       close();
       $('directory-status').textContent = _('The agency was saved.');

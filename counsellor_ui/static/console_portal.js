@@ -63,13 +63,17 @@
       }
       R.drawConsent($('referral-consent'), read.consent);
       R.drawEvents($('referral-events'), read, key);
+      var base = API + '/' + encodeURIComponent(id);
+      // Other agencies on the referral and the thread they share (console_refthread.js).
+      var thread = C.refThread.draw($('referral-events'), read, base, 'portal',
+        function () { return openReferral(id, false); });
       drawActions(read.state, !!key);
       C.follow.drawPlan(read);
       document.body.classList.toggle('print-view', !!print);
       $('referral-print').textContent = print ? _('Print') : _('Print view');
       $('referral-back').textContent = print ? _('Leave the print view') : _('Back to the list');
       $('referral-title').focus();
-      return R.passOnKey(read, key, API + '/' + encodeURIComponent(id));
+      return Promise.all([R.passOnKey(read, key, base), thread]);
     }).catch(function (error) { $('referral-error').textContent = error.message; });
   }
 

@@ -52,6 +52,7 @@
           ? _('Suggested: {agency}').replace('{agency}', f.agency.options[f.agency.selectedIndex].text)
           : _('No agency to suggest: choose one.');
         if (C.referralCheck) C.referralCheck.watch(form);  // nobody there to read it? (console_refcheck.js)
+        if (C.referralMulti) C.referralMulti.watch(form, data.agencies);  // more agencies (console_refmulti.js)
         return data;
       });
     }
@@ -110,19 +111,25 @@
       var button = form.querySelector('button[type="submit"]');
       button.disabled = true;
       status.textContent = _('Encrypting and sending…');
-      C.get('/console/api/referral-readers?agency=' + encodeURIComponent(agency)).then(function (info) {
+      var conversation = chat.earlier ? null : chat.conv;
+      var several = C.referralMulti && C.referralMulti.extras(form).length > 0;
+      (several ? C.referralMulti.send(form, {
+        agency: agency, urgency: f.urgency.value, chi_category: f.chi_category.value, consent: consent,
+        content: content, conversation: conversation
+      }) : C.get('/console/api/referral-readers?agency=' + encodeURIComponent(agency)).then(function (info) {
         if (C.referralCheck && !C.referralCheck.show(form, info)) throw new Error(C.referralCheck.refusal(info));
         var key = W.newConversationKey();
         return C.post('/console/api/referrals', {
           agency: agency, urgency: f.urgency.value, chi_category: f.chi_category.value, consent: consent,
           content: R.sealText(key, JSON.stringify(content)), keys: R.wrapFor(info.readers, key),
-          conversation: chat.earlier ? null : chat.conv
+          conversation: conversation
         });
-      }).then(function (made) {
-        var done = R.el('p', _('Referral sent to {agency}. Follow it under Referrals.')
-          .replace('{agency}', made.agency_name), 'referral-sent');
+      })).then(function (made) {
+        var text = several ? C.referralMulti.sentText(made)
+          : _('Referral sent to {agency}. Follow it under Referrals.').replace('{agency}', made.agency_name);
+        var done = R.el('p', text, 'referral-sent');
         done.setAttribute('role', 'status');
-        done.setAttribute('data-referral', made.id);
+        done.setAttribute('data-referral', several ? made.referrals[0].id : made.id);
         done.setAttribute('tabindex', '-1');
         area.textContent = '';
         area.appendChild(done);
@@ -192,6 +199,8 @@
       else $('ref-content').textContent = _('Your key was added after this referral was sent.');
       R.drawConsent($('ref-consent'), read.consent);
       R.drawEvents($('ref-events'), read, key);
+      // Other agencies on the referral and the thread they share (console_refthread.js).
+      var thread = C.refThread.draw($('ref-events'), read, base, 'console', function () { return show(id, false); });
       drawAudit(read.audit);
       $('answer-form').hidden = !key || read.state === 'draft';
       $('reroute-form').hidden = read.state !== 'returned';
@@ -201,7 +210,7 @@
         });
       }
       if (focus) $('ref-detail-title').focus();
-      return R.passOnKey(read, key, base);
+      return Promise.all([R.passOnKey(read, key, base), thread]);
     }).catch(function (error) { $('ref-error').textContent = error.message; });
   }
 

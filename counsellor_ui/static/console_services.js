@@ -1,6 +1,7 @@
 /* The services directory on a chat (issue 19): in the referral form, "Services near the child"
  * lists the services of a kind for the child's municipality (its own first, then its county's,
- * then national ones), with their public contacts. Read-only; admins edit it by CSV. */
+ * then national ones), with their public contacts; also in the case view (the municipality of its
+ * latest contact). Admins edit it by CSV or row by row (console_directory.js). */
 (function () {
   'use strict';
 

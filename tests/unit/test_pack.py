@@ -188,3 +188,20 @@ def test_the_packs_catalog_comes_first_then_the_core_then_the_default_language(s
     assert i18n.translations("sq").gettext("Sign out") == "Dil nga llogaria"  # the pack's wording wins
     assert i18n.translations("sq").gettext("Sign in") == "Hyr"  # the core's where the pack is silent
     assert i18n.translations("en").gettext("Sign out") == "Sign out"  # English never falls back to Albanian
+
+
+def test_urgent_topics_come_from_the_pack_and_must_be_its_topics(tmp_path: Path) -> None:
+    from chat.model import urgency_from_prechat
+
+    assert pack.read(pack.SHIPPED).urgent_topics == ("violence",)
+    assert urgency_from_prechat({"topic": "violence"}) == 1
+    assert urgency_from_prechat({"topic": "school"}) == 0
+    assert urgency_from_prechat({"topic": "school", "danger": True}) == 2
+    copy = tmp_path / "al"
+    shutil.copytree(pack.SHIPPED, copy)
+    toml = copy / "pack.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('urgent_topics = ["violence"]',
+                                                             'urgent_topics = ["violence", "wars"]'), encoding="utf-8")
+    with pytest.raises(pack.PackError) as refused:
+        pack.read(copy)
+    assert "urgent_topics: wars is not one of its topics" in str(refused.value)
