@@ -216,6 +216,7 @@ def test_the_serbian_page_shows_serbian_where_translated_and_albanian_elsewhere(
     expect(page.locator("#welcome-title")).to_have_text("Zdravo! Tu smo za tebe.")
     expect(page.locator("#start-chat")).to_have_text("Započni razgovor")
     expect(page.locator("#quick-exit")).to_have_text("Brzi izlaz")
+    expect(page.locator(".foot")).to_contain_text(PACK["brand"] + ": besplatna i anonimna pomoć za decu.")
     # Not in the pack's Serbian catalog: shown in Albanian, the pack's default language, never blank.
     expect(page.locator("#screen-welcome a[href^='/easy']")).to_have_text("Faqe me fjali të shkurtra dhe figura")
     expect(page.locator(".danger").first).to_contain_text("192")
