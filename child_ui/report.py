@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from child_ui import web
-from helpline.i18n import pick_locale
+from helpline.i18n import bcp47, js_messages, pick_locale
 
 if TYPE_CHECKING:
     from helpline.app import Services
@@ -26,7 +26,7 @@ KINDS = ("sexual_images", "grooming", "threats", "other")  # referral.service.RE
 def report_strings(locale: str) -> dict[str, str]:
     """The script's own words, from the child catalog (it is a page for children)."""
     catalog = web.child_translations(locale)
-    return {msg: catalog.gettext(msg) for msg in web._js_messages(SCRIPT)}
+    return {msg: catalog.gettext(msg) for msg in js_messages(SCRIPT)}
 
 
 async def report_page(request: Request) -> Response:
@@ -34,7 +34,7 @@ async def report_page(request: Request) -> Response:
     locale = pick_locale(request.query_params.get("lang"))
     bundle = services.bundles["report"]
     config: dict[str, Any] = {"strings": report_strings(locale), "lang": locale,
-                              "quick_exit_url": services.settings.quick_exit_url}
+                              "lang_tag": bcp47(locale), "quick_exit_url": services.settings.quick_exit_url}
     context = {**web._page_context(services, locale), "bundle_src": bundle.src,
                "bundle_integrity": bundle.integrity, "config": config, "state": "report", "slug": "",
                "kinds": KINDS}

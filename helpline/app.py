@@ -123,6 +123,7 @@ def build_services(settings: Settings) -> Services:
     store = Store(sessionmaker, serialise_writes=settings.uses_sqlite)
     chat_service = ChatService(store, broker, settings)
     org_public = keys.load_public_key(settings.org_public_key_file)
+    i18n.enable_pseudo(bool(settings.pseudo_locale))  # before the bundles: they carry every language's strings
     css = child_ui.web.stylesheet()
     return Services(
         settings=settings, engine=engine, sessionmaker=sessionmaker, store=store, broker=broker,
