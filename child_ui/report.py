@@ -6,6 +6,7 @@ sends it to the API in referral/portal.py; the reporter gets a code to check its
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -13,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from child_ui import web
-from helpline.i18n import bcp47, js_messages, pick_locale
+from helpline.i18n import bcp47, catalog_dirs, js_messages, pick_locale
 
 if TYPE_CHECKING:
     from helpline.app import Services
@@ -22,9 +23,13 @@ SCRIPT = web.STATIC / "report.js"
 KINDS = ("sexual_images", "grooming", "threats", "other")  # referral.service.REPORT_KINDS
 
 
-@functools.cache
 def report_strings(locale: str) -> dict[str, str]:
     """The script's own words, from the child catalog (it is a page for children)."""
+    return _report_strings(locale, catalog_dirs())
+
+
+@functools.cache
+def _report_strings(locale: str, _folders: tuple[Path, ...]) -> dict[str, str]:
     catalog = web.child_translations(locale)
     return {msg: catalog.gettext(msg) for msg in js_messages(SCRIPT)}
 

@@ -22,6 +22,7 @@ from helpline import runtime_config
 from helpline.i18n import (
     JS_SOURCES,
     babel_locale,
+    catalog_dirs,
     default_locale,
     js_messages,
     js_plural_ids,
@@ -73,19 +74,27 @@ def opens_at(services: Services, locale: str, hours: tuple[int, int] | None = No
     return format_clock(dt.time(start // 60, start % 60), locale)
 
 
-@functools.cache
 def child_translations(locale: str) -> NullTranslations:
     """The child domain alone. The merged catalog lets the console's wording win for a msgid both use
     ("Connected", "Counsellor", "Under 10"); the child pages keep their own (docs/glossary.md)."""
-    return load_catalog(locale, ["child"])
+    return _child_catalog(locale, catalog_dirs())
 
 
 @functools.cache
+def _child_catalog(locale: str, _folders: tuple[Path, ...]) -> NullTranslations:  # cached per configuration
+    return load_catalog(locale, ["child"])
+
+
 def child_js_config(locale: str) -> dict[str, Any]:
     """Everything child.js needs to speak the locale: strings, plural forms and their rule, number symbols.
 
     Embedded in the page's config block rather than fetched (docs/adr/0008-child-strings-in-the-page.md).
     """
+    return _child_js_config(locale, catalog_dirs())
+
+
+@functools.cache
+def _child_js_config(locale: str, _folders: tuple[Path, ...]) -> dict[str, Any]:
     catalog = child_translations(locale)
     pairs = [pair for path in JS_SOURCES["child"] for pair in js_plural_ids(path)]
     number_locale = babel_locale(locale)

@@ -23,6 +23,7 @@ from helpline.languages import (
     PSEUDO,
     babel_locale,
     bcp47,
+    catalog_dirs,
     configure,
     default_locale,
     enable_pseudo,
@@ -35,8 +36,8 @@ from helpline.languages import (
     text_direction,
 )
 
-__all__ = ["PSEUDO", "babel_locale", "bcp47", "configure", "default_locale", "enable_pseudo", "language_name",
-           "locales", "options", "pick_locale", "plural_forms", "switcher", "text_direction"]
+__all__ = ["PSEUDO", "babel_locale", "bcp47", "catalog_dirs", "configure", "default_locale", "enable_pseudo",
+           "language_name", "locales", "options", "pick_locale", "plural_forms", "switcher", "text_direction"]
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,10 +68,11 @@ def _cldr_plurals(catalog: NullTranslations, locale: str, domain: str) -> None:
 
 
 def load_catalog(locale: str, domains: Iterable[str] = DOMAINS) -> NullTranslations:
-    """The domains of one locale merged (the first wins a msgid both have); none: the msgid itself."""
+    """The domains of one locale merged; a later one wins a msgid both have (the console's over the
+    child's, a folder `configure` added over the shipped one). No catalog: the msgid itself."""
     merged: NullTranslations | None = None
-    for domain in domains:
-        loaded = Translations.load(str(LOCALES_DIR), [locale], domain)
+    for domain, folder in ((d, f) for d in domains for f in (LOCALES_DIR, *catalog_dirs())):
+        loaded = Translations.load(str(folder), [locale], domain)
         if not isinstance(loaded, Translations):
             continue
         _cldr_plurals(loaded, locale, domain)

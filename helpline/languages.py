@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.plural import to_gettext
@@ -23,6 +24,7 @@ _BABEL_CODES = {"sq": "sq_AL", PSEUDO: "en"}
 _languages: tuple[str, ...] = ("sq", "en")
 _default = "sq"
 _pseudo = False
+_catalog_dirs: tuple[Path, ...] = ()
 
 
 class LanguageError(ValueError):
@@ -35,9 +37,12 @@ def babel_locale(code: str) -> Locale:
     return Locale.parse(_BABEL_CODES.get(code, code))
 
 
-def configure(languages: Iterable[str], default: str | None = None) -> None:
-    """Sets the helpline's languages (first = default unless `default` names another)."""
-    global _languages, _default
+def configure(languages: Iterable[str], default: str | None = None, catalogs: Iterable[Path] = ()) -> None:
+    """Sets the helpline's languages (first = default unless `default` names another).
+
+    `catalogs`: folders of compiled catalogs (<locale>/LC_MESSAGES/<domain>.mo, e.g. a pack's) that
+    add to and win over the shipped ones in locales/."""
+    global _languages, _default, _catalog_dirs
     codes = tuple(dict.fromkeys(str(code) for code in languages))
     if not codes:
         raise LanguageError("at least one language is needed")
@@ -52,7 +57,7 @@ def configure(languages: Iterable[str], default: str | None = None) -> None:
     chosen = default or codes[0]
     if chosen not in codes:
         raise LanguageError(f"the default language {chosen!r} is not one of {', '.join(codes)}")
-    _languages, _default = codes, chosen
+    _languages, _default, _catalog_dirs = codes, chosen, tuple(Path(folder) for folder in catalogs)
     _clear_caches()
 
 
@@ -67,6 +72,11 @@ def _clear_caches() -> None:
     from helpline import i18n  # the catalogs cached per locale were built for the old languages
 
     i18n.clear_caches()
+
+
+def catalog_dirs() -> tuple[Path, ...]:
+    """The folders `configure` added, searched after (and winning over) the shipped catalogs."""
+    return _catalog_dirs
 
 
 def locales() -> tuple[str, ...]:
@@ -89,7 +99,8 @@ def language_name(code: str) -> str:
     """The language's name in itself ("Shqip", "srpski (latinica)"), never translated."""
     if code == PSEUDO:
         return "[Ƥšéûðö]"
-    name = babel_locale(code).get_display_name(babel_locale(code)) or code
+    spoken = Locale.parse(code)  # the language itself, not the territory _BABEL_CODES adds ("sq", not "sq_AL")
+    name = spoken.get_display_name(spoken) or code
     return name[:1].upper() + name[1:]
 
 
