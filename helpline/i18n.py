@@ -19,6 +19,7 @@ from babel.dates import get_month_names
 from babel.messages.extract import extract_javascript
 from babel.support import NullTranslations, Translations
 
+from helpline import plural_rule
 from helpline.languages import (
     PSEUDO,
     babel_locale,
@@ -47,7 +48,7 @@ JS_SOURCES: dict[str, list[Path]] = {
     "child": [ROOT / "child_ui" / "static" / "child.js"],
     "console": sorted((ROOT / "counsellor_ui" / "static").glob("console*.js")),
 }
-# What a script calls for a translated string and for one with plural forms (helpline/static/js/plural.js).
+# What a script calls for a translated string and for one with plural forms (helpline/static/js/l10n.js).
 JS_KEYWORDS: dict[str, Any] = {"_": None, "_n": (1, 2), "ngettext": (1, 2)}
 _PLURAL_PROBE = range(0, 200)
 
@@ -148,9 +149,9 @@ def plural_table(catalog: NullTranslations, locale: str, pairs: Iterable[tuple[s
 
 
 def plural_config(locale: str) -> dict[str, Any]:
-    """The locale's plural rule for the page (evaluated by helpline/static/js/plural.js: no eval under our CSP)."""
+    """The locale's plural rule for the page, as data (helpline/plural_rule.py: no eval under our CSP)."""
     count, expr = plural_forms(locale)
-    return {"count": count, "expr": expr}
+    return {"count": count, "rule": plural_rule.parse(expr)}
 
 
 @functools.cache

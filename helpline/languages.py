@@ -8,6 +8,7 @@ direction, BCP 47 tags and plural rules all come from Babel's CLDR data, never f
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ PSEUDO = "qps"
 # Codes whose Babel data is not the code itself: Albanian dates and numbers as written in Albania.
 _BABEL_CODES = {"sq": "sq_AL", PSEUDO: "en"}
 
+_EXPONENT = re.compile(r"\b[ce]\b")
 _languages: tuple[str, ...] = ("sq", "en")
 _default = "sq"
 _pseudo = False
@@ -119,7 +121,10 @@ def plural_forms(code: str) -> tuple[int, str]:
     """CLDR's plural rule as gettext writes it: (nplurals, C expression of n)."""
     header = to_gettext(babel_locale(code).plural_form)
     count, expr = header.split(";", 1)
-    return int(count.split("=", 1)[1]), expr.split("plural=", 1)[1].strip().rstrip(";").strip()
+    # CLDR's compact-exponent operand (e, c: French "1 million") is 0 for a count written in full;
+    # gettext (and plural.js) know only n.
+    expr = _EXPONENT.sub("0", expr.split("plural=", 1)[1].strip().rstrip(";").strip())
+    return int(count.split("=", 1)[1]), expr
 
 
 def options() -> list[dict[str, str]]:

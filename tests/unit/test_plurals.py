@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,3 +111,16 @@ def test_the_pseudo_locale_is_off_unless_asked(serbian: Path) -> None:
         assert i18n.plural_forms(i18n.PSEUDO) == i18n.plural_forms("en")
     finally:
         i18n.enable_pseudo(False)
+
+
+def test_every_rule_babel_knows_reads_as_data_like_gettext() -> None:
+    from babel.localedata import locale_identifiers
+
+    from helpline import plural_rule
+
+    for code in {identifier.split("_")[0] for identifier in locale_identifiers()}:
+        _count, expr = i18n.plural_forms(code)
+        rule = plural_rule.parse(expr)
+        assert [plural_rule.evaluate(rule, n) for n in range(230)] == [gettext.c2py(expr)(n) for n in range(230)], code
+    with pytest.raises(plural_rule.PluralRuleError):
+        plural_rule.parse("n ** 2")
