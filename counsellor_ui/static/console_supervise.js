@@ -182,7 +182,7 @@
   });
 
   function cell(row, text) { row.appendChild(el('td', {}, text == null || text === '' ? '–' : String(text))); }
-  function minutes(seconds) { return seconds == null ? '' : Math.round(seconds / 60) + ' min'; }
+  function minutes(seconds) { return seconds == null ? '' : _('{minutes} min').replace('{minutes}', Math.round(seconds / 60)); }
 
   function drawLive(chats) {
     var body = $('live-chats').tBodies[0];

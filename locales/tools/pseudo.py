@@ -1,4 +1,4 @@
-"""Builds the pseudo-locale `qps` from the .pot files: every string accented, about 35 % longer and in
+"""Builds the pseudo-locale `qps` from the .pot files (and the English catalog): every string accented, about 35 % longer and in
 brackets, so a page in it shows at a glance what never went through the catalogs and what overflows
 when a translation runs long (ADR 0039). `make catalogs` runs it; the output is not kept in git.
 
@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
@@ -57,13 +57,22 @@ def pseudo(text: str) -> str:
     return f"{lead}[{body.strip()} {_filler(visible)}]{trail}"
 
 
+def _messages(domain: str) -> list[Message]:
+    """The template's messages and any the English catalog has beyond it (the tests keep that one complete
+    against the sources; a .pot may lag behind)."""
+    found: dict[object, Message] = {}
+    for path in (ROOT / f"{domain}.pot", ROOT / "en" / "LC_MESSAGES" / f"{domain}.po"):
+        if path.exists():
+            with path.open("rb") as handle:
+                for message in read_po(handle):
+                    if message.id:
+                        found.setdefault(message.id, message)
+    return list(found.values())
+
+
 def build(domain: str, out_dir: Path) -> Path:
-    with (ROOT / f"{domain}.pot").open("rb") as handle:
-        template = read_po(handle)
     catalog = Catalog(locale="en", domain=domain, project="Helpline pseudo-locale", fuzzy=False)
-    for message in template:
-        if not message.id:
-            continue
+    for message in _messages(domain):
         if isinstance(message.id, (tuple, list)):
             catalog.add(tuple(message.id), tuple(pseudo(str(part)) for part in message.id),
                         context=message.context)
