@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.db import Store
-from helpline.i18n import translate
+from helpline.i18n import default_locale, translate
 from helpline.models import Agency, Alert, Escalation, Notice, Referral, ReferralEvent, ReferralFollow
 from helpline.security import audit
 from helpline.settings import Settings
@@ -105,14 +105,14 @@ def _text(locale: str, settings: Settings, step: str, agency: Agency, due: dt.da
 async def _targets(db: AsyncSession, settings: Settings, step: str, agency: Agency) -> list[tuple[str, str]]:
     if step == "remind":
         found = await notices._officer_addresses(db, agency.id)
-        return found or ([(agency.fallback_email, "sq")] if agency.fallback_email else [])
+        return found or ([(agency.fallback_email, default_locale())] if agency.fallback_email else [])
     if step == "agency":
-        return [(agency.fallback_email, "sq")] if agency.fallback_email else []
+        return [(agency.fallback_email, default_locale())] if agency.fallback_email else []
     state = (await db.execute(select(Agency).where(Agency.code == str(settings.follow_state_agency))))\
         .scalar_one_or_none()
     if state is None:
         return []
-    found = [(state.fallback_email, "sq")] if state.fallback_email else []
+    found = [(state.fallback_email, default_locale())] if state.fallback_email else []
     return found + [t for t in await notices._officer_addresses(db, state.id) if t not in found]
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.db import Store
-from helpline.i18n import translate
+from helpline.i18n import default_locale, translate
 from helpline.models import Agency, Notice, OfficerContact, Referral, Role, Staff
 from helpline.settings import Settings
 
@@ -89,7 +89,7 @@ async def queue_referral_waiting(db: AsyncSession, referral: Referral, agency: A
     """One notice per officer with an address; the agency's fallback contact when none has one."""
     targets = await _officer_addresses(db, agency.id)
     if not targets and agency.fallback_email:
-        targets = [(agency.fallback_email, "sq")]
+        targets = [(agency.fallback_email, default_locale())]
     if not targets:
         log.warning("agency %s has no officer address and no fallback contact: no notice sent", agency.code)
     queued = []
@@ -121,7 +121,7 @@ async def queue_reports_waiting(db: AsyncSession, referral: Referral, agency: Ag
     reports mails each officer a few times an hour, not once per report."""
     targets = await _officer_addresses(db, agency.id)
     if not targets and agency.fallback_email:
-        targets = [(agency.fallback_email, "sq")]
+        targets = [(agency.fallback_email, default_locale())]
     touched = []
     for address, locale in targets:
         subject, body = reports_text(locale, settings, waiting)
@@ -150,7 +150,7 @@ async def queue_overdue(db: AsyncSession, referral: Referral, agency: Agency, se
             Referral.source == "report").limit(1))).scalar_one_or_none()
         if pending is not None:
             return pending
-    subject, body = overdue_text("sq", settings, referral.urgency, agency, referral.ack_deadline_at)
+    subject, body = overdue_text(default_locale(), settings, referral.urgency, agency, referral.ack_deadline_at)
     notice = _queue(db, agency.fallback_email, "escalation", referral, subject, body, now)
     await db.flush()
     return notice

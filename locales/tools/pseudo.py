@@ -1,6 +1,6 @@
-"""Builds the pseudo-locale `qps` from the .pot files (and the English catalog): every string accented, about 35 % longer and in
-brackets, so a page in it shows at a glance what never went through the catalogs and what overflows
-when a translation runs long (ADR 0039). `make catalogs` runs it; the output is not kept in git.
+"""Builds the pseudo-locale `qps` from the .pot files (and the English catalog): every string accented,
+about 35 % longer and in brackets, so a page in it shows at a glance what never went through the catalogs
+and what overflows when a translation runs long (ADR 0039). `make catalogs` runs it; the output is not kept in git.
 
     python locales/tools/pseudo.py            # writes locales/qps/LC_MESSAGES/{child,console}.{po,mo}
 

@@ -39,6 +39,9 @@ _SEEN = """() => {
 _WIDE = """(width) => {
   const found = [];
   const root = document.documentElement;
+  const right = (el) => el.getBoundingClientRect().right;
+  const describe = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' reaches ' +
+    Math.round(right(el)) + ' px: ' + (el.textContent || '').replace(/\\s+/g, ' ').trim().slice(0, 50);
   if (root.scrollWidth > width) found.push('the page is ' + root.scrollWidth + ' px wide');
   const reported = new Set();
   for (const el of document.body.querySelectorAll('*')) {
@@ -48,22 +51,17 @@ _WIDE = """(width) => {
     let held = false;
     for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
       if (reported.has(up)) { held = true; break; }
-      if (getComputedStyle(up).overflowX !== 'visible') { held = up.getBoundingClientRect().right <= width + 1; break; }
+      if (getComputedStyle(up).overflowX !== 'visible') { held = right(up) <= width + 1; break; }
     }
     if (held) continue;
     reported.add(el);
-    const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-      (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
-    found.push(name + ' reaches ' + Math.round(box.right) + ' px: ' + (el.innerText || '').replace(/\\s+/g, ' ').slice(0, 50));
+    found.push(describe(el));
   }
-  if (found.length === 1 && root.scrollWidth > width) {  // wide, but no rendered box says why: name the widest
+  if (found.length === 1 && root.scrollWidth > width) {  // wide, but no rendered box says why: the widest ones
+    const beyond = (el) => right(el) > width + 1;
     const boxes = Array.from(document.body.querySelectorAll('*')).filter(
-      el => el.getBoundingClientRect().right > width + 1 && !Array.from(el.children).some(
-        child => child.getBoundingClientRect().right > width + 1));
-    for (const el of boxes.slice(0, 5)) {
-      found.push('(' + el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + String(el.className) + ' reaches ' +
-                 Math.round(el.getBoundingClientRect().right) + ' px: ' + (el.textContent || '').trim().slice(0, 40) + ')');
-    }
+      el => beyond(el) && !Array.from(el.children).some(beyond));
+    for (const el of boxes.slice(0, 5)) found.push('(' + describe(el) + ')');
   }
   return found;
 }"""

@@ -27,10 +27,14 @@ def build_pseudo_catalogs() -> None:
     """`make catalogs` builds them; a test run from a fresh checkout builds them too."""
     import importlib.util
 
-    target = ROOT / "locales" / "qps" / "LC_MESSAGES"
-    stale = [d for d in ("child", "console") if not (target / f"{d}.mo").exists()
-             or (target / f"{d}.mo").stat().st_mtime < max((ROOT / "locales" / f"{d}.pot").stat().st_mtime,
-                                                         (ROOT / "locales" / "en" / "LC_MESSAGES" / f"{d}.po").stat().st_mtime)]
+    locales = ROOT / "locales"
+
+    def built(domain: str) -> float:
+        mo = locales / "qps" / "LC_MESSAGES" / f"{domain}.mo"
+        return mo.stat().st_mtime if mo.exists() else 0.0
+
+    stale = [d for d in ("child", "console") if built(d) < max(
+        (locales / f"{d}.pot").stat().st_mtime, (locales / "en" / "LC_MESSAGES" / f"{d}.po").stat().st_mtime)]
     if stale:
         spec = importlib.util.spec_from_file_location("pseudo", ROOT / "locales" / "tools" / "pseudo.py")
         assert spec and spec.loader
