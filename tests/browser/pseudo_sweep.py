@@ -70,8 +70,10 @@ _BRACKETED = re.compile(r"\[[^\[\]]*\]")
 _LATIN = re.compile(r"[A-Za-z]+")
 
 
-def _names(path: str, *keys: str) -> set[str]:
-    data: Any = json.loads((ROOT / path).read_text(encoding="utf-8"))
+def _names(paths: tuple[str, ...], *keys: str) -> set[str]:
+    """Names in the first of `paths` that exists (the Albanian pack's data, or where it was before packs)."""
+    path = next(ROOT / p for p in paths if (ROOT / p).exists())
+    data: Any = json.loads(path.read_text(encoding="utf-8"))
     rows = data if isinstance(data, list) else data.get("agencies", data)
     return {str(row[key]) for row in rows if isinstance(row, dict) for key in keys if row.get(key)}
 
@@ -80,8 +82,8 @@ def untranslatable(extra: Iterable[str] = ()) -> re.Pattern[str]:
     """What no catalog translates: the brand, language names, places, agencies, CLDR's English dates
     (the pseudo-locale dates as English), and what the test itself created (`extra`)."""
     words = {"ALO 116 111", *(o["name"] for o in options()), *extra,
-             *_names("helpline/data/municipalities.json", "name", "county"),
-             *_names("referral/data/agencies.json", "name")}
+             *_names(("packs/al/municipalities.json", "helpline/data/municipalities.json"), "name", "county"),
+             *_names(("packs/al/agencies.json", "referral/data/agencies.json"), "name")}
     months = ("January February March April May June July August September October November December "
               "Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec").split()
     alternatives = sorted((re.escape(w) for w in words if w), key=len, reverse=True)
