@@ -19,14 +19,16 @@ node_modules/.installed: package.json package-lock.json
 
 deps: $(VENV)/.installed node_modules/.installed catalogs
 
-## Compile the .po catalogs in git into the .mo files the server reads.
+## Compile the .po catalogs in git into the .mo files the server reads, and build the pseudo-locale
+## (qps, HELPLINE_PSEUDO_LOCALE=1) from the .pot files (ADR 0039).
 catalogs: $(VENV)/.installed
 	@for d in $(DOMAINS); do $(BIN)/pybabel compile -d locales -D $$d || exit 1; done
+	@$(BIN)/python locales/tools/pseudo.py >/dev/null
 
 ## Re-extract strings from templates and scripts and merge them into the catalogs.
 extract: $(VENV)/.installed
 	@for d in $(DOMAINS); do \
-	  $(BIN)/pybabel extract -k translate:2 -k t -F locales/$$d.cfg -o locales/$$d.pot --no-location --sort-output . && \
+	  $(BIN)/pybabel extract -k translate:2 -k t -k _n:1,2 -k translate_plural:2,3 -F locales/$$d.cfg -o locales/$$d.pot --no-location --sort-output . && \
 	  $(BIN)/pybabel update -i locales/$$d.pot -d locales -D $$d --no-fuzzy-matching || exit 1; \
 	done
 

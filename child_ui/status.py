@@ -23,7 +23,7 @@ from chat.protocol import ProtocolError
 from child_ui.web import child_translations
 from helpline import crypto, validate
 from helpline.db import StoreUnavailable
-from helpline.i18n import BABEL_LOCALES, N_, pick_locale
+from helpline.i18n import N_, babel_locale, pick_locale
 from helpline.staffweb import Refused, error, read_json, services_of
 from referral import child_status
 
@@ -49,7 +49,7 @@ def sentences(found: child_status.CaseStatus, locale: str, zone: dt.tzinfo) -> l
     gettext = child_translations(locale).gettext
     lines = []
     for step in found.steps:
-        day = format_date(step.at.astimezone(zone).date(), "d MMMM", locale=BABEL_LOCALES[locale])
+        day = format_date(step.at.astimezone(zone).date(), "d MMMM", locale=babel_locale(locale))
         lines.append(gettext(SENTENCES[step.kind]) % {"date": day, "agency": found.agency})
     if [step.kind for step in found.steps] == ["sent"]:
         lines.append(gettext(WAITING))

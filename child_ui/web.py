@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gzip
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date, format_time
-from babel.messages.extract import extract_javascript
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from babel.support import NullTranslations
 from starlette.requests import Request
@@ -18,7 +18,20 @@ from starlette.routing import Route
 from chat.model import is_open
 from child_ui import more_help, pack_pages
 from helpline import pack, runtime_config, taxonomy
-from helpline.i18n import BABEL_LOCALES, JS_SOURCES, cached, domain_translations, pick_locale
+from helpline.i18n import (
+    JS_SOURCES,
+    babel_locale,
+    catalog_dirs,
+    default_locale,
+    js_messages,
+    js_plural_ids,
+    load_catalog,
+    locales,
+    page_language,
+    pick_locale,
+    plural_config,
+    plural_table,
+)
 from helpline.opening import OpeningHours
 from helpline.voice import voice_config
 
@@ -31,10 +44,6 @@ STATIC = Path(__file__).resolve().parent / "static"
 # The safety pages, in the order the start page lists them. Each is child_ui/templates/help/<slug>.html.
 SAFETY_PAGES = ("grooming", "sextortion", "photos", "cyberbullying", "chatting-here", "confidentiality",
                 "report-images", "more-help", "after-referral")
-
-# Plural rules the browser knows by name (child.js PLURAL_RULES); Albanian and English share one.
-PLURAL_RULES = {"(n != 1)": "one-other"}
-
 
 def municipalities() -> list[dict[str, str]]:
     """The helpline pack's municipalities (and their counties) for the pre-chat question."""
@@ -60,7 +69,7 @@ def stylesheet() -> str:
 
 def format_clock(time: dt.time, locale: str) -> str:
     """A time of day with Babel's sq_AL data, on the 24-hour clock written in Albania ("08:00")."""
-    return format_time(time, "HH:mm", locale=BABEL_LOCALES[locale])
+    return format_time(time, "HH:mm", locale=babel_locale(locale))
 
 
 def opens_at(services: Services, locale: str, hours: tuple[int, int] | None = None) -> dict[str, str] | None:
@@ -80,57 +89,38 @@ def next_opening(week: OpeningHours, local: dt.datetime, locale: str) -> dict[st
     days = (start.date() - local.date()).days
     return {"time": format_clock(start.time(), locale),
             "when": "today" if days == 0 else "tomorrow" if days == 1 else "later",
-            "day": format_date(start.date(), "EEEE", locale=BABEL_LOCALES[locale])}
+            "day": format_date(start.date(), "EEEE", locale=babel_locale(locale))}
 
 
 def child_translations(locale: str) -> NullTranslations:
-    """The child domain alone (the pack's catalog over the core's). The merged catalog lets the console's
-    wording win for a msgid both use ("Connected", "Counsellor", "Under 10"); the child pages keep their
-    own (docs/glossary.md)."""
-    return domain_translations(locale, ("child",))
+    """The child domain alone. The merged catalog lets the console's wording win for a msgid both use
+    ("Connected", "Counsellor", "Under 10"); the child pages keep their own (docs/glossary.md)."""
+    return _child_catalog(locale, catalog_dirs())
 
 
-def _js_messages(path: Path) -> list[str]:
-    with path.open("rb") as handle:
-        found: list[str] = []
-        for _line, _func, message, _comments in extract_javascript(handle, {"_": None}, [], {}):
-            if isinstance(message, str):
-                found.append(message)
-        return found
+@functools.cache
+def _child_catalog(locale: str, _folders: tuple[Path, ...]) -> NullTranslations:  # cached per configuration
+    return load_catalog(locale, ["child"])
 
 
-def _js_plural_ids(path: Path) -> list[tuple[str, str]]:
-    with path.open("rb") as handle:
-        found: list[tuple[str, str]] = []
-        for _line, _func, message, _comments in extract_javascript(handle, {"ngettext": (1, 2)}, [], {}):
-            if isinstance(message, (tuple, list)) and len(message) == 2 and all(isinstance(m, str) for m in message):
-                found.append((str(message[0]), str(message[1])))
-        return found
-
-
-@cached
 def child_js_config(locale: str) -> dict[str, Any]:
     """Everything child.js needs to speak the locale: strings, plural forms and their rule, number symbols.
 
     Embedded in the page's config block rather than fetched (docs/adr/0008-child-strings-in-the-page.md).
     """
+    return _child_js_config(locale, catalog_dirs())
+
+
+@functools.cache
+def _child_js_config(locale: str, _folders: tuple[Path, ...]) -> dict[str, Any]:
     catalog = child_translations(locale)
-    plurals: dict[str, list[str]] = {}
-    for path in JS_SOURCES["child"]:
-        for singular, plural in _js_plural_ids(path):
-            plurals[singular] = [catalog.ngettext(singular, plural, 1), catalog.ngettext(singular, plural, 2)]
-    rule = getattr(catalog, "plural", None)
-    expr = getattr(catalog, "_info", {}).get("plural-forms", "nplurals=2; plural=(n != 1);")
-    expr = expr.split("plural=", 1)[-1].rstrip(";").strip()
-    if expr not in PLURAL_RULES:
-        raise RuntimeError(f"child.js does not know the plural rule {expr!r} of {locale}")
-    assert rule is None or (rule(1), rule(2)) == (0, 1)
-    babel_locale = BABEL_LOCALES[locale]
+    pairs = [pair for path in JS_SOURCES["child"] for pair in js_plural_ids(path)]
+    number_locale = babel_locale(locale)
     return {
-        "strings": {msg: catalog.gettext(msg) for path in JS_SOURCES["child"] for msg in _js_messages(path)},
-        "plurals": plurals,
-        "plural_rule": PLURAL_RULES[expr],
-        "number": {"group": get_group_symbol(babel_locale), "decimal": get_decimal_symbol(babel_locale)},
+        "strings": {msg: catalog.gettext(msg) for path in JS_SOURCES["child"] for msg in js_messages(path)},
+        "plurals": plural_table(catalog, locale, pairs),
+        "plural": plural_config(locale),
+        "number": {"group": get_group_symbol(number_locale), "decimal": get_decimal_symbol(number_locale)},
     }
 
 
@@ -150,27 +140,22 @@ def _compressed(request: Request, response: Response) -> Response:
                     headers=headers, media_type=response.media_type)
 
 
-LANGUAGE_NAMES = {"sq": "Shqip", "en": "English"}  # each in its own language, never translated
-
-
 def _render(services: Services, request: Request, template: str, context: dict[str, Any], locale: str,
             status_code: int = 200) -> Response:
     """Renders a child page with the child catalog, gzipped when the browser accepts it; never cached."""
     catalog = child_translations(locale)
     html = services.templates.get_template(template).render(
         request=request, **context, gettext=catalog.gettext, ngettext=catalog.ngettext, _=catalog.gettext,
-        lang=locale)
+        **page_language(locale))
     return _compressed(request, HTMLResponse(html, status_code=status_code, headers={"cache-control": "no-store"}))
 
 
 def _page_context(services: Services, locale: str) -> dict[str, Any]:
     bundle = services.bundles["child"]
-    other = "en" if locale == "sq" else "sq"
     numbers = pack.numbers()  # the pack's numbers and brand reach the catalog's strings as placeholders
     return {"bundle_src": bundle.src, "bundle_integrity": bundle.integrity, "inline_css": services.child_css,
             "safety_pages": SAFETY_PAGES, "brand": numbers["brand"], "numbers": numbers,
-            "lang_query": "" if locale == "sq" else f"?lang={locale}",
-            "other_lang": other, "other_lang_name": LANGUAGE_NAMES[other]}
+            "lang_query": "" if locale == default_locale() else f"?lang={locale}"}
 
 
 async def child_page(request: Request) -> Response:
@@ -216,7 +201,7 @@ async def safety_page(request: Request) -> Response:
 
 
 async def safety_index(request: Request) -> Response:
-    query = f"?lang={request.query_params['lang']}" if request.query_params.get("lang") in BABEL_LOCALES else ""
+    query = f"?lang={request.query_params['lang']}" if request.query_params.get("lang") in locales() else ""
     return RedirectResponse("/" + query + "#learn", status_code=303)
 
 

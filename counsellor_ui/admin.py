@@ -15,28 +15,27 @@ from starlette.responses import JSONResponse, Response
 
 from helpline import runtime_config, validate
 from helpline.crypto import CryptoError, b64u_decode, sign_staff_key, staff_key_role
-from helpline.i18n import N_
+from helpline.i18n import N_, default_locale, locales
 from helpline.models import Agency, CannedReply, RecoveryCode, Role, Staff, Throttle, utcnow
 from helpline.security import audit, sessions, throttle
 from helpline.security.passwords import SIGNIN_DERIVED, auth_verifier, new_salt
 from helpline.staff import CHILD_NAME_MAX, USERNAME, child_name_problem
 from helpline.staffweb import Refused, StaffCall, staff_route
 
-LOCALES = ("sq", "en")
 SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 # The bodies each route reads (documented in /openapi.json); a form the server checks is in the schema.
 NEW_STAFF: dict[str, validate.Check] = {
     "username": validate.string(64, 2, pattern=USERNAME.pattern, message=N_(
         "A username is 2 to 64 lower-case letters, digits, dots, dashes or underscores.")),
     "name": validate.string(100), "role": validate.choice(*Role),
-    "agency": validate.Optional(validate.string(48)), "locale": validate.Optional(validate.choice(*LOCALES), "sq"),
+    "agency": validate.Optional(validate.string(48)), "locale": validate.Optional(validate.language(), None),
     "child_name": validate.Optional(validate.string(CHILD_NAME_MAX)),
 }
 ROLE: dict[str, validate.Check] = {"role": validate.choice(*Role), "agency": validate.Optional(validate.string(48))}
 CHILD_NAME: dict[str, validate.Check] = {"child_name": validate.Optional(validate.string(CHILD_NAME_MAX))}
 DISABLED: dict[str, validate.Check] = {"disabled": validate.boolean}
 CANNED: dict[str, validate.Check] = {
-    "locale": validate.choice(*LOCALES),
+    "locale": validate.language(),
     "shortcut": validate.string(32, pattern=SHORTCUT.pattern, message=N_(
         "A shortcut is lower-case letters, digits, dashes or underscores, starting with a letter or digit.")),
     "title": validate.string(100), "body": validate.string(2000, multiline=True),
@@ -135,7 +134,7 @@ async def create_staff(call: StaffCall) -> Response:
             agency_id = await _agency_id(call, db, body["role"], body["agency"])
             staff = Staff(public_id=secrets.token_hex(8), username=body["username"], display_name=body["name"],
                           child_name=child_name,
-                          role=body["role"], password_hash=password_hash, locale=body["locale"],
+                          role=body["role"], password_hash=password_hash, locale=body["locale"] or default_locale(),
                           kdf_salt=salt, signin_version=SIGNIN_DERIVED, failed_logins=0, disabled=False,
                           agency_id=agency_id)
             db.add(staff)
@@ -248,7 +247,7 @@ async def canned_for_chat(call: StaffCall) -> Response:
 
 
 async def list_canned(call: StaffCall) -> Response:
-    return JSONResponse({"replies": await _all_canned(call), "locales": list(LOCALES)})
+    return JSONResponse({"replies": await _all_canned(call), "locales": list(locales())})
 
 
 async def _canned_body(call: StaffCall) -> dict[str, Any]:

@@ -49,7 +49,7 @@ async def protocol(call: StaffCall) -> Response:
 
 
 PROTOCOL: dict[str, validate.Check] = {
-    "locale": validate.choice("sq", "en"),
+    "locale": validate.language(),
     "text": validate.string(runtime_config.PROTOCOL_MAX_CHARS, 0, multiline=True)}
 ASK: dict[str, validate.Check] = {
     "items": validate.list_of(validate.choice(*CONSENT_ITEMS), len(CONSENT_ITEMS)),

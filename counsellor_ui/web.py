@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from counsellor_ui import admin, auth, cases, casework, contacts, emergency, followups, handover, keys, mfa, supervise
 from helpline import pack
-from helpline.i18n import month_names, pick_locale
+from helpline.i18n import js_config, locales, month_names, pick_locale
 from helpline.voice import voice_config
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ async def console_page(request: Request) -> Response:
     services = _services(request)
     locale = pick_locale(request.query_params.get("lang"))
     bundle = services.bundles["console"]
-    config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff",
+    config = {**js_config("console", locale), "languages": list(locales()), "ws_path": "/ws/staff",
               "timezone": str(services.settings.timezone), "months": month_names(locale),
               "numbers": pack.numbers(), **voice_config(services, "voice")}
     return services.render(request, "console.html", {

@@ -126,6 +126,7 @@ def build_services(settings: Settings) -> Services:
     store = Store(sessionmaker, serialise_writes=settings.uses_sqlite)
     chat_service = ChatService(store, broker, settings)
     org_public = keys.load_public_key(settings.org_public_key_file)
+    i18n.enable_pseudo(bool(settings.pseudo_locale))  # before the bundles: they carry every language's strings
     css = child_ui.web.stylesheet()
     templates = i18n.make_environment([ROOT / "child_ui" / "templates", ROOT / "stats" / "templates",
                                        ROOT / "counsellor_ui" / "templates"])
@@ -189,7 +190,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     datadir.keep_private()  # the database, its WAL, the outbox: the service user's only
     datadir.tighten(settings)
     helpline_pack = pack.use(settings.data_dir)  # the installed helpline pack, else packs/al
-    i18n.configure(helpline_pack.languages, helpline_pack.default_language)
+    i18n.configure(helpline_pack.languages, helpline_pack.default_language,
+                   catalogs=[helpline_pack.root / "locales"])
     throttle.configure(settings.throttle_max_rows)
     timing.configure(settings.timing_file)
     services = build_services(settings)

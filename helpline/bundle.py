@@ -23,11 +23,12 @@ WIRE = ROOT / "helpline" / "static" / "js" / "wire.js"
 READERS = ROOT / "helpline" / "static" / "js" / "readers.js"  # sealing for a team of readers (ADR 0027)
 L10N = ROOT / "helpline" / "static" / "js" / "l10n.js"  # staff pages: dates, times, plurals
 FMT = ROOT / "helpline" / "static" / "js" / "fmt.js"  # `%(helpline)s` in a string from the page's numbers
+PLURAL = ROOT / "helpline" / "static" / "js" / "plural.js"  # plural forms by the locale's CLDR rule (ADR 0039)
 VOICE = ROOT / "helpline" / "static" / "js" / "voice.js"
 SOURCES: dict[str, list[Path]] = {
     # The child's pages (child_ui/): the chat page and, below, the public report page.
-    "child": [NACL, WIRE, FMT, ROOT / "child_ui" / "static" / "child.js"],
-    "console": [NACL, WIRE, L10N, FMT, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
+    "child": [NACL, WIRE, PLURAL, FMT, ROOT / "child_ui" / "static" / "child.js"],
+    "console": [NACL, WIRE, PLURAL, L10N, FMT, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                               for name in ("console", "console_auth", "console_cases", "console_supervise",
                                            "console_admin", "console_refcore", "console_referrals", "console_follow",
                                            "console_refcheck", "console_refthread", "console_refmulti",
@@ -36,7 +37,7 @@ SOURCES: dict[str, list[Path]] = {
                                            "console_lines", "console_layout", "console_notify", "console_services",
                                            "console_voice"))],
     # The officers' portal at /referrals: the console's core and sign-in, then its own page script.
-    "portal": [NACL, WIRE, L10N, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
+    "portal": [NACL, WIRE, PLURAL, L10N, *(ROOT / "counsellor_ui" / "static" / f"{name}.js"
                                    for name in ("console", "console_auth", "console_refcore", "console_follow",
                                                 "console_refthread", "console_portal"))],
     # The public page for reporting illegal content at /report: it encrypts the report itself.
@@ -101,7 +102,7 @@ OWN_STRINGS = {"child_waiting": ROOT / "child_ui" / "static" / "child_waiting.js
 
 
 def own_strings(path: Path) -> bytes:
-    table = {locale: {msg: i18n.translate(locale, msg) for msg in i18n.js_messages(path)} for locale in i18n.LOCALES}
+    table = {locale: {msg: i18n.translate(locale, msg) for msg in i18n.js_messages(path)} for locale in i18n.locales()}
     return ("var HELPLINE_BUNDLE_STRINGS=" + json.dumps(table, ensure_ascii=False, sort_keys=True) + ";\n").encode()
 
 

@@ -41,7 +41,7 @@ def _add_staff_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     add.add_argument("--name", help="name shown to colleagues, never to a child (default: the username)")
     add.add_argument("--child-name", help="the first name children see (asked for at a terminal; without it "
                      "children see a neutral word such as 'Këshilltar/e')")
-    add.add_argument("--locale", default="sq", choices=["sq", "en"])
+    add.add_argument("--locale", help="one of the helpline's languages, e.g. sq or sr_Latn (default: its default)")
     add.set_defaults(func=staff.cmd_user_add)
 
 
@@ -111,7 +111,7 @@ def _add_statistics_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
                         help="chi: the Child Helpline International annual-report tables")
     export.add_argument("--county", default="*")
     export.add_argument("--category", default="*")
-    export.add_argument("--lang", choices=["sq", "en"], default="sq")
+    export.add_argument("--lang", help="one of the helpline's languages (default: its default)")
     export.add_argument("--output", help="file to write (default: standard output)")
     export.set_defaults(func=statistics.cmd_stats_export)
     rollup = stats_cmds.add_parser("rollup", help="bring the daily roll-ups up to date (idempotent)")

@@ -272,6 +272,10 @@ SETTINGS: tuple[Setting, ...] = (
             "coturn's static-auth-secret (use-auth-secret): credentials per call are an HMAC of expiry:call id",
             secret=True),
     Setting("HELPLINE_TURN_TTL_SECONDS", "3600", "How long a call's TURN credentials work", _positive_int),
+    # Translation testing (ADR 0039).
+    Setting("HELPLINE_PSEUDO_LOCALE", "false",
+            "Adds the pseudo-locale `qps` (accented, lengthened text from `make catalogs`) to the languages, to "
+            "see what was never translated; never in production", _bool),
 )
 
 

@@ -19,6 +19,7 @@ from helpline.crypto import (
     staff_key_role,
 )
 from helpline.db import make_engine, make_sessionmaker
+from helpline.i18n import default_locale
 from helpline.models import Role, Staff
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -44,7 +45,7 @@ CHILD_NAME_PROBLEMS = {
 
 
 async def add_staff(url: str, username: str, password: str, role: str, *, display_name: str,
-                    locale: str = "sq", child_name: str | None = None) -> None:
+                    locale: str | None = None, child_name: str | None = None) -> None:
     from helpline.security.passwords import SIGNIN_DERIVED, auth_verifier, check_password_policy, new_salt
 
     if not USERNAME.match(username):
@@ -69,7 +70,7 @@ async def add_staff(url: str, username: str, password: str, role: str, *, displa
             db.add(Staff(public_id=secrets.token_hex(8), username=username, display_name=display_name, role=role,
                          child_name=child_name or None,
                          password_hash=verifier, kdf_salt=salt, signin_version=SIGNIN_DERIVED,
-                         locale=locale, failed_logins=0, disabled=False))
+                         locale=locale or default_locale(), failed_logins=0, disabled=False))
     finally:
         await engine.dispose()
 

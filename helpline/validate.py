@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from helpline.i18n import N_, translate
+from helpline.i18n import N_, locales, translate
 from helpline.middleware import MAX_BODY
 
 Check = Callable[[str, Any], Any]
@@ -161,6 +161,15 @@ def choice(*options: str) -> Check:
             raise Invalid(N_("'%(name)s' must be one of: %(options)s."), name=name, options=", ".join(options))
         return str(value)
     return _described(check, {"type": "string", "enum": list(options)})
+
+
+def language() -> Check:
+    """One of the helpline's languages (helpline.i18n.locales(), read at each request: the pack sets them)."""
+    def check(name: str, value: Any) -> str:
+        if value not in locales():
+            raise Invalid(N_("'%(name)s' must be one of: %(options)s."), name=name, options=", ".join(locales()))
+        return str(value)
+    return _described(check, {"type": "string", "description": "a language code of the helpline, e.g. sq"})
 
 
 def list_of(item: Check, max_items: int) -> Check:

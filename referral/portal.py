@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from helpline import taxonomy
-from helpline.i18n import month_names, pick_locale
+from helpline.i18n import js_config, month_names, pick_locale
 from helpline.staffweb import StaffCall, services_of, staff_route
 from referral import deadlines, follow, reading, service
 from referral._web import ACTION, ADD_KEYS, CLOSE, NOTHING, RETURN, TEXT, referral_keys, referral_read, rid_of, writing
@@ -31,7 +31,7 @@ async def portal_page(request: Request) -> Response:
     services = services_of(request)
     locale = pick_locale(request.query_params.get("lang"))
     bundle = services.bundles["portal"]
-    config = {"strings": services.js_strings("console", locale), "lang": locale, "ws_path": "/ws/staff",
+    config = {**js_config("console", locale), "ws_path": "/ws/staff",
               "timezone": str(services.settings.timezone), "months": month_names(locale),
               "outcomes": list(service.OUTCOMES), "action_kinds": list(service.ACTION_KINDS),
               "return_reasons": list(service.RETURN_REASONS),

@@ -135,12 +135,10 @@ async def page(call: StaffCall) -> Response:
     query = {"from": filters.start.isoformat(), "to": filters.end.isoformat(), "county": filters.county,
              "category": filters.category, "lang": locale}
     qs = "&".join(f"{k}={v}" for k, v in query.items())
-    other = "en" if locale == "sq" else "sq"
     return services.render(call.request, "stats/dashboard.html", {
         "report": report, "k": report.k, "chart": lambda t: charts.chart(t, report.k, locale),
         "error": error, "options": _options(locale), "query": query, "qs": qs,
-        "other_lang": other, "other_qs": qs.replace(f"lang={locale}", f"lang={other}"),
-        "other_lang_name": {"sq": "Shqip", "en": "English"}[other], "staff": call.staff,
+        "staff": call.staff,
     }, locale=locale, status_code=400 if error else 200, headers={"cache-control": "no-store"})
 
 

@@ -6,12 +6,7 @@
   var W = window.HelplineWire;
   var CONFIG = JSON.parse(document.getElementById('helpline-config').textContent);
   var STRINGS = CONFIG.strings || {};
-  var PLURALS = CONFIG.plurals || {};
-  /* Plural rules by the name the server gives (helpline/web.py PLURAL_RULES): no eval under our CSP. */
-  var PLURAL_RULES = {
-    'one-other': function (n) { return n === 1 ? 0 : 1; }
-  };
-  var pluralIndex = PLURAL_RULES[CONFIG.plural_rule] || PLURAL_RULES['one-other'];
+  var pluralForm = window.HelplinePlural.translator(CONFIG); // the locale's CLDR rule (plural.js)
   var STORE_SECRET = 'helpline.secret';
   var STORE_SEQ = 'helpline.seq';
   var STORE_DEVICE = 'helpline.device';
@@ -44,10 +39,9 @@
     return window.HelplineFmt(text, CONFIG.numbers || {});
   }
 
-  /* Plural forms from the catalog (sq and en have two); {n} becomes the number in the locale's style. */
-  function ngettext(singular, plural, n) {
-    var forms = PLURALS[singular] || [singular, plural];
-    return (forms[pluralIndex(n)] || forms[forms.length - 1]).replace('{n}', formatNumber(n));
+  /* The catalog's form for n by the locale's plural rule; {n} becomes the number in the locale's style. */
+  function _n(singular, plural, n) {
+    return pluralForm(singular, plural, n).replace('{n}', formatNumber(n));
   }
 
   /* Whole numbers with the group separator Babel gives for the locale (sq_AL: "1 234"). */
@@ -725,7 +719,7 @@
     var seconds = Math.max(0, Number(p.wait_seconds) || 0);
     var minutes = Math.round(seconds / 60);
     var wait = p.wait_seconds === null ? '' : seconds < 60 ? _('Expected wait: less than a minute')
-      : ngettext('Expected wait: about {n} minute', 'Expected wait: about {n} minutes', minutes);
+      : _n('Expected wait: about {n} minute', 'Expected wait: about {n} minutes', minutes);
     if (p.offer_message || waiting) withWaiting(function (w) { w.position(p); });
     // Rewrite only what changed, so the live region does not repeat itself.
     if ($('queue-position').textContent !== position) $('queue-position').textContent = position;

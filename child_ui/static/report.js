@@ -38,7 +38,7 @@
   }
 
   function when(iso) {
-    var lang = CONFIG.lang === 'sq' ? 'sq-AL' : 'en-GB';
+    var lang = { sq: 'sq-AL', en: 'en-GB', qps: 'en-GB' }[CONFIG.lang] || CONFIG.lang_tag || 'sq-AL';
     return new Date(iso).toLocaleString(lang, { dateStyle: 'long', timeStyle: 'short', hourCycle: 'h23' });
   }
 

@@ -581,7 +581,7 @@
     secretKey: function () { return secretKey; },
     setCsrf: function (token) { csrf = token; },
     when: function (value) { return HelplineL10n.dateTime(value, CONFIG.lang, CONFIG.timezone, CONFIG.months); },
-    plural: function (count, one, other) { return HelplineL10n.plural(count, CONFIG.lang, one, other); },
+    _n: HelplineL10n.ngettext(CONFIG),
     chats: chats, openChat: openChat, select: select, note: note, takeKey: takeKey, accept: accept,
     on: function (type, fn) { (extraHandlers[type] = extraHandlers[type] || []).push(fn); },
     hook: function (name, fn) { hooks[name].push(fn); }

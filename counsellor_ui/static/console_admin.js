@@ -184,7 +184,7 @@
 
   function editCanned(reply) {
     $('canned-id').value = reply ? reply.id : '';
-    $('canned-locale').value = reply ? reply.locale : 'sq';
+    $('canned-locale').value = reply ? reply.locale : C.CONFIG.lang;
     $('canned-shortcut').value = reply ? reply.shortcut : '';
     $('canned-title-input').value = reply ? reply.title : '';
     $('canned-body').value = reply ? reply.body : '';
@@ -236,7 +236,7 @@
   // -- canned replies in a chat's composer ---------------------------------------------------
 
   function pick(shortcut) {
-    var order = [C.CONFIG.lang, 'sq', 'en'];
+    var order = [C.CONFIG.lang].concat(C.CONFIG.languages || []);
     var found = replies.filter(function (r) { return r.shortcut === shortcut; });
     found.sort(function (a, b) { return order.indexOf(a.locale) - order.indexOf(b.locale); });
     return found[0] || null;

@@ -7,6 +7,7 @@
   var W = C.W;
   var $ = C.$;
   var _ = C._;
+  var _n = C._n;
   var taxonomy = null;
 
   function loadTaxonomy() {
@@ -169,7 +170,7 @@
         cell(row, item.recorded ? _('Recorded') : _('Waiting for wrap-up'));
         body.appendChild(row);
       });
-      $('case-list-status').textContent = C.plural(data.cases.length, _('{count} case found.'), _('{count} cases found.'));
+      $('case-list-status').textContent = _n('{count} case found.', '{count} cases found.', data.cases.length);
     }).catch(function (error) { $('case-list-status').textContent = error.message; });
   }
 

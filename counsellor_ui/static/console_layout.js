@@ -7,6 +7,7 @@
 
   var C = window.HelplineConsole;
   var _ = C._;
+  var _n = C._n;
   var $ = C.$;
   var L = window.HelplineLines;
 
@@ -86,8 +87,8 @@
     }
     if (!chat.waitingSince || chat.ended) { span.textContent = ''; return; }
     var minutes = Math.max(0, Math.floor((Date.now() - chat.waitingSince) / 60000));
-    span.textContent = C.plural(minutes, _('waiting for an answer for {count} minute'),
-      _('waiting for an answer for {count} minutes'));
+    span.textContent = _n('waiting for an answer for {count} minute',
+      'waiting for an answer for {count} minutes', minutes);
   }
 
   setInterval(function () {

@@ -7,6 +7,7 @@
 
   var C = window.HelplineConsole;
   var _ = C._;
+  var _n = C._n;
   var $ = C.$;
   var TITLE = document.title;
   var SOUND_KEY = 'helpline.console.sound';
@@ -29,7 +30,7 @@
     var parts = [];
     if (waiting) parts.push(_('{count} waiting').replace('{count}', String(waiting)));
     var count = unread();
-    if (count) parts.push(C.plural(count, _('{count} new message'), _('{count} new messages')));
+    if (count) parts.push(_n('{count} new message', '{count} new messages', count));
     var title = (parts.length ? '(' + parts.join(', ') + ') ' : '') + TITLE;
     if (document.title !== title) document.title = title;
   }

@@ -9,6 +9,7 @@
   var R = C.referrals;
   var $ = C.$;
   var _ = C._;
+  var _n = C._n;
   var API = '/referrals/api/referrals';
   var open = null;   // {id, read, key}
 
@@ -41,7 +42,7 @@
       });
       $('portal-empty').hidden = data.referrals.length > 0;
       $('portal-list').hidden = data.referrals.length === 0;
-      $('portal-status').textContent = C.plural(data.referrals.length, _('{count} referral.'), _('{count} referrals.'));
+      $('portal-status').textContent = _n('{count} referral.', '{count} referrals.', data.referrals.length);
       if (focus) $('portal-title').focus();
     }).catch(function (error) { $('portal-status').textContent = error.message; });
   }

@@ -10,6 +10,7 @@
   var W = C.W;
   var $ = C.$;
   var _ = C._;
+  var _n = C._n;
   var taxonomy = null;
   var current = null;   // the referral open in the tracking list: {id, read, key}
 
@@ -181,7 +182,7 @@
       });
       $('referrals-empty').hidden = data.referrals.length > 0;
       $('referral-list').hidden = data.referrals.length === 0;
-      $('referrals-status').textContent = C.plural(data.referrals.length, _('{count} referral.'), _('{count} referrals.'));
+      $('referrals-status').textContent = _n('{count} referral.', '{count} referrals.', data.referrals.length);
     }).catch(function (error) { $('referrals-status').textContent = error.message; });
   }
 

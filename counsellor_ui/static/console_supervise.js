@@ -8,6 +8,7 @@
   var W = C.W;
   var $ = C.$;
   var _ = C._;
+  var _n = C._n;
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -183,7 +184,7 @@
   });
 
   function cell(row, text) { row.appendChild(el('td', {}, text == null || text === '' ? '–' : String(text))); }
-  function minutes(seconds) { return seconds == null ? '' : Math.round(seconds / 60) + ' min'; }
+  function minutes(seconds) { return seconds == null ? '' : _('{minutes} min').replace('{minutes}', Math.round(seconds / 60)); }
 
   function drawLive(chats) {
     var body = $('live-chats').tBodies[0];
@@ -268,8 +269,8 @@
   function drawLongWaits(data) {
     var waiting = data.chats.filter(function (chat) { return chat.long_wait; }).length;
     var line = $('long-waits');
-    var text = waiting ? C.plural(waiting, _('{count} child has waited longer than {minutes} minutes.'),
-      _('{count} children have waited longer than {minutes} minutes.')).replace('{minutes}', data.long_wait_minutes) : '';
+    var text = waiting ? _n('{count} child has waited longer than {minutes} minutes.',
+      '{count} children have waited longer than {minutes} minutes.', waiting).replace('{minutes}', data.long_wait_minutes) : '';
     if (line.textContent !== text) line.textContent = text;
   }
 
@@ -279,8 +280,8 @@
     var button = $('clear-empty');
     button.disabled = true;
     C.post('/console/api/supervise/clear-empty', { waited_seconds: 60 }).then(function (data) {
-      $('clear-empty-status').textContent = C.plural(data.cleared, _('{count} waiting chat with no message was closed.'),
-        _('{count} waiting chats with no message were closed.'));
+      $('clear-empty-status').textContent = _n('{count} waiting chat with no message was closed.',
+        '{count} waiting chats with no message were closed.', data.cleared);
       return refresh();
     }).catch(function (error) {
       $('clear-empty-status').textContent = error.message || '';

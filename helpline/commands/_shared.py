@@ -26,3 +26,14 @@ async def with_store(url: str, work: Any) -> Any:
         return await work(Store(make_sessionmaker(engine), serialise_writes=url.startswith("sqlite")))
     finally:
         await engine.dispose()
+
+
+def language_or_exit(code: str | None) -> str:
+    """A `--locale`/`--lang` option: one of the helpline's languages, else its default (ADR 0039)."""
+    from helpline.i18n import default_locale, locales
+
+    if code is None:
+        return default_locale()
+    if code not in locales():
+        sys.exit(f"unknown language {code!r}: this helpline speaks {', '.join(locales())}")
+    return code

@@ -24,7 +24,10 @@ def cmd_setup(args: argparse.Namespace) -> None:
     origin = f"http://{settings.host}:{settings.port}"
     if asyncio.run(count_staff(url)) == 0:
         password = secrets.token_urlsafe(12)
-        asyncio.run(add_staff(url, "admin", password, "admin", display_name="Admin", locale="en"))
+        from helpline.i18n import default_locale, locales
+
+        english = "en" if "en" in locales() else default_locale()  # the operator's, when the helpline has it
+        asyncio.run(add_staff(url, "admin", password, "admin", display_name="Admin", locale=english))
         print(f"\nFirst admin created. Sign in at {origin}/console\n  username: admin\n  password: {password}\n"
               "  (shown once: keep it safe)\n"
               "At the first sign-in you set up an authenticator app (TOTP) and get recovery codes.")

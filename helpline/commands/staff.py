@@ -8,7 +8,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from helpline.commands._shared import settings_or_exit
+from helpline.commands._shared import language_or_exit, settings_or_exit
 
 CHAT_ROLES = ("counsellor", "supervisor")  # the roles whose name a child can see
 
@@ -74,6 +74,7 @@ def cmd_user_add(args: argparse.Namespace) -> None:
     from helpline.staff import add_staff
 
     settings = settings_or_exit()
+    locale = language_or_exit(args.locale)
     child_name = (args.child_name or "").strip()
     if not child_name and args.role in CHAT_ROLES and sys.stdin.isatty():
         child_name = input("Name shown to children (one first name, never the username; empty: "
@@ -81,7 +82,7 @@ def cmd_user_add(args: argparse.Namespace) -> None:
     password = _read_password(f"Password for {args.username}: ")
     try:
         asyncio.run(add_staff(str(settings.database_url), args.username, password, args.role,
-                              display_name=args.name or args.username, locale=args.locale,
+                              display_name=args.name or args.username, locale=locale,
                               child_name=child_name or None))
     except ValueError as exc:
         sys.exit(str(exc))

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from helpline.commands._shared import settings_or_exit, with_store
+from helpline.commands._shared import language_or_exit, settings_or_exit, with_store
 
 
 def cmd_stats_export(args: argparse.Namespace) -> None:
@@ -18,6 +18,7 @@ def cmd_stats_export(args: argparse.Namespace) -> None:
     from stats import export, queries, report, rollups, web
 
     settings = settings_or_exit()
+    lang = language_or_exit(args.lang)
     try:
         filters = queries.Filters(dt.date.fromisoformat(args.date_from), dt.date.fromisoformat(args.date_to),
                                   args.county, args.category)
@@ -30,7 +31,7 @@ def cmd_stats_export(args: argparse.Namespace) -> None:
         async with store.read() as db:
             current = await queries.load_slice(db, filters)
             previous = await queries.load_slice(db, filters.previous(), with_open=False)
-        built = report.build_report(current, previous, filters, int(settings.stats_k), args.lang)
+        built = report.build_report(current, previous, filters, int(settings.stats_k), lang)
         return web.to_csv(export.csv_rows(built, args.layout))
 
     text = asyncio.run(with_store(str(settings.database_url), work))

@@ -12,9 +12,10 @@ from tests.support import ServerProcess, totp_code
 
 
 def sign_in(page: Page, server: ServerProcess, username: str, password: str, secret: str | None = None,
-            lang: str = "en") -> str:
-    """Signs in and waits for the working console; returns the TOTP secret (enrolled if needed)."""
-    page.goto(server.url + f"/console?lang={lang}")
+            lang: str = "en", path: str = "/console") -> str:
+    """Signs in and waits for the working console (or portal, at /referrals); returns the TOTP secret
+    (enrolled if needed)."""
+    page.goto(server.url + f"{path}?lang={lang}")
     page.fill("#login-username", username)
     page.fill("#login-password", password)
     page.press("#login-password", "Enter")

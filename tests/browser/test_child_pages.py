@@ -270,7 +270,7 @@ def test_quick_exit_from_every_child_screen_leaves_nothing(
 
     def reach_english(page: Page) -> None:
         open_start(page, server)
-        page.click("#switch-lang")
+        page.click("#switch-lang a[hreflang=en]")
         page.wait_for_url(server.url + "/?lang=en")
 
     def reach_closed(page: Page) -> None:

@@ -206,6 +206,6 @@ def test_one_date_is_pinned_in_each_language(stack: Stack, server: ServerProcess
         shown = page.evaluate("() => HelplineConsole.when('2026-12-05T09:30:00Z')")
         assert shown == WORDS[lang]["pinned"], path
     # Plural forms by the language's rules: one referral, two referrals.
-    one = page.evaluate("([l]) => HelplineL10n.plural(1, l, '{count} one', '{count} other')", [lang])
-    two = page.evaluate("([l]) => HelplineL10n.plural(2, l, '{count} one', '{count} other')", [lang])
+    one = page.evaluate("() => HelplineConsole._n('{count} one', '{count} other', 1)")
+    two = page.evaluate("() => HelplineConsole._n('{count} one', '{count} other', 2)")
     assert (one, two) == ("1 one", "2 other")

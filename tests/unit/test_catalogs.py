@@ -23,6 +23,7 @@ def catalog(locale: str, domain: str):  # type: ignore[no-untyped-def]
 def extracted(domain: str, tmp_path) -> set[str]:  # type: ignore[no-untyped-def]
     out = tmp_path / f"{domain}.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-k", "translate:2", "-k", "t",
+                    "-k", "_n:1,2", "-k", "translate_plural:2,3",
                     "-F", str(LOCALES_DIR / f"{domain}.cfg"), "-o", str(out), "."],
                    cwd=ROOT, check=True, capture_output=True)
     with out.open("rb") as handle:

@@ -107,7 +107,7 @@ def test_child_script_gets_albanian_plurals_and_babel_number_signs() -> None:
     config = child_js_config("sq")
     assert config["plurals"]["Expected wait: about {n} minute"] == ["Pritja: rreth {n} minutë",
                                                                     "Pritja: rreth {n} minuta"]
-    assert config["plural_rule"] == "one-other"
+    assert config["plural"] == {"count": 2, "rule": ["?", ["==", "n", 1], 0, 1]}  # CLDR's rule for sq (ADR 0039)
     assert config["number"] == {"group": "\xa0", "decimal": ","}
     assert config["strings"]["Sent"] == "U dërgua"
     # A msgid the console also uses keeps the child's wording on the child pages.

@@ -5,7 +5,9 @@
 var HelplineL10n = (function () {
   'use strict';
 
-  var LOCALES = { sq: 'sq-AL', en: 'en-GB' };
+  /* Our codes are Babel's ("sr_Latn"); Intl wants BCP 47 ("sr-Latn"). The pseudo-locale dates as English. */
+  var LOCALES = { sq: 'sq-AL', en: 'en-GB', qps: 'en-GB' };
+  function tag(lang) { return LOCALES[lang] || String(lang || 'sq').replace(/_/g, '-'); }
   var cache = {};
 
   /* Numbers only from Intl (a browser may lack a language's names: Chromium builds without Albanian
@@ -17,10 +19,10 @@ var HelplineL10n = (function () {
       if (withDate) { options.day = 'numeric'; options.month = named ? 'short' : 'numeric'; options.year = 'numeric'; }
       try {
         if (zone) options.timeZone = zone;
-        cache[name] = new Intl.DateTimeFormat(LOCALES[lang] || lang, options);
+        cache[name] = new Intl.DateTimeFormat(tag(lang), options);
       } catch (e) {
         delete options.timeZone;  // an unknown zone: the browser's own rather than nothing
-        cache[name] = new Intl.DateTimeFormat(LOCALES[lang] || lang, options);
+        cache[name] = new Intl.DateTimeFormat(tag(lang), options);
       }
     }
     return cache[name];
@@ -50,12 +52,12 @@ var HelplineL10n = (function () {
     return p ? p.hour + ':' + p.minute : '';
   }
 
-  /* The plural form for a count: plural(2, 'sq', '{count} referim', '{count} referime'). Albanian and
-   * English (CLDR) both have one form for exactly 1 and another for every other whole number; a
-   * browser's Intl.PluralRules may lack Albanian, so the rule is written here. */
-  function plural(count, lang, one, other) {
-    return (Number(count) === 1 ? one : other).replace('{count}', String(count));
+  /* ngettext for a staff page, by the locale's CLDR plural rule (plural.js, ADR 0039):
+   * var _n = HelplineL10n.ngettext(CONFIG); _n('{count} referral.', '{count} referrals.', 3). */
+  function ngettext(config) {
+    var form = HelplinePlural.translator(config);
+    return function (singular, plural, count) { return form(singular, plural, count).replace('{count}', String(count)); };
   }
 
-  return { dateTime: dateTime, time: time, plural: plural };
+  return { dateTime: dateTime, time: time, ngettext: ngettext };
 }());
