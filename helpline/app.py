@@ -190,8 +190,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     datadir.keep_private()  # the database, its WAL, the outbox: the service user's only
     datadir.tighten(settings)
     helpline_pack = pack.use(settings.data_dir)  # the installed helpline pack, else packs/al
-    i18n.configure(helpline_pack.languages, helpline_pack.default_language,
-                   catalogs=[helpline_pack.root / "locales"])
+    i18n.use_pack(helpline_pack)
     throttle.configure(settings.throttle_max_rows)
     timing.configure(settings.timing_file)
     services = build_services(settings)

@@ -12,7 +12,7 @@ import gettext
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from babel.dates import get_month_names
@@ -37,6 +37,9 @@ from helpline.languages import (
     text_direction,
 )
 
+if TYPE_CHECKING:
+    from helpline.pack import Pack
+
 __all__ = ["PSEUDO", "babel_locale", "bcp47", "catalog_dirs", "configure", "default_locale", "enable_pseudo",
            "language_name", "locales", "options", "pick_locale", "plural_forms", "switcher", "text_direction"]
 
@@ -53,6 +56,11 @@ JS_SOURCES: dict[str, list[Path]] = {
 JS_KEYWORDS: dict[str, Any] = {"_": None, "_n": (1, 2), "ngettext": (1, 2)}
 _PLURAL_PROBE = range(0, 200)
 
+
+
+def use_pack(helpline_pack: Pack) -> None:
+    """The helpline pack's languages, default language and catalogs (its own come before the core's)."""
+    configure(helpline_pack.languages, helpline_pack.default_language, catalogs=[helpline_pack.root / "locales"])
 
 def _cldr_plurals(catalog: NullTranslations, locale: str, domain: str) -> None:
     """Plural forms follow Babel's CLDR rule when the catalog's Plural-Forms header is missing or disagrees."""

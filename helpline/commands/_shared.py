@@ -30,8 +30,10 @@ async def with_store(url: str, work: Any) -> Any:
 
 def language_or_exit(code: str | None) -> str:
     """A `--locale`/`--lang` option: one of the helpline's languages, else its default (ADR 0039)."""
-    from helpline.i18n import default_locale, locales
+    from helpline import pack
+    from helpline.i18n import default_locale, locales, use_pack
 
+    use_pack(pack.active())  # the installed helpline pack's languages
     if code is None:
         return default_locale()
     if code not in locales():

@@ -6,24 +6,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from helpline import i18n
+from helpline import i18n, pack
 from tests.integration.test_stats_e2e import in_process_server
 from tests.support import Stack
+from tests.unit.test_pack import copy_of_albania, edit
 from tests.unit.test_plurals import compile_serbian
 
 
 @pytest.fixture
-def languages(tmp_path: Path) -> Iterator[None]:
-    i18n.configure(["sr_Latn", "sq", "ar"], catalogs=[compile_serbian(tmp_path)])
+def languages(stack: Stack) -> Iterator[None]:
+    """Albania's pack, installed in the data folder, speaking Serbian first, then Albanian and Arabic."""
+    root = copy_of_albania(stack.data_dir)
+    edit(root / "pack.toml", 'languages = ["sq", "en"]', 'languages = ["sr_Latn", "sq", "ar"]')
+    edit(root / "pack.toml", 'default_language = "sq"', 'default_language = "sr_Latn"')
+    compile_serbian(root / "locales")
     try:
         yield
     finally:
-        i18n.configure(["sq", "en"], "sq")
+        i18n.use_pack(pack.use(None))
 
 
 async def test_serbian_first_arabic_right_to_left(stack: Stack, languages: None) -> None:

@@ -172,12 +172,12 @@ def serbian_pack(tmp_path: Path) -> Iterator[Path]:
              'msgid "Sign out"\nmsgstr "Dil nga llogaria"\n', "nplurals=2; plural=(n != 1);", "sq")
     compile_catalogs(root)
     active = pack.use(data)
-    i18n.configure(active.languages, active.default_language)
+    i18n.use_pack(active)
     try:
         yield root
     finally:
         shipped = pack.use(None)
-        i18n.configure(shipped.languages, shipped.default_language)
+        i18n.use_pack(shipped)
 
 
 def test_the_packs_catalog_comes_first_then_the_core_then_the_default_language(serbian_pack: Path) -> None:
