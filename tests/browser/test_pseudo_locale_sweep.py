@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from child_ui.easy_read import EASY_PAGES
 from child_ui.web import SAFETY_PAGES
 from tests.browser.console_signin import sign_in
 from tests.browser.pseudo_sweep import WIDTH, too_wide, untranslatable, untranslated
@@ -103,7 +104,8 @@ def test_every_page_is_translated_and_fits_320_px(stack: Stack, start_server: Ca
     sweep.allowed = untranslatable([*USERS, *(n.title() for n in USERS), child.locator("#resume-code").inner_text()])
     sweep.check("child: queue", child)
     other = sweep.page()
-    for path in ["/report", *(f"/help/{slug}" for slug in SAFETY_PAGES), "/help/no-such-page"]:
+    for path in ["/report", *(f"/help/{slug}" for slug in SAFETY_PAGES), "/help/no-such-page",
+                 "/easy", *(f"/easy/{slug}" for slug in EASY_PAGES)]:
         other.goto(f"{url}{path}?lang={LANG}")
         sweep.check(f"child: {path}", other)
     other.goto(f"{closed.url}/?lang={LANG}")
