@@ -142,12 +142,18 @@ def check_routing(pack: Pack, codes: set[str], report: Report) -> None:
             report.errors.append(f"pack.toml: [routing] {name} = {pack.route(name)}: no such agency in agencies.json")
 
 
+LANGUAGE_CODE_MAX = 8
+
+
 def check_basics(pack: Pack, taxonomy: dict[str, set[str]], report: Report) -> None:
     for language in pack.languages:
         try:
             Locale.parse(language)
         except (UnknownLocaleError, ValueError):
             report.errors.append(f"pack.toml: languages: {language!r} is not a language Babel knows")
+        if len(language) > LANGUAGE_CODE_MAX:  # staff.locale and the like hold 8 characters
+            report.errors.append(f"pack.toml: languages: {language!r} is longer than {LANGUAGE_CODE_MAX} characters "
+                                 f"(write it shorter, as sr_Latn rather than sr_Latn_XK)")
     try:
         ZoneInfo(pack.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -66,7 +66,7 @@ def test_a_missing_field_and_bad_values_are_each_named(tmp_path: Path) -> None:
     edit(toml, 'code = "al"\n', "")
     edit(toml, 'mon = "00:00-24:00"', 'mon = "8-22"')
     edit(toml, 'timezone = "Europe/Tirane"', 'timezone = "Mars/Olympus"')
-    edit(toml, 'languages = ["sq", "en"]', 'languages = ["sq", "en", "xx_QQ"]')
+    edit(toml, 'languages = ["sq", "en"]', 'languages = ["sq", "en", "xx_QQ", "sr_Latn_XK"]')
     errors = check_pack(root).errors
     assert "pack.toml: code is missing or not a text" in errors
     assert any(e.startswith("pack.toml: [hours] mon: '8-22' must look like 08:00-22:00") for e in errors), errors
@@ -76,6 +76,7 @@ def test_a_missing_field_and_bad_values_are_each_named(tmp_path: Path) -> None:
     errors = check_pack(root).errors
     assert "pack.toml: timezone 'Mars/Olympus' is not an IANA time zone (Europe/Tirane)" in errors
     assert "pack.toml: languages: 'xx_QQ' is not a language Babel knows" in errors
+    assert any(e.startswith("pack.toml: languages: 'sr_Latn_XK' is longer than 8 characters") for e in errors), errors
 
 
 def test_routing_places_and_taxonomy_are_checked_against_each_other(tmp_path: Path) -> None:
