@@ -1,4 +1,4 @@
-"""The yearly report for the State Agency for the Rights and Protection of the Child (issue 19):
+"""The yearly report for the State Agency (in Albania, for the Rights and Protection of the Child; issue 19):
 the dashboard's figures for one calendar year, as a printable page with its server-side SVG charts
 (/stats/yearly?year=2026) and as CSV (/stats/yearly.csv?year=2026). Nothing is counted or protected
 here: it is stats.web.make_report for 1 January to 31 December, so the cells, the k-suppression and
@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
 from starlette.responses import Response
 
 from helpline import pack
 from helpline.i18n import pick_locale, translate
-from helpline.models import utcnow
+from helpline.models import Agency, utcnow
 from helpline.staffweb import Refused, StaffCall, staff_route
 from stats import charts, web
 from stats.export import csv_rows
@@ -41,11 +42,19 @@ async def _report(call: StaffCall) -> tuple[Any, int, str]:
     return report, year, locale
 
 
+async def state_agency_name(call: StaffCall) -> str | None:
+    """The directory's name of the agency the helpline pack's ``routing.state_agency`` names, if listed."""
+    async with call.services.store.read() as db:
+        name = await db.scalar(select(Agency.name).where(Agency.code == pack.active().route("state_agency")))
+    return str(name) if name else None
+
+
 async def page(call: StaffCall) -> Response:
     report, year, locale = await _report(call)
     return call.services.render(call.request, "stats/yearly.html", {
         "report": report, "k": report.k, "year": year, "chart": lambda t: charts.chart(t, report.k, locale),
         "made": utcnow().astimezone(call.services.settings.timezone).date(), "numbers": pack.numbers(),
+        "state_agency": await state_agency_name(call),
     }, locale=locale, headers={"cache-control": "no-store"})
 
 
