@@ -47,7 +47,7 @@ WHERE CASE WHEN v.staff
       ELSE c.state IN ({_OPEN}) AND c.child_id = v.who END
 ORDER BY c.id
 FOR UPDATE OF c
-""")
+""")  # noqa: S608 - only our state constants are formatted in
 
 NUMBER_AND_INSERT = text("""
 WITH raised AS (

@@ -64,10 +64,7 @@ class StaffConnection(ClientConnection):
         state-changing frame, which counts as activity for the idle timeout."""
         if self.closed:
             return False
-        settings = self.services.settings
-        async with self.services.store.read() as db:
-            found = await sessions.current(db, self.session_id, idle_minutes=settings.session_idle_minutes,
-                                           max_hours=settings.session_max_hours)
+        found = await self.services.session_checks.current(self.session_id)
         if found is None:
             await self.close_revoked(SESSION_ENDED_CLOSE)
             return False
@@ -76,10 +73,8 @@ class StaffConnection(ClientConnection):
             await self.close_revoked(ROLE_CHANGED_CLOSE)
             return False
         self.staff = staff
-        if used and utcnow() - session.last_seen_at > sessions.touch_every(settings.session_idle_minutes):
-            async with self.services.store.write() as db:
-                await sessions.touch(db, self.session_id)
-            session.last_seen_at = utcnow()
+        if used:
+            await self.services.session_checks.touch(session)
         self._deadline_from(session)
         return True
 
