@@ -91,6 +91,8 @@ class Result:
     server_cpu_us_per_message: float = 0.0
     driver_cpu_us_per_message: float = 0.0  # this process, to show how much of the 2 cores it took
     setup_seconds: float = 0.0
+    gc_pauses: dict[str, list[float]] = field(default_factory=dict)  # by generation: count, max ms, total ms
+    slowest_second: list[float] = field(default_factory=list)  # seconds into the sends, its slowest message (ms)
     startup_seconds: float = 0.0  # `helpline serve` started → first /healthz answered
     flood_sent: int = 0
     flood_queued: int = 0
@@ -487,6 +489,17 @@ async def run(args: argparse.Namespace) -> Result:
     result.server_p50_ms, result.server_p95_ms, result.server_p99_ms = (
         percentile(msg, 0.5), percentile(msg, 0.95), percentile(msg, 0.99))
     result.pickup_p99_ms = percentile(pickup, 0.99)
+    for kind in ("gc0", "gc1", "gc2"):
+        pauses = [ms for start, ms in kept.get(kind, []) if window[0] <= start <= window[1]]
+        result.gc_pauses[kind] = [len(pauses), round(max(pauses, default=0.0), 1), round(sum(pauses), 1)]
+    seconds: dict[int, float] = {}
+    for start, ms in kept.get("msg", []):
+        if window[0] <= start <= window[1]:
+            second = int(start - window[0])
+            seconds[second] = max(seconds.get(second, 0.0), ms)
+    if seconds:
+        worst = max(seconds, key=seconds.__getitem__)
+        result.slowest_second = [worst, round(seconds[worst], 1)]
     return result
 
 
