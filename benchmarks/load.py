@@ -89,6 +89,7 @@ class Result:
     hold_seconds: float = 0.0
     held_after_hold: int = 0
     server_cpu_us_per_message: float = 0.0
+    database_cpu_us_per_message: float = 0.0  # PostgreSQL's backends for this database (0 on SQLite)
     driver_cpu_us_per_message: float = 0.0  # this process, to show how much of the 2 cores it took
     setup_seconds: float = 0.0
     gc_pauses: dict[str, list[float]] = field(default_factory=dict)  # by generation: count, max ms, total ms
@@ -149,6 +150,22 @@ def cpu_seconds(pids: list[int]) -> float:
         except OSError:
             pass
     return total
+
+
+async def database_cpu(stack: Any) -> dict[int, float]:
+    """PostgreSQL: CPU seconds so far of each backend process serving this stack's database (the
+    server's queries run there, not in the server's own processes). Empty on SQLite."""
+    if stack.backend != "postgres":
+        return {}
+    import asyncpg
+
+    conn = await asyncpg.connect(stack.direct_postgres_dsn, timeout=5)
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND pid <> pg_backend_pid()")
+    finally:
+        await conn.close()
+    return {int(row["pid"]): cpu_seconds([int(row["pid"])]) for row in rows}
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -454,6 +471,7 @@ async def run(args: argparse.Namespace) -> Result:
         pids = _proc_tree(server.process.pid) if server.process else pids
         result.rss_per_connection_kib = (rss_kib(pids) - rss_before) / max(1, 2 * len(opened))
         cpu_before, driver_before = cpu_seconds(pids), time.process_time()
+        database_before = await database_cpu(stack)
         window = (time.monotonic(), float("inf"))
         picking = [*idle]
         pickups = (asyncio.create_task(pick_up(result, server, accounts[0], picking, args.pickup_rate, args.duration))
@@ -469,6 +487,9 @@ async def run(args: argparse.Namespace) -> Result:
         cpu_used = cpu_seconds(pids) - cpu_before
         result.driver_cpu_us_per_message = (time.process_time() - driver_before) * 1e6 / max(1, result.delivered)
         result.server_cpu_us_per_message = cpu_used * 1e6 / max(1, result.delivered)
+        database_used = sum(seconds - database_before.get(pid, 0.0)
+                            for pid, seconds in (await database_cpu(stack)).items())
+        result.database_cpu_us_per_message = database_used * 1e6 / max(1, result.delivered)
         if args.hold:
             await asyncio.sleep(args.hold)
             result.hold_seconds = args.hold
