@@ -94,6 +94,8 @@ class Result:
     setup_seconds: float = 0.0
     gc_pauses: dict[str, list[float]] = field(default_factory=dict)  # by generation: count, max ms, total ms
     slowest_second: list[float] = field(default_factory=list)  # seconds into the sends, its slowest message (ms)
+    slowest_by_second: list[float] = field(default_factory=list)  # each second of the sends: its slowest message (ms)
+    sends_after_sign_in: float = 0.0  # seconds from the counsellors' sign-in to the first send
     startup_seconds: float = 0.0  # `helpline serve` started → first /healthz answered
     flood_sent: int = 0
     flood_queued: int = 0
@@ -473,6 +475,7 @@ async def run(args: argparse.Namespace) -> Result:
         cpu_before, driver_before = cpu_seconds(pids), time.process_time()
         database_before = await database_cpu(stack)
         window = (time.monotonic(), float("inf"))
+        result.sends_after_sign_in = window[0] - began  # `open_pairs` signs the counsellors in first
         picking = [*idle]
         pickups = (asyncio.create_task(pick_up(result, server, accounts[0], picking, args.pickup_rate, args.duration))
                    if idle and args.pickup_rate else None)
@@ -521,6 +524,7 @@ async def run(args: argparse.Namespace) -> Result:
     if seconds:
         worst = max(seconds, key=seconds.__getitem__)
         result.slowest_second = [worst, round(seconds[worst], 1)]
+        result.slowest_by_second = [round(seconds.get(second, 0.0), 1) for second in range(max(seconds) + 1)]
     return result
 
 
