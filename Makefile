@@ -87,6 +87,7 @@ bench: deps
 	$(BIN)/python benchmarks/load.py --pairs 200 --rate 1000 --duration 15 --idle 1000 --backend postgres --workers 1 --json /tmp/helpline-bench-pg-budget.json
 	$(BIN)/python benchmarks/load.py --pairs 200 --rate 1000 --duration 15 --idle 1000 --json /tmp/helpline-bench-sqlite-budget.json
 	$(BIN)/python benchmarks/load.py --pairs 2000 --rate 1000 --duration 30 --idle 10000 --json /tmp/helpline-bench-full-30.json
+	$(BIN)/python benchmarks/load.py --pairs 500 --rate 500 --duration 75 --json /tmp/helpline-bench-minute-after-sign-in.json
 	@for w in 1 2 3 4; do for r in 3000 6000; do \
 	  $(BIN)/python benchmarks/load.py --pairs 200 --rate $$r --duration 15 --backend postgres --workers $$w --json /tmp/helpline-bench-cap-$$w-$$r.json || exit 1; \
 	done; done
