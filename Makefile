@@ -84,6 +84,19 @@ bench: deps
 	$(BIN)/python benchmarks/load.py --pairs 100 --rate 500 --duration 15 --backend postgres --workers 1 --json /tmp/helpline-bench-pg-redis.json
 	$(BIN)/python benchmarks/load.py --pairs 100 --rate 500 --duration 15 --backend postgres --workers 1 --no-redis --json /tmp/helpline-bench-pg-inprocess.json
 	$(BIN)/python benchmarks/load.py --pairs 200 --rate 1000 --duration 15 --backend postgres --workers 2 --idle 500 --arrivals 500 --json /tmp/helpline-bench-pg-2.json
+	# issue 21: the production path's budget run beside the same on SQLite, the full-scale 30-s run
+	# beside the 60-s one above, capacity by process count, Redis against the in-process broker 5 + 5
+	$(BIN)/python benchmarks/load.py --pairs 200 --rate 1000 --duration 15 --idle 1000 --backend postgres --workers 1 --json /tmp/helpline-bench-pg-budget.json
+	$(BIN)/python benchmarks/load.py --pairs 200 --rate 1000 --duration 15 --idle 1000 --json /tmp/helpline-bench-sqlite-budget.json
+	$(BIN)/python benchmarks/load.py --pairs 2000 --rate 1000 --duration 30 --idle 10000 --json /tmp/helpline-bench-full-30.json
+	$(BIN)/python benchmarks/load.py --pairs 500 --rate 500 --duration 75 --json /tmp/helpline-bench-minute-after-sign-in.json
+	@for w in 1 2 3 4; do for r in 3000 6000; do \
+	  $(BIN)/python benchmarks/load.py --pairs 200 --rate $$r --duration 15 --backend postgres --workers $$w --json /tmp/helpline-bench-cap-$$w-$$r.json || exit 1; \
+	done; done
+	@for i in 1 2 3 4 5; do \
+	  $(BIN)/python benchmarks/load.py --pairs 100 --rate 500 --duration 15 --backend postgres --workers 1 --json /tmp/helpline-bench-redis-$$i.json || exit 1; \
+	  $(BIN)/python benchmarks/load.py --pairs 100 --rate 500 --duration 15 --backend postgres --workers 1 --no-redis --json /tmp/helpline-bench-inprocess-$$i.json || exit 1; \
+	done
 
 ## Screenshots of every child screen at 320 px, both locales, into docs/screenshots/ (they are committed).
 screenshots: deps browser

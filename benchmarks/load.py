@@ -89,8 +89,13 @@ class Result:
     hold_seconds: float = 0.0
     held_after_hold: int = 0
     server_cpu_us_per_message: float = 0.0
+    database_cpu_us_per_message: float = 0.0  # PostgreSQL's backends for this database (0 on SQLite)
     driver_cpu_us_per_message: float = 0.0  # this process, to show how much of the 2 cores it took
     setup_seconds: float = 0.0
+    gc_pauses: dict[str, list[float]] = field(default_factory=dict)  # by generation: count, max ms, total ms
+    slowest_second: list[float] = field(default_factory=list)  # seconds into the sends, its slowest message (ms)
+    slowest_by_second: list[float] = field(default_factory=list)  # each second of the sends: its slowest message (ms)
+    sends_after_sign_in: float = 0.0  # seconds from the counsellors' sign-in to the first send
     startup_seconds: float = 0.0  # `helpline serve` started → first /healthz answered
     flood_sent: int = 0
     flood_queued: int = 0
@@ -147,6 +152,22 @@ def cpu_seconds(pids: list[int]) -> float:
         except OSError:
             pass
     return total
+
+
+async def database_cpu(stack: Any) -> dict[int, float]:
+    """PostgreSQL: CPU seconds so far of each backend process serving this stack's database (the
+    server's queries run there, not in the server's own processes). Empty on SQLite."""
+    if stack.backend != "postgres":
+        return {}
+    import asyncpg
+
+    conn = await asyncpg.connect(stack.direct_postgres_dsn, timeout=5)
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND pid <> pg_backend_pid()")
+    finally:
+        await conn.close()
+    return {int(row["pid"]): cpu_seconds([int(row["pid"])]) for row in rows}
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -452,7 +473,9 @@ async def run(args: argparse.Namespace) -> Result:
         pids = _proc_tree(server.process.pid) if server.process else pids
         result.rss_per_connection_kib = (rss_kib(pids) - rss_before) / max(1, 2 * len(opened))
         cpu_before, driver_before = cpu_seconds(pids), time.process_time()
+        database_before = await database_cpu(stack)
         window = (time.monotonic(), float("inf"))
+        result.sends_after_sign_in = window[0] - began  # `open_pairs` signs the counsellors in first
         picking = [*idle]
         pickups = (asyncio.create_task(pick_up(result, server, accounts[0], picking, args.pickup_rate, args.duration))
                    if idle and args.pickup_rate else None)
@@ -467,6 +490,9 @@ async def run(args: argparse.Namespace) -> Result:
         cpu_used = cpu_seconds(pids) - cpu_before
         result.driver_cpu_us_per_message = (time.process_time() - driver_before) * 1e6 / max(1, result.delivered)
         result.server_cpu_us_per_message = cpu_used * 1e6 / max(1, result.delivered)
+        database_used = sum(seconds - database_before.get(pid, 0.0)
+                            for pid, seconds in (await database_cpu(stack)).items())
+        result.database_cpu_us_per_message = database_used * 1e6 / max(1, result.delivered)
         if args.hold:
             await asyncio.sleep(args.hold)
             result.hold_seconds = args.hold
@@ -487,6 +513,18 @@ async def run(args: argparse.Namespace) -> Result:
     result.server_p50_ms, result.server_p95_ms, result.server_p99_ms = (
         percentile(msg, 0.5), percentile(msg, 0.95), percentile(msg, 0.99))
     result.pickup_p99_ms = percentile(pickup, 0.99)
+    for kind in ("gc0", "gc1", "gc2"):
+        pauses = [ms for start, ms in kept.get(kind, []) if window[0] <= start <= window[1]]
+        result.gc_pauses[kind] = [len(pauses), round(max(pauses, default=0.0), 1), round(sum(pauses), 1)]
+    seconds: dict[int, float] = {}
+    for start, ms in kept.get("msg", []):
+        if window[0] <= start <= window[1]:
+            second = int(start - window[0])
+            seconds[second] = max(seconds.get(second, 0.0), ms)
+    if seconds:
+        worst = max(seconds, key=seconds.__getitem__)
+        result.slowest_second = [worst, round(seconds[worst], 1)]
+        result.slowest_by_second = [round(seconds.get(second, 0.0), 1) for second in range(max(seconds) + 1)]
     return result
 
 

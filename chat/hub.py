@@ -68,6 +68,7 @@ class Hub:
         self.queue_version = 0  # goes up each time those items change
         self._all_places_at = 0.0  # when every waiting child's place was last read
         self._ticker: asyncio.Task[None] | None = None
+        self.presence_written: dict[int, float] = {}  # staff id -> when this process last wrote "here" (monotonic)
         chat.broker.bind(self.on_notice, self.after_outage)
 
     async def start(self) -> None:

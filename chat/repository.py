@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, insert, inspect, literal_column, select, update
+from sqlalchemy import bindparam, exists, func, insert, inspect, literal_column, select, update
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -141,23 +141,9 @@ _STAFF_SEQ = _seq_statement(staff=True)
 _INSERT_MESSAGES = insert(Base.metadata.tables["messages"])
 
 
-def take_seq(conn: Connection, conv_id: str, *, child_id: int | None, staff_id: int | None) -> int | None:
-    """The next sequence number if the sender may write now; None otherwise (chat/writer.py)."""
-    if staff_id is not None:
-        found = conn.execute(_STAFF_SEQ, {"conv": conv_id, "who": staff_id})
-    else:
-        found = conn.execute(_CHILD_SEQ, {"conv": conv_id, "who": child_id})
-    return found.scalar_one_or_none()
-
-
 def message_row(conv_id: str, seq: int, client_id: str, sender: str, body: str, at: dt.datetime) -> dict[str, Any]:
     return {"conversation_id": conv_id, "seq": seq, "client_id": client_id, "sender": sender, "body": body,
             "created_at": at}
-
-
-def insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(_INSERT_MESSAGES, rows)
 
 
 @dataclass(frozen=True)

@@ -64,10 +64,7 @@ class StaffConnection(ClientConnection):
         state-changing frame, which counts as activity for the idle timeout."""
         if self.closed:
             return False
-        settings = self.services.settings
-        async with self.services.store.read() as db:
-            found = await sessions.current(db, self.session_id, idle_minutes=settings.session_idle_minutes,
-                                           max_hours=settings.session_max_hours)
+        found = await self.services.session_checks.current(self.session_id)
         if found is None:
             await self.close_revoked(SESSION_ENDED_CLOSE)
             return False
@@ -76,10 +73,8 @@ class StaffConnection(ClientConnection):
             await self.close_revoked(ROLE_CHANGED_CLOSE)
             return False
         self.staff = staff
-        if used and utcnow() - session.last_seen_at > sessions.touch_every(settings.session_idle_minutes):
-            async with self.services.store.write() as db:
-                await sessions.touch(db, self.session_id)
-            session.last_seen_at = utcnow()
+        if used:
+            await self.services.session_checks.touch(session)
         self._deadline_from(session)
         return True
 
@@ -154,20 +149,37 @@ class StaffConnection(ClientConnection):
 
     # -- presence: who is on duty, whose console is gone (chat/duty.py, ADR 0027) ---------------
 
-    async def _presence(self, *, here: bool) -> None:
-        """Writes that this console is here (or gone); the children's pages learn it with the queue."""
-        self._seen_written = time.monotonic()
+    async def _presence(self, *, here: bool, refresh: bool = False) -> None:
+        """Writes that this console is here (or gone); the children's pages learn it with the queue.
+
+        ``refresh``: an open console's ping. The row is the person's, not the socket's, so it is
+        written once per SEEN_EVERY_SECONDS per person in this process, whichever of their
+        sockets pings, and the queue is told only if the person may have been counted gone: a
+        minute after sign-in every console socket's ping wrote the same rows and made every
+        console's queue refresh, the stall in the 60-s benchmark runs (docs/adr/0036)."""
+        self._seen_written = clock = time.monotonic()
+        notes = self.hub.presence_written
+        last = notes.get(self.staff.id)
+        if refresh and last is not None and clock - last < duty.SEEN_EVERY_SECONDS:
+            return  # another console of this person wrote it a moment ago
+        if here:
+            notes[self.staff.id] = clock
+        else:
+            notes.pop(self.staff.id, None)  # another open console of theirs writes "here" at its next ping
         try:
             async with self.services.store.write() as db:
                 await (duty.seen(db, self.staff.id) if here else duty.left(db, self.staff.id))
         except Exception:  # noqa: BLE001 - storage down or closing (a shutdown): presence is best effort
+            notes.pop(self.staff.id, None)
             log.warning("a console's presence was not stored")
             return  # the next ping tries again; a console is gone only after duty.STALE_SECONDS
+        if refresh and last is not None and clock - last < duty.STALE_SECONDS:
+            return  # on duty before and after: nothing changes for the queue
         await self.chat.broker.publish("queue", {"k": "queue"})
 
     async def on_ping(self, frame: Frame) -> dict[str, Any]:
         if time.monotonic() - self._seen_written >= duty.SEEN_EVERY_SECONDS:
-            await self._presence(here=True)
+            await self._presence(here=True, refresh=True)
         return await super().on_ping(frame)
 
     async def on_take_over(self, frame: Frame) -> dict[str, Any]:

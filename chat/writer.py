@@ -8,8 +8,8 @@ grow and the cost of a commit, and on SQLite of crossing to the database thread,
 On SQLite the batch runs in one call on the writer's own thread with its own sqlite3 connection
 and the two statements compiled once from chat/repository.py, under the Store's write lock: one
 hand-off per batch instead of one per statement, and no SQLAlchemy work per message.
-On PostgreSQL it runs on one pooled connection, one round trip per sequence number and one
-multi-row INSERT for the batch. A duplicate in a batch rolls the batch back and writes its
+On PostgreSQL it runs on one pooled connection in two statements whatever the batch's size
+(chat/pg_batch.py, ADR 0036). A duplicate in a batch rolls the batch back and writes its
 messages one by one, so only the duplicate is answered as one.
 """
 
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
+from chat import pg_batch
 from chat import repository as repo
 from helpline import metrics
 from helpline.db import Store, StoreRejected, StoreUnavailable, sqlite_pragmas, storage_errors
@@ -259,10 +260,8 @@ class MessageWriter:
 
 
 def _orm_free_batch(conn: Connection, batch: list[Pending]) -> list[repo.StoredMessage | str]:
-    """PostgreSQL: the batch through SQLAlchemy Core on one pooled connection."""
-    return write_batch(batch, lambda item: repo.take_seq(conn, item.conv_id, child_id=item.child_id,
-                                                         staff_id=item.staff_id),
-                       lambda rows: repo.insert_messages(conn, rows))
+    """PostgreSQL: the batch in two statements on one pooled connection (chat/pg_batch.py)."""
+    return [REFUSED if stored is None else stored for stored in pg_batch.write(conn, batch)]
 
 
 def _sqlite_connection(engine: AsyncEngine) -> sqlite3.Connection:

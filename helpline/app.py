@@ -42,6 +42,7 @@ import referral.worker
 from chat.broker import Broker, make_broker
 from chat.hub import STAFF_CHANNEL, Hub, revoke_notice
 from chat.service import ChatService
+from chat.session_checks import SessionChecks
 from chat.teamwork import Teamwork
 from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, metrics, openapi, pack, retention, staffweb, timing
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
@@ -74,6 +75,10 @@ class Services:
     templates: jinja2.Environment
     child_css: Markup
     municipalities: list[dict[str, str]] = field(default_factory=list)
+    session_checks: SessionChecks = field(init=False)  # the console sockets' session reads (ADR 0036)
+
+    def __post_init__(self) -> None:
+        self.session_checks = SessionChecks(self.store, self.settings)
 
     def render(self, request: Request, template: str, context: dict[str, Any], *, locale: str,
                status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:

@@ -5,13 +5,15 @@ With HELPLINE_TIMING_FILE set, each process stamps the moment it starts handling
 been written to the other side's socket keeps the difference under a kind ("msg": a message
 from frame in to frame out, persistence included; "assigned": a counsellor's accept reaching
 the child). Each duration is kept with its start on the monotonic clock, which every process on
-one machine shares, so the driver can tell which fell inside its own measuring window. At
+one machine shares, so the driver can tell which fell inside its own measuring window. The
+garbage collector's pauses are kept the same way, by generation ("gc0", "gc1", "gc2"). At
 shutdown the process writes them to `<file>.<pid>.json`, which benchmarks/load.py reads. Unset
 (the default) nothing is stamped and nothing kept.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
@@ -26,9 +28,23 @@ _path: Path | None = None
 _kept: dict[str, list[tuple[float, float]]] = defaultdict(list)
 
 
+_gc_started = 0.0
+
+
 def configure(path: str) -> None:
     global _path
     _path = Path(path) if path else None
+    if _path is not None and _gc_probe not in gc.callbacks:
+        gc.callbacks.append(_gc_probe)
+
+
+def _gc_probe(phase: str, info: dict[str, Any]) -> None:
+    """Each collection's pause (the event loop stops for all of it), by generation."""
+    global _gc_started
+    if phase == "start":
+        _gc_started = time.monotonic()
+    else:
+        _kept[f"gc{info['generation']}"].append((_gc_started, time.monotonic() - _gc_started))
 
 
 def enabled() -> bool:

@@ -140,3 +140,29 @@ async def test_transact_commits_or_rolls_back_the_whole_unit(store: Store) -> No
     assert isinstance(stored, StoredMessage) and stored.seq == 6  # the failed +5 left nothing behind
     async with store.read() as db:
         assert (await db.get(Conversation, conv)).last_seq == 6  # type: ignore[union-attr]
+
+
+async def test_two_processes_writing_the_same_chats_keep_each_numbering_gapless(store: Store, stack: Stack) -> None:
+    """Two writers on their own engines, as two server processes: no deadlock, no number twice,
+    no gap, and each one's messages in a conversation in the order they were handed in."""
+    convs = await open_conversations(store, 5)
+    other_engine = make_engine(stack.database_url)
+    other = Store(make_sessionmaker(other_engine), serialise_writes=stack.backend == "sqlite")
+    writers = {"a": writer.MessageWriter(store.engine, store), "b": writer.MessageWriter(other.engine, other)}
+    try:
+        outcomes = await asyncio.gather(*(
+            writers[name].write(conv, "child", f"{name}{n:03}", BODY, child_id=child, staff_id=None)
+            for n in range(60) for conv, child in [convs[n % 5]] for name in writers))
+    finally:
+        for made in writers.values():
+            await made.stop()
+        await other_engine.dispose()
+    assert all(isinstance(outcome, StoredMessage) for outcome in outcomes)
+    rows = await stored_rows(store)
+    assert len(rows) == 120
+    for conv, _child in convs:
+        mine = [(seq, client) for row_conv, seq, client in rows if row_conv == conv]
+        assert [seq for seq, _ in mine] == list(range(1, 25))
+        for name in writers:
+            ordered = [client for _seq, client in mine if client.startswith(name)]
+            assert ordered == sorted(ordered)
