@@ -37,7 +37,7 @@ _ACTIVE = f"'{ConversationState.ACTIVE.value}'"
 
 # One statement for the batch: check each sender, lock the conversations that pass in id order,
 # number their messages in arrival order, raise each `last_seq` and insert the messages.
-BATCH = text(f"""
+_BATCH_SQL = """
 WITH v AS (
   SELECT * FROM unnest(CAST(:i AS INTEGER[]), CAST(:conv AS VARCHAR[]), CAST(:staff AS BOOLEAN[]),
                        CAST(:who AS INTEGER[]), CAST(:client AS VARCHAR[]), CAST(:sender AS VARCHAR[]),
@@ -46,9 +46,9 @@ WITH v AS (
   SELECT v.i, v.conv, v.client, v.sender, v.body, c.last_seq
   FROM v JOIN conversations AS c ON c.id = v.conv
   WHERE CASE WHEN v.staff
-        THEN c.state = {_ACTIVE} AND (c.counsellor_id = v.who OR EXISTS (
+        THEN c.state = {active} AND (c.counsellor_id = v.who OR EXISTS (
              SELECT 1 FROM conversation_access AS a WHERE a.conversation_id = c.id AND a.staff_id = v.who))
-        ELSE c.state IN ({_OPEN}) AND c.child_id = v.who END
+        ELSE c.state IN ({open}) AND c.child_id = v.who END
   ORDER BY c.id
   FOR UPDATE OF c
 ), numbered AS (
@@ -63,7 +63,9 @@ WITH v AS (
   SELECT conv, seq, client, sender, body, CAST(:at AS TIMESTAMP) FROM numbered
 )
 SELECT i, seq FROM numbered
-""")  # noqa: S608 - only our state constants are formatted in
+"""
+# Only our own state constants are formatted in.
+BATCH = text(_BATCH_SQL.format(active=_ACTIVE, open=_OPEN))  # noqa: S608  # nosec B608
 
 
 def write(conn: Connection, batch: Sequence[Item]) -> list[repo.StoredMessage | None]:
