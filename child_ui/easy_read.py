@@ -19,6 +19,7 @@ from starlette.routing import Route
 from child_ui import pack_pages, web
 from helpline import pack
 from helpline.i18n import pick_locale
+from helpline.middleware import content_security_policy, style_hash
 
 if TYPE_CHECKING:
     from helpline.app import Services
@@ -34,6 +35,12 @@ def stylesheet() -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
+def _policy(services: Services) -> dict[str, str]:
+    """The pages' own CSP: the child pages' inlined styles and these; the others' stays one hash shorter."""
+    hashes = [style_hash(str(services.child_css)), style_hash(stylesheet())]
+    return {"content-security-policy": content_security_policy(hashes)}
+
+
 def _context(services: Services, request: Request, slug: str) -> tuple[str, dict[str, Any]]:
     locale = pick_locale(request.query_params.get("lang"))
     context = {**web._page_context(services, locale), "slug": slug, "state": "help", "easy_pages": EASY_PAGES,
@@ -47,7 +54,8 @@ async def easy_index(request: Request) -> Response:
     """The list of easy-read pages, each with its picture."""
     services: Services = request.app.state.services
     locale, context = _context(services, request, "easy")
-    return web._render(services, request, pack_pages.template(locale, "help/easy/index.html"), context, locale)
+    return web._render(services, request, pack_pages.template(locale, "help/easy/index.html"), context, locale,
+                       headers=_policy(services))
 
 
 async def easy_page(request: Request) -> Response:
@@ -57,8 +65,8 @@ async def easy_page(request: Request) -> Response:
     found = slug in EASY_PAGES
     locale, context = _context(services, request, slug if found else "easy")
     name = pack_pages.template(locale, f"help/easy/{slug}.html") if found else "help/easy/index.html"
-    return web._render(services, request, name, context,
-                       locale, status_code=200 if found else 404)
+    return web._render(services, request, name, context, locale, status_code=200 if found else 404,
+                       headers=_policy(services))
 
 
 routes = [

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -47,7 +45,14 @@ from chat.teamwork import Teamwork
 from helpline import bundle, datadir, drain, gc_tuning, i18n, keys, metrics, openapi, pack, retention, staffweb, timing
 from helpline.db import Store, StoreRejected, make_engine, make_sessionmaker
 from helpline.jobs import Scheduler
-from helpline.middleware import BodyLimit, ForgetClient, PublicHost, SecurityHeaders, content_security_policy
+from helpline.middleware import (
+    BodyLimit,
+    ForgetClient,
+    PublicHost,
+    SecurityHeaders,
+    content_security_policy,
+    style_hash,
+)
 from helpline.models import Staff, StaffSession
 from helpline.security import throttle
 from helpline.settings import Settings, load_settings
@@ -118,10 +123,6 @@ class Services:
             return str(self.settings.public_origin)
         http_scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
         return f"{http_scheme}://{host}"
-
-
-def _style_hash(css: str) -> str:
-    return "sha256-" + base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
 
 
 def build_services(settings: Settings) -> Services:
@@ -227,8 +228,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             timing.dump()
             metrics.process_stopped()
 
-    styles = [str(services.child_css), child_ui.easy_read.stylesheet()]  # inlined, allowed by hash (ADR 0004)
-    csp = content_security_policy([_style_hash(css) for css in styles if css])
+    # The child pages' inlined styles, allowed by hash (ADR 0004); the easy-read pages send their own policy.
+    csp = content_security_policy([style_hash(str(services.child_css))])
     app = Starlette(
         routes=_routes(),
         lifespan=lifespan,

@@ -34,9 +34,12 @@
     return STRINGS[text] || text;
   }
 
-  /* A translated sentence with the pack's numbers and brand in its placeholders (fmt.js, ADR 0038). */
+  /* A translated sentence with the pack's numbers and brand in its placeholders (as fmt.js does for the other pages, ADR 0038). */
   function withNumbers(text) {
-    return window.HelplineFmt(text, CONFIG.numbers || {});
+    var numbers = CONFIG.numbers || {};
+    return text.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return numbers.hasOwnProperty(name) ? numbers[name] : whole;
+    });
   }
 
   /* The catalog's form for n by the locale's plural rule; {n} becomes the number in the locale's style. */

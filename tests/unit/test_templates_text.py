@@ -107,7 +107,8 @@ def test_child_script_gets_albanian_plurals_and_babel_number_signs() -> None:
     config = child_js_config("sq")
     assert config["plurals"]["Expected wait: about {n} minute"] == ["Pritja: rreth {n} minutë",
                                                                     "Pritja: rreth {n} minuta"]
-    assert config["plural"] == {"count": 2, "rule": ["?", ["==", "n", 1], 0, 1]}  # CLDR's rule for sq (ADR 0039)
+    assert config["plural"]["count"] == 2  # CLDR's rule for sq (ADR 0039): one for 1, other for the rest
+    assert config["plural"]["table"][:4] == [1, 0, 1, 1] and len(config["plural"]["table"]) == 200
     assert config["number"] == {"group": "\xa0", "decimal": ","}
     assert config["strings"]["Sent"] == "U dërgua"
     # A msgid the console also uses keeps the child's wording on the child pages.
@@ -116,3 +117,14 @@ def test_child_script_gets_albanian_plurals_and_babel_number_signs() -> None:
     assert child_js_config("en")["plurals"]["Expected wait: about {n} minute"][1].endswith("minutes")
     assert format_clock(dt.time(8, 5), "sq") == "08:05"
     assert format_clock(dt.time(20, 0), "en") == "20:00"
+
+
+def test_child_pages_lose_their_indentation_but_not_scripts_styles_or_text_areas() -> None:
+    from child_ui.web import unindent
+
+    page = ('<main>\n    <p>Hi <b>you</b>\n      there</p>\n  <style>\n  a { color: red }\n  </style>\n'
+            '  <script type="application/json">\n  {"a": "  b"}\n  </script>\n'
+            '  <textarea>\n  keep\n  </textarea>\n</main>')
+    assert unindent(page) == ('<main>\n<p>Hi <b>you</b>\nthere</p>\n<style>\n  a { color: red }\n  </style>\n'
+                              '<script type="application/json">\n  {"a": "  b"}\n  </script>\n<textarea>\n  keep\n'
+                              '  </textarea>\n</main>')
