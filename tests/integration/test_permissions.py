@@ -23,7 +23,8 @@ from tests.integration.test_teamwork import audit_rows
 from tests.support import ROOT, ServerProcess, Stack, add_user, run_async
 
 # Routes anyone may call: pages with no data in them, sign-in steps, the child's side, health.
-PUBLIC = re.compile(r"^(/|/healthz|/openapi.json|/console|/referrals|/stats|/report.*|/help.*|/easy.*|/bundle/.*|/static/.*"
+PUBLIC = re.compile(r"^(/|/healthz|/openapi.json|/console|/referrals|/stats|/report.*|/help.*|/bundle/.*|/static/.*"
+                    r"|/easy.*"
                     r"|/i18n/.*|/readyz|/metrics"  # /metrics: the operator's token (ADR 0032)
                     r"|/api/child/status"  # the child's resume token (ADR 0034)
                     r"|/console/api/(login|login/salt|mfa/.*|me|keys|keys/reseal|password|logout|logout-everywhere)|/ws/.*)$")

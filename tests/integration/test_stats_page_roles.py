@@ -30,11 +30,11 @@ async def test_stats_page_answers_each_role_in_its_language(stack: Stack, start_
         answer = await counsellor.get("/stats")  # her account's language: Albanian
         assert answer.status_code == 403
         assert answer.headers["content-type"].startswith("text/html")
-        assert '<html lang="sq">' in answer.text and "Roli juaj nuk ka qasje në to." in answer.text
+        assert '<html lang="sq" dir="ltr">' in answer.text and "Roli juaj nuk ka qasje në to." in answer.text
         answer = await counsellor.get("/stats", params={"lang": "en"})
-        assert answer.status_code == 403 and '<html lang="en">' in answer.text
+        assert answer.status_code == 403 and '<html lang="en" dir="ltr">' in answer.text
         assert "Your role does not see them." in answer.text
         assert (await counsellor.get("/stats/api/report")).headers["content-type"].startswith("application/json")
     async with await signed_in(server.url, stack, "mira", "manager") as manager:
         answer = await manager.get("/stats", params={"lang": "en"})
-        assert answer.status_code == 200 and '<html lang="en">' in answer.text
+        assert answer.status_code == 200 and '<html lang="en" dir="ltr">' in answer.text
