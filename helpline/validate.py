@@ -57,10 +57,11 @@ def described(check: Check, schema: dict[str, Any]) -> Check:
 
 
 def schema_of(check: Check) -> dict[str, Any]:
-    """What a check accepts as JSON Schema (``{}``, anything, for a check that does not say)."""
+    """What a check accepts as JSON Schema (``{}``, anything, for a check that does not say); a check whose
+    options are read at each request says them as they are when the document is made."""
     inner = check.check if isinstance(check, Optional) else check
-    found: dict[str, Any] = getattr(inner, "schema", {})
-    return found
+    found = getattr(inner, "schema", {})
+    return dict(found()) if callable(found) else dict(found)
 
 
 def object_schema(spec: dict[str, Check]) -> dict[str, Any]:
@@ -169,7 +170,8 @@ def language() -> Check:
         if value not in locales():
             raise Invalid(N_("'%(name)s' must be one of: %(options)s."), name=name, options=", ".join(locales()))
         return str(value)
-    return _described(check, {"type": "string", "description": "a language code of the helpline, e.g. sq"})
+    check.schema = lambda: {"type": "string", "enum": list(locales())}  # type: ignore[attr-defined]
+    return check
 
 
 def list_of(item: Check, max_items: int) -> Check:
