@@ -27,9 +27,11 @@ def test_load_driver_smoke_run(tmp_path: Path, backend: str, workers: int) -> No
     # Measured inside the server too (helpline/timing.py), from frame in to frame out.
     assert 0 < result["server_p50_ms"] <= result["server_p99_ms"] < result["p99_ms"] + 1
     assert result["pickup_p99_ms"] > 0
-    # The accepts made while the sends ran, timed by both: the server's share is the smaller.
+    # The accepts made while the sends ran, timed by both: the server's share is the smaller, give or take
+    # the few milliseconds by which the two sides' percentiles of a handful of accepts may differ (they
+    # time slightly different sets: the server's also holds accepts the driver's clock saw start earlier).
     assert result["pickups_under_load"] >= 1
-    assert 0 < result["server_pickup_under_load_p99_ms"] <= result["pickup_under_load_p99_ms"]
+    assert 0 < result["server_pickup_under_load_p99_ms"] <= result["pickup_under_load_p99_ms"] + 5
     assert result["idle"] == 3 and result["rss_per_idle_connection_kib"] != 0
     assert result["arrivals"] == 5 and 0 < result["arrival_p50_ms"] <= result["arrival_p99_ms"]
     assert result["held_after_hold"] == 3 + 5 + 2 * 4
