@@ -28,8 +28,8 @@ def test_load_driver_smoke_run(tmp_path: Path, backend: str, workers: int) -> No
     assert 0 < result["server_p50_ms"] <= result["server_p99_ms"] < result["p99_ms"] + 1
     assert result["pickup_p99_ms"] > 0
     # The accepts made while the sends ran, timed by both: the server's share is the smaller, give or take
-    # the few milliseconds by which the two sides' percentiles of a handful of accepts may differ (they
-    # time slightly different sets: the server's also holds accepts the driver's clock saw start earlier).
+    # the few milliseconds by which two p99s of a handful of accepts, timed at different points on a busy
+    # machine, may differ (seen in CI: 16.5 against 15.3 ms).
     assert result["pickups_under_load"] >= 1
     assert 0 < result["server_pickup_under_load_p99_ms"] <= result["pickup_under_load_p99_ms"] + 5
     assert result["idle"] == 3 and result["rss_per_idle_connection_kib"] != 0
