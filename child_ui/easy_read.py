@@ -3,7 +3,7 @@ reads with difficulty. One short sentence a line, each beside a picture we drew 
 leaves the page), large text, the helpline's number as a big button. Reached from the start page in
 two taps: the "easy-read pages" link, then a page (docs/adr/0040-easy-read-pages-and-a-second-pack.md).
 
-The pages are templates under child_ui/templates/help/easy/; a helpline pack may override or add them.
+The pages are templates under child_ui/templates/help/easy/; a helpline pack may override them (not add new ones).
 """
 
 from __future__ import annotations
