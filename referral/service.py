@@ -354,6 +354,18 @@ async def missing_readers(db: AsyncSession, referral: Referral) -> list[Staff]:
     return [s for s in await readers(db, agency, creator) if s.participant_id not in have]
 
 
+def check_passed_keys(keys: list[WrappedKey], waiting: set[str], staff: Staff, not_a_reader: str) -> None:
+    """Keys a holder passes on (a referral's or a thread's): exactly one per reader, each for a reader
+    still waiting for one (``not_a_reader`` names who is not), each wrapped with the holder's own key."""
+    if not keys or len({k.reader for k in keys}) != len(keys):
+        raise ReferralError(400, N_("Each reader must get exactly one wrapped key."))
+    for key in keys:
+        if key.reader not in waiting:
+            raise ReferralError(400, not_a_reader, {"reader": key.reader[:48]})
+        if key.wrapper_public_key != staff.public_key:
+            raise ReferralError(400, N_("Keys must be wrapped with your own key."))
+
+
 async def add_keys(db: AsyncSession, staff: Staff, referral_id: str, keys: list[WrappedKey],
                    now: dt.datetime) -> Referral:
     """A reader who holds the referral key wraps it for readers who came later."""
@@ -362,13 +374,8 @@ async def add_keys(db: AsyncSession, staff: Staff, referral_id: str, keys: list[
     if held is None:
         raise ReferralError(409, N_("You hold no key for this referral, so you cannot pass it on."))
     waiting = {s.participant_id for s in await missing_readers(db, referral)}
-    if not keys or len({k.reader for k in keys}) != len(keys):
-        raise ReferralError(400, N_("Each reader must get exactly one wrapped key."))
+    check_passed_keys(keys, waiting, staff, N_("%(reader)s may not read this referral."))
     for key in keys:
-        if key.reader not in waiting:
-            raise ReferralError(400, N_("%(reader)s may not read this referral."), {"reader": key.reader[:48]})
-        if key.wrapper_public_key != staff.public_key:
-            raise ReferralError(400, N_("Keys must be wrapped with your own key."))
         db.add(ReferralKey(referral_id=referral.id, reader=key.reader, wrapped_key=key.wrapped_key,
                            wrapper_public_key=key.wrapper_public_key, created_at=now))
     await add_event(db, referral, staff, "keys", now=now, detail={"readers": sorted(k.reader for k in keys)})

@@ -148,13 +148,8 @@ async def add_keys(db: AsyncSession, staff: Staff, referral_id: str, keys: list[
     if await repository.thread_key_of(db, referral.thread_id, staff.participant_id) is None:
         raise ReferralError(409, N_("You hold no key for this referral, so you cannot pass it on."))
     waiting = {s.participant_id for s in await missing_readers(db, referral.thread_id)}
-    if not keys or len({k.reader for k in keys}) != len(keys):
-        raise ReferralError(400, N_("Each reader must get exactly one wrapped key."))
+    service.check_passed_keys(keys, waiting, staff, N_("%(reader)s may not read this thread."))
     for key in keys:
-        if key.reader not in waiting:
-            raise ReferralError(400, N_("%(reader)s may not read this thread."), {"reader": key.reader[:48]})
-        if key.wrapper_public_key != staff.public_key:
-            raise ReferralError(400, N_("Keys must be wrapped with your own key."))
         db.add(ReferralThreadKey(thread_id=referral.thread_id, reader=key.reader, wrapped_key=key.wrapped_key,
                                  wrapper_public_key=key.wrapper_public_key, created_at=now))
     await audit.record(db, staff.participant_id, "referral.thread_keys", service.subject_of(referral.id),
