@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.chat_client import remember_totp, totp_secret_for
 from tests.support import ServerProcess, totp_code
@@ -39,3 +39,16 @@ def sign_in(page: Page, server: ServerProcess, username: str, password: str, sec
         page.keyboard.press("Enter")
     expect(page.locator("body")).to_have_attribute("data-state", "working")
     return secret
+
+
+def open_referral_form(child: Page, counsellor: Page, server: ServerProcess, municipality: str = "Shkodër") -> Locator:
+    """A child from `municipality` starts a chat, the (signed-in) counsellor takes it and opens the
+    referral form in the chat's panel; returns the panel."""
+    child.goto(server.url + "/")
+    child.click("#start-chat")
+    child.select_option("#municipality", municipality)
+    child.click("#prechat-submit")
+    counsellor.locator("button[data-accept]").click()
+    panel = counsellor.locator("[data-conv]")
+    panel.locator("button.refer").click()
+    return panel

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
 from tests.browser.conftest import axe_violations
-from tests.browser.console_signin import sign_in
+from tests.browser.console_signin import open_referral_form, sign_in
 from tests.integration.referral_support import cli, eventually, member, query, refer
 from tests.support import Stack, add_user, run_async
 
@@ -41,13 +41,7 @@ def test_a_referral_nobody_can_read_is_refused_and_the_fallback_offered(
     for page in (child, counsellor):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in(counsellor, server, "ana", password)
-    child.goto(server.url + "/")
-    child.click("#start-chat")
-    child.select_option("#municipality", "Shkodër")
-    child.click("#prechat-submit")
-    counsellor.locator("button[data-accept]").click()
-    panel = counsellor.locator("[data-conv]")
-    panel.locator("button.refer").click()
+    panel = open_referral_form(child, counsellor, server)
     form = panel.locator("form.referral-form")
     expect(form.locator("select[name=agency]")).to_have_value("cpu-shkoder")
     notice = form.locator(".agency-unreadable")

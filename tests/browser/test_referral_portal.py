@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import axe_violations
-from tests.browser.console_signin import sign_in
+from tests.browser.console_signin import open_referral_form, sign_in
 from tests.chat_client import remember_totp, totp_secret_for
 from tests.integration.referral_support import cli, query
 from tests.integration.test_referral_smtp import Inbox
@@ -130,13 +130,7 @@ def test_referral_to_shkoder_from_console_to_portal_and_back(
 
     # A child from Shkodër chats; the counsellor refers the case from the chat.
     sign_in(counsellor, server, "ana", counsellor_password)
-    child.goto(server.url + "/")
-    child.click("#start-chat")
-    child.select_option("#municipality", "Shkodër")
-    child.click("#prechat-submit")
-    counsellor.locator("button[data-accept]").click()
-    panel = counsellor.locator("[data-conv]")
-    panel.locator("button.refer").click()
+    panel = open_referral_form(child, counsellor, server)
     form = panel.locator("form.referral-form")
     expect(form.locator("select[name=agency]")).to_have_value("cpu-shkoder")  # suggested by the municipality
     expect(form.locator(".suggestion")).to_contain_text("Shkodër")

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import axe_violations
-from tests.browser.console_signin import sign_in
+from tests.browser.console_signin import open_referral_form, sign_in
 from tests.browser.test_referral_portal import portal_sign_in
 from tests.integration.referral_support import cli, query
 from tests.support import Stack, add_user, run_async
@@ -73,13 +73,7 @@ def test_one_referral_to_two_agencies_each_reads_its_share_and_both_one_thread(
     portal_sign_in(police, server, "gent", police_password, "en")
 
     sign_in(counsellor, server, "ana", counsellor_password)
-    child.goto(server.url + "/")
-    child.click("#start-chat")
-    child.select_option("#municipality", "Shkodër")
-    child.click("#prechat-submit")
-    counsellor.locator("button[data-accept]").click()
-    panel = counsellor.locator("[data-conv]")
-    panel.locator("button.refer").click()
+    panel = open_referral_form(child, counsellor, server)
     form = panel.locator("form.referral-form")
     expect(form.locator("select[name=agency]")).to_have_value("cpu-shkoder")
     form.locator("select[name=urgency]").select_option("urgent")

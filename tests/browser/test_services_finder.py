@@ -9,7 +9,7 @@ from typing import Any
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import axe_violations
-from tests.browser.console_signin import sign_in
+from tests.browser.console_signin import open_referral_form, sign_in
 from tests.integration.referral_support import cli, member
 from tests.support import Stack, add_user, run_async
 
@@ -39,13 +39,7 @@ def test_a_counsellor_finds_services_near_the_child_from_the_chat(stack: Stack, 
         errors: list[str] = []
         counsellor.on("pageerror", lambda exc: errors.append(str(exc)))
         sign_in(counsellor, server, "ana", password)
-        child.goto(server.url + "/")
-        child.click("#start-chat")
-        child.select_option("#municipality", "Shkodër")
-        child.click("#prechat-submit")
-        counsellor.locator("button[data-accept]").click()
-        panel = counsellor.locator("[data-conv]")
-        panel.locator("button.refer").click()
+        panel = open_referral_form(child, counsellor, server)
         finder = panel.locator("form.referral-form .services-finder")
         finder.locator("summary").click()
         finder.locator("select.svc-kind").select_option("psychological")
