@@ -37,8 +37,13 @@ def stylesheet() -> str:
 
 def _policy(services: Services) -> dict[str, str]:
     """The pages' own CSP: the child pages' inlined styles and these; the others' stays one hash shorter."""
-    hashes = [style_hash(str(services.child_css)), style_hash(stylesheet())]
-    return {"content-security-policy": content_security_policy(hashes)}
+    return {"content-security-policy": _policy_for(str(services.child_css))}
+
+
+@functools.cache
+def _policy_for(child_css: str) -> str:
+    """Hashed once per stylesheet, not at every request."""
+    return content_security_policy([style_hash(child_css), style_hash(stylesheet())])
 
 
 def _context(services: Services, request: Request, slug: str) -> tuple[str, dict[str, Any]]:
