@@ -8,9 +8,11 @@ grow and the cost of a commit, and on SQLite of crossing to the database thread,
 On SQLite the batch runs in one call on the writer's own thread with its own sqlite3 connection
 and the two statements compiled once from chat/repository.py, under the Store's write lock: one
 hand-off per batch instead of one per statement, and no SQLAlchemy work per message.
-On PostgreSQL it runs on one pooled connection in two statements whatever the batch's size
-(chat/pg_batch.py, ADR 0036). A duplicate in a batch rolls the batch back and writes its
-messages one by one, so only the duplicate is answered as one.
+On PostgreSQL it is one statement whatever the batch's size (chat/pg_batch.py, ADR 0036), on a
+connection the writer keeps in autocommit: one round trip per batch (helpline.db.HeldConnection,
+ADR 0041); behind a transaction pooler, in a transaction of its own on a pooled connection.
+A duplicate in a batch rolls the batch back and writes its messages one by one, so only the
+duplicate is answered as one.
 """
 
 from __future__ import annotations
@@ -32,7 +34,15 @@ from sqlalchemy.pool import StaticPool
 from chat import pg_batch
 from chat import repository as repo
 from helpline import metrics
-from helpline.db import Store, StoreRejected, StoreUnavailable, sqlite_pragmas, storage_errors
+from helpline.db import (
+    HeldConnection,
+    Store,
+    StoreRejected,
+    StoreUnavailable,
+    behind_pooler,
+    sqlite_pragmas,
+    storage_errors,
+)
 from helpline.models import utcnow
 
 log = logging.getLogger("helpline.chat.writer")
@@ -98,6 +108,7 @@ class MessageWriter:
         self._connection: sqlite3.Connection | None = None  # SQLite: opened by the writer's thread
         self._orm: Engine | None = None  # SQLite: an engine over that one connection, for `transact`
         self._thread: ThreadPoolExecutor | None = None
+        self._held = None if self._sqlite or behind_pooler(engine) else HeldConnection(engine)
 
     async def write(self, conv_id: str, sender: str, client_id: str, body: str, *,
                     child_id: int | None, staff_id: int | None) -> repo.StoredMessage | str:
@@ -169,6 +180,8 @@ class MessageWriter:
             await asyncio.get_running_loop().run_in_executor(self._thread, self._close_connection)
             self._thread.shutdown(wait=True)
             self._thread = None
+        if self._held is not None:
+            await self._held.close()
 
     async def _run(self) -> None:
         while True:
@@ -219,6 +232,8 @@ class MessageWriter:
                             return await loop.run_in_executor(self._writer_thread(), self._sqlite_batch, batch)
                         except sqlite3.IntegrityError:
                             raise _Conflict from None
+                if self._held is not None:
+                    return await self._held.run(lambda conn: _orm_free_batch(conn, batch))
                 async with self.engine.begin() as conn:
                     return await conn.run_sync(_orm_free_batch, batch)
         except IntegrityError:
@@ -260,7 +275,7 @@ class MessageWriter:
 
 
 def _orm_free_batch(conn: Connection, batch: list[Pending]) -> list[repo.StoredMessage | str]:
-    """PostgreSQL: the batch in two statements on one pooled connection (chat/pg_batch.py)."""
+    """PostgreSQL: the batch in one statement (chat/pg_batch.py)."""
     return [REFUSED if stored is None else stored for stored in pg_batch.write(conn, batch)]
 
 

@@ -223,6 +223,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await jobs.stop()
             await services.hub.stop()
             await services.chat.writer.stop()
+            await services.session_checks.close()
             await services.broker.stop()
             await services.engine.dispose()
             timing.dump()

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from typing import Any, TypeVar
 
-from sqlalchemy import event, make_url
+from sqlalchemy import Connection, event, make_url
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 log = logging.getLogger("helpline.db")
+T = TypeVar("T")
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -27,6 +28,7 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 POOLER_PARAMETER = "pooler"  # ?pooler=transaction: behind PgBouncer in transaction pooling (ADR 0031)
+POOLED_OPTION = "helpline_pooled"  # the engine's execution option: True behind a transaction pooler
 
 
 def _unnamed_statement() -> str:
@@ -53,7 +55,81 @@ def make_engine(url: str) -> AsyncEngine:
         connect_args = {"statement_cache_size": 0, "prepared_statement_cache_size": 0,
                         "prepared_statement_name_func": _unnamed_statement}
     return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True,
-                               connect_args=connect_args)
+                               connect_args=connect_args,
+                               execution_options={POOLED_OPTION: bool(connect_args)})
+
+
+def behind_pooler(engine: AsyncEngine) -> bool:
+    """True when every statement must run inside a transaction of its own (ADR 0031): behind
+    PgBouncer in transaction pooling, a statement prepared outside one may run on another server
+    connection than its execution."""
+    return bool(engine.get_execution_options().get(POOLED_OPTION))
+
+
+class HeldConnection:
+    """One PostgreSQL connection kept by one busy task, in autocommit (docs/adr/0041).
+
+    For a task that runs one statement at a time, many times a second: the message writer's
+    batches, the console sockets' shared session reads. A pooled unit of work costs four round
+    trips (the pool's ping, BEGIN, the statement, COMMIT or ROLLBACK), and on a busy event loop each
+    waits its turn; a single statement is atomic on its own, so here it is one. Not behind a
+    transaction pooler (`behind_pooler`): there a statement needs its transaction. A connection
+    found lost is dropped and the work run once more on a new one: the caller's work must be safe
+    to repeat (the writer's is: a batch that was stored fails its unique client ids the second
+    time and is answered as duplicates).
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        for attempt in (1, 2):
+            conn = await self._connection()
+            try:
+                result = await conn.run_sync(work)
+            except DBAPIError as exc:
+                if exc.connection_invalidated or conn.invalidated:
+                    await self.close()
+                    if attempt == 1:
+                        continue
+                else:
+                    await conn.rollback()  # ends SQLAlchemy's own transaction; nothing was begun on the server
+                raise
+            await conn.commit()  # likewise: autocommit sends no COMMIT
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """An ORM session over the kept connection, for one read (lost connection: as `run`, once)."""
+        conn = await self._connection()
+        try:
+            async with AsyncSession(bind=conn, expire_on_commit=False) as db:
+                yield db
+        except DBAPIError as exc:
+            if exc.connection_invalidated or conn.invalidated:
+                await self.close()
+            raise
+        if conn.in_transaction():
+            await conn.commit()
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None or self._conn.invalidated:
+            conn = await self.engine.connect()
+            try:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with suppress(Exception):
+                await conn.close()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

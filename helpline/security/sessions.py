@@ -84,10 +84,16 @@ async def current_many(db: AsyncSession, session_ids: list[str], *, idle_minutes
     found: dict[str, tuple[Staff, StaffSession] | None] = dict.fromkeys(session_ids)
     now = utcnow()
     for staff, session in rows:
-        if (not staff.disabled and session.mfa_done
-                and now < expires_at(session, idle_minutes=idle_minutes, max_hours=max_hours)):
+        if allows_work(staff, session, now, idle_minutes=idle_minutes, max_hours=max_hours):
             found[session.id] = (staff, session)
     return found
+
+
+def allows_work(staff: Staff, session: StaffSession, now: dt.datetime, *, idle_minutes: float,
+                max_hours: float) -> bool:
+    """The rules `current` applies: the account enabled, the second factor passed, not timed out."""
+    return (not staff.disabled and session.mfa_done
+            and now < expires_at(session, idle_minutes=idle_minutes, max_hours=max_hours))
 
 
 async def touch(db: AsyncSession, session_id: str) -> None:

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from chat import writer
@@ -166,3 +166,27 @@ async def test_two_processes_writing_the_same_chats_keep_each_numbering_gapless(
         for name in writers:
             ordered = [client for _seq, client in mine if client.startswith(name)]
             assert ordered == sorted(ordered)
+
+
+@pytest.mark.parametrize("stack", ["postgres"], indirect=True)  # SQLite's writer has no server to lose
+async def test_a_lost_kept_connection_is_replaced_and_nothing_is_written_twice(store: Store) -> None:
+    """On PostgreSQL the writer keeps one connection (helpline.db.HeldConnection, ADR 0041). When
+    the server ends it between batches, the next batch runs on a new connection; the same batch
+    handed in again is answered as duplicates, never stored twice."""
+    (conv, child), = await open_conversations(store, 1)
+    messages = writer.MessageWriter(store.engine, store)
+    try:
+        first = await messages.write(conv, "child", "before", BODY, child_id=child, staff_id=None)
+        assert isinstance(first, StoredMessage)
+        async with store.write() as db:  # end every other connection to this database: the kept one too
+            ended = (await db.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))).scalar_one()
+        assert ended >= 1
+        after = await messages.write(conv, "child", "after", BODY, child_id=child, staff_id=None)
+        again = await messages.write(conv, "child", "after", BODY, child_id=child, staff_id=None)
+    finally:
+        await messages.stop()
+    assert isinstance(after, StoredMessage) and after.seq == 2
+    assert again == writer.DUPLICATE
+    assert [seq for _c, seq, _id in await stored_rows(store)] == [1, 2]
