@@ -46,6 +46,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -564,7 +566,10 @@ def main() -> None:
     if args.workers > 1 and args.backend == "sqlite":
         parser.error("several workers need --backend postgres (Redis fans out between them)")
     gc_tuning.tune()  # the driver holds as many sockets as the server: the same long pauses (ADR 0016)
-    result = asyncio.run(run(args))
+    # The driver shares the server's cores: it runs on uvloop as the server does (ADR 0042), so that
+    # its own event loop takes as little of them as it can.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        result = runner.run(run(args))
     data = {k: v for k, v in asdict(result).items() if k != "latencies"}
     print(json.dumps(data, indent=2))
     print(result.markdown())
