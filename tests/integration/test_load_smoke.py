@@ -12,6 +12,7 @@ import pytest
 from tests.support import ROOT
 
 
+@pytest.mark.longest  # about half a minute or more: started first (tests/conftest.py)
 @pytest.mark.parametrize("backend,workers", [("sqlite", 1), ("postgres", 2)])
 def test_load_driver_smoke_run(tmp_path: Path, backend: str, workers: int) -> None:
     out = tmp_path / "result.json"
