@@ -96,13 +96,17 @@ class HeldConnection:
                 else:
                     await conn.rollback()  # ends SQLAlchemy's own transaction; nothing was begun on the server
                 raise
+            except Exception:
+                await self.close()  # the connection's state is unknown: the next use opens another
+                raise
             await conn.commit()  # likewise: autocommit sends no COMMIT
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """An ORM session over the kept connection, for one read (lost connection: as `run`, once)."""
+        """An ORM session over the kept connection, for one read. A lost connection is dropped and the
+        next use opens another; the read is not run again (the caller answers "unavailable")."""
         conn = await self._connection()
         try:
             async with AsyncSession(bind=conn, expire_on_commit=False) as db:
