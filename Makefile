@@ -60,7 +60,7 @@ test: deps browser coturn
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	node --test tests/js/
-	$(BIN)/pytest -q -p no:cacheprovider -n 3 --dist worksteal --durations=25 --ignore=tests/deploy
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 --durations=25 --ignore=tests/deploy
 	$(MAKE) --no-print-directory deploy-check
 
 ## The layout docs/deploy.md documents, end to end from the files in deploy/: Caddy (internal CA) in

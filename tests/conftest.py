@@ -13,12 +13,6 @@ from tests.support import ServerProcess, Stack, destroy_stack, make_stack
 BACKENDS = ["sqlite", "postgres"]  # a few tests add "pgbouncer" (tests/pgbouncer.py, ADR 0031)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The longest tests first: spread over the workers (`make test` runs xdist), they start while
-    everything else is still to do, instead of leaving one worker alone with them at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("longest") is None)  # stable: the rest keep their order
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     stop_shared_pgbouncer()
 

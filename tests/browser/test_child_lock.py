@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from helpline import crypto
@@ -49,7 +48,6 @@ def unlock_with(page: Page, code: str) -> None:
     expect(page.locator("#messages")).to_contain_text(MINE)
 
 
-@pytest.mark.longest  # about half a minute or more: started first (tests/conftest.py)
 def test_the_lock_survives_reload_back_forward_and_a_restored_tab(
         stack: Stack, start_server: Callable[..., ServerProcess], browser: Browser) -> None:
     server = start_server(HELPLINE_CHILD_AUTOLOCK_MINUTES="0.1")  # six seconds

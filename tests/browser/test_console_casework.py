@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
@@ -51,7 +50,6 @@ def record_a_chat(page: Page, loop: Loop, server: ServerProcess, stack: Stack,
     return child.secret, conv
 
 
-@pytest.mark.longest  # about half a minute or more: started first (tests/conftest.py)
 def test_a_case_note_opens_for_its_team_only_and_a_follow_up_falls_due_in_time(
         stack: Stack, server: ServerProcess, staff_context: BrowserContext, second_context: BrowserContext,
         loop: Loop) -> None:

@@ -79,7 +79,6 @@ def sweep(browser: Browser) -> Iterator[Sweep]:
     made.close()
 
 
-@pytest.mark.longest  # about half a minute or more: started first (tests/conftest.py)
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 def test_every_page_is_translated_and_fits_320_px(stack: Stack, start_server: Callable[..., ServerProcess],
                                                   sweep: Sweep) -> None:

@@ -106,7 +106,6 @@ def wait_for(check: Any, timeout: float = 45) -> Any:
     raise AssertionError("condition not met in time")
 
 
-@pytest.mark.longest  # about half a minute or more: started first (tests/conftest.py)
 def test_referral_to_shkoder_from_console_to_portal_and_back(
         stack: Stack, start_server: Any, smtp: tuple[Inbox, int], contexts: dict[str, BrowserContext]) -> None:
     inbox, port = smtp

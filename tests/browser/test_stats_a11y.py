@@ -24,7 +24,6 @@ def signed_in_manager(context: BrowserContext, server: ServerProcess, stack: Sta
     context.add_cookies([{"name": name, "value": value, "url": server.url} for name, value in staff.cookies.items()])
 
 
-@pytest.mark.longest  # about half a minute or more: started first (tests/conftest.py)
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 def test_dashboard_pages_have_no_axe_violations(stack: Stack, server: ServerProcess,
                                                 staff_context: BrowserContext) -> None:

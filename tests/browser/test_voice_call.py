@@ -196,7 +196,6 @@ def test_quick_exit_ends_the_call_and_the_chat_goes_on_for_the_counsellor(
     assert errors == []
 
 
-@pytest.mark.longest  # about half a minute or more: started first (tests/conftest.py)
 def test_a_dropped_call_is_tried_once_more_then_the_chat_goes_on(
         call_setup: tuple[Browser, ServerProcess, Coturn], stack: Stack) -> None:
     browser, server, turn = call_setup

@@ -11,7 +11,6 @@ import time
 from typing import Any
 
 import nacl.public
-import pytest
 from sqlalchemy import select
 
 from helpline import crypto
@@ -142,7 +141,6 @@ async def returning_child_is_offered_the_case(server: ServerProcess, stack: Stac
     await back.close()
 
 
-@pytest.mark.longest  # about half a minute or more: started first (tests/conftest.py)
 def test_follow_ups_fall_due_on_the_owners_console_and_overdue_ones_reach_supervisors(
         stack: Stack, server: ServerProcess) -> None:
     ana_pw, sara_pw = add_user(stack, "ana"), add_user(stack, "sara", "supervisor")

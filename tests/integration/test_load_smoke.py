@@ -12,7 +12,6 @@ import pytest
 from tests.support import ROOT
 
 
-@pytest.mark.longest  # about half a minute or more: started first (tests/conftest.py)
 @pytest.mark.parametrize("backend,workers", [("sqlite", 1), ("postgres", 2)])
 def test_load_driver_smoke_run(tmp_path: Path, backend: str, workers: int) -> None:
     out = tmp_path / "result.json"
@@ -25,8 +24,10 @@ def test_load_driver_smoke_run(tmp_path: Path, backend: str, workers: int) -> No
     assert result["errors"] == 0
     assert result["sent"] >= 30 and result["delivered"] == result["sent"]
     assert 0 < result["p50_ms"] <= result["p99_ms"]
-    # Measured inside the server too (helpline/timing.py), from frame in to frame out.
-    assert 0 < result["server_p50_ms"] <= result["server_p99_ms"] < result["p99_ms"] + 1
+    # Measured inside the server too (helpline/timing.py), from frame in to frame out: the smaller, give or
+    # take what two p99s of some forty messages, each read at its own end on a busy machine, may differ
+    # by (seen in a run with three test workers on two cores: 57.5 against 54.3 ms).
+    assert 0 < result["server_p50_ms"] <= result["server_p99_ms"] <= result["p99_ms"] + 5
     assert result["pickup_p99_ms"] > 0
     # The accepts made while the sends ran, timed by both: the server's share is the smaller, give or take
     # the few milliseconds by which two p99s of a handful of accepts, timed at different points on a busy

@@ -61,7 +61,6 @@ def test_the_document_lists_every_http_route(stack: Stack, server: ServerProcess
 
 
 @pytest.mark.slow
-@pytest.mark.longest  # started first (tests/conftest.py)
 def test_schemathesis_public_routes(stack: Stack, server: ServerProcess, tmp_path: Path) -> None:
     # As an installation has it: the directory loaded, a cybercrime officer with a key to report to.
     cli(stack, "directory", "load")
@@ -72,7 +71,6 @@ def test_schemathesis_public_routes(stack: Stack, server: ServerProcess, tmp_pat
 
 
 @pytest.mark.slow
-@pytest.mark.longest  # started first (tests/conftest.py)
 async def test_schemathesis_as_a_signed_in_admin(stack: Stack, server: ServerProcess, tmp_path: Path) -> None:
     cli(stack, "directory", "load")
     await member(stack, "cyber", "officer", agency="police-cyber", email="cyber@police.example")

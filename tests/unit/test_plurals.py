@@ -113,7 +113,6 @@ def test_the_pseudo_locale_is_off_unless_asked(serbian: Path) -> None:
         i18n.enable_pseudo(False)
 
 
-@pytest.mark.longest  # about half a minute or more: started first (tests/conftest.py)
 def test_every_rule_babel_knows_reads_from_the_table_like_gettext() -> None:
     """The page's table and its 100 + n % 100 beyond 199 give gettext's form for every language Babel knows,
     up to 999 (past that only Breton's and Cornish's millions and thousands would differ)."""
