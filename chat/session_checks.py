@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Select, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from helpline.db import HeldConnection, Store, StoreUnavailable, behind_pooler, storage_errors
+from helpline.db import HeldConnection, Store, StoreUnavailable, storage_errors
 from helpline.models import Staff, StaffSession, utcnow
 from helpline.security import sessions
 
@@ -52,11 +52,9 @@ class SessionChecks:
         self._task: asyncio.Task[None] | None = None
         self._touched: dict[str, float] = {}  # session id -> monotonic time this process last wrote its use
         self.reads = 0  # for tests
-        engine = store.engine
         # PostgreSQL: the reads run one at a time on one kept connection, a round trip each (ADR 0041)
-        self._held = (None if engine.dialect.name == "sqlite" or behind_pooler(engine)
-                      else HeldConnection(engine))
-        self._statement = _rows_statement(engine.dialect.name == "postgresql")
+        self._held = HeldConnection.for_engine(store.engine)
+        self._statement = _rows_statement(store.engine.dialect.name == "postgresql")
         # session id -> (its row as last read, the ORM objects made from that row)
         self._known: dict[str, tuple[tuple[Any, ...], tuple[Staff, StaffSession]]] = {}
 
@@ -119,8 +117,7 @@ class SessionChecks:
 
     async def _objects(self, ids: list[str]) -> dict[str, tuple[Staff, StaffSession]]:
         """The ORM objects for sessions whose rows changed (or were never read here)."""
-        statement = (select(Staff, StaffSession).join(StaffSession, StaffSession.staff_id == Staff.id)
-                     .where(StaffSession.id.in_(ids)))
+        statement = sessions.with_staff(ids)
         if self._held is not None:
             with storage_errors("session read", integrity_passes=False):
                 async with self._held.session() as db:

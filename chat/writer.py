@@ -39,7 +39,6 @@ from helpline.db import (
     Store,
     StoreRejected,
     StoreUnavailable,
-    behind_pooler,
     sqlite_pragmas,
     storage_errors,
 )
@@ -108,7 +107,7 @@ class MessageWriter:
         self._connection: sqlite3.Connection | None = None  # SQLite: opened by the writer's thread
         self._orm: Engine | None = None  # SQLite: an engine over that one connection, for `transact`
         self._thread: ThreadPoolExecutor | None = None
-        self._held = None if self._sqlite or behind_pooler(engine) else HeldConnection(engine)
+        self._held = HeldConnection.for_engine(engine)
 
     async def write(self, conv_id: str, sender: str, client_id: str, body: str, *,
                     child_id: int | None, staff_id: int | None) -> repo.StoredMessage | str:

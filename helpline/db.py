@@ -83,6 +83,14 @@ class HeldConnection:
         self.engine = engine
         self._conn: AsyncConnection | None = None
 
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> HeldConnection | None:
+        """One for this engine, or None where a task must use pooled transactions: on SQLite (the
+        writer has its own thread and connection) and behind a transaction pooler."""
+        if engine.dialect.name == "sqlite" or behind_pooler(engine):
+            return None
+        return cls(engine)
+
     async def run(self, work: Callable[[Connection], T]) -> T:
         for attempt in (1, 2):
             conn = await self._connection()

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.crypto import b64u_encode
@@ -79,14 +79,19 @@ async def current(db: AsyncSession, session_id: str, *, idle_minutes: float,
 async def current_many(db: AsyncSession, session_ids: list[str], *, idle_minutes: float,
                        max_hours: float) -> dict[str, tuple[Staff, StaffSession] | None]:
     """`current` for several session ids in one read (chat/session_checks.py)."""
-    rows = await db.execute(select(Staff, StaffSession).join(StaffSession, StaffSession.staff_id == Staff.id)
-                            .where(StaffSession.id.in_(session_ids)))
+    rows = await db.execute(with_staff(session_ids))
     found: dict[str, tuple[Staff, StaffSession] | None] = dict.fromkeys(session_ids)
     now = utcnow()
     for staff, session in rows:
         if allows_work(staff, session, now, idle_minutes=idle_minutes, max_hours=max_hours):
             found[session.id] = (staff, session)
     return found
+
+
+def with_staff(session_ids: list[str]) -> Select[Staff, StaffSession]:
+    """The sessions with these ids, each with its staff row (ORM objects)."""
+    return select(Staff, StaffSession).join(StaffSession, StaffSession.staff_id == Staff.id).where(
+        StaffSession.id.in_(session_ids))
 
 
 def allows_work(staff: Staff, session: StaffSession, now: dt.datetime, *, idle_minutes: float,
